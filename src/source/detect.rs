@@ -27,7 +27,7 @@ use super::InputFormat;
 use super::time::rfc3339_prefix;
 
 /// The most bytes detection will look at before deciding with what it has.
-pub(crate) const PEEK_MAX: usize = 64 << 10;
+pub const PEEK_MAX: usize = 64 << 10;
 
 /// Lines (after the first) that the S3-export rule looks through.
 const S3_LOOKAHEAD: usize = 16;

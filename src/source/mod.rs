@@ -209,14 +209,12 @@ pub(crate) fn read_with<S: LineSink + ?Sized>(
     };
 
     let mut head = peek(&mut content, 3).map_err(|e| ctx.io(e))?;
+    let eof = head.len() < 3;
     if head.starts_with(b"\xEF\xBB\xBF") {
         head.clear();
     }
     let format = match format {
-        InputFormat::Auto => {
-            let eof = head.len() < 3;
-            detect_format(&ctx, &mut content, &mut head, eof)?
-        }
+        InputFormat::Auto => detect_format(&ctx, &mut content, &mut head, eof)?,
         f => f,
     };
     let mut content = Cursor::new(head).chain(content);
