@@ -5,9 +5,10 @@
 //! and [`refine_not_mapped`] for the not-mapped sub-classes, which need context that only
 //! the correlator has. It does not parse logfmt (inputs are already unquoted), does not
 //! correlate lines, and does not render anything. Everything here borrows from its input and
-//! never allocates.
+//! never allocates; [`remedy()`] is the one place that builds strings, and only on demand.
 
 pub mod arn;
+pub mod remedy;
 pub mod sts;
 pub mod taxonomy;
 
@@ -17,6 +18,7 @@ mod tests;
 use memchr::memmem;
 
 pub use self::arn::{Arn, ArnError, Partition, PrincipalKind, Uid, UidPrefix};
+pub use self::remedy::{Remedy, RemedyContext, remedy};
 pub use self::sts::StsFailure;
 pub use self::taxonomy::{Class, Family, Fixer, UnknownName};
 
