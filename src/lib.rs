@@ -7,7 +7,17 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accounting;
+pub mod analysis;
 pub mod classify;
+pub mod config;
+pub mod error;
 pub mod event;
+pub mod exit;
 pub mod parse;
+pub mod pipeline;
+pub mod report;
+pub mod run;
 pub mod source;
+
+pub use error::{Error, Result};

@@ -1,0 +1,126 @@
+//! Line accounting: every line read ends up parsed, unparsed (with a reason) or recognised as
+//! not an authenticator line (with a reason). Reports print these counts so nothing is ever
+//! silently dropped.
+
+use crate::event::Kind;
+use crate::parse::ParseErrorKind;
+
+/// Counts of lines by fate. `read == parsed + not_authenticator + unparsed`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Accounting {
+    /// Lines read from all inputs.
+    pub read: u64,
+    /// Lines that parsed as logrus lines.
+    pub parsed: u64,
+    /// Lines that did not parse, by [`ParseErrorKind`] (indexed by `ALL` order).
+    pub rejected: [u64; ParseErrorKind::ALL.len()],
+    /// Parsed lines left out by `--since`/`--until`.
+    pub outside_window: u64,
+    /// Parsed lines within the window, by [`Kind`] (indexed by `Kind::ALL` order).
+    pub by_kind: [u64; Kind::ALL.len()],
+    /// Where the first unparsed line was, and why (for `--strict` and summaries).
+    pub first_unparsed: Option<(String, u64, ParseErrorKind)>,
+}
+
+impl Accounting {
+    /// Counts a line that did not parse.
+    pub fn reject(&mut self, kind: ParseErrorKind, input: &str, line: u64) {
+        self.read += 1;
+        self.rejected[kind as usize] += 1;
+        if !kind.is_foreign() && self.first_unparsed.is_none() {
+            self.first_unparsed = Some((input.to_owned(), line, kind));
+        }
+    }
+
+    /// Counts a parsed line; `in_window` says whether the time filter kept it.
+    pub fn accept(&mut self, kind: Kind, in_window: bool) {
+        self.read += 1;
+        self.parsed += 1;
+        if in_window {
+            self.by_kind[kind as usize] += 1;
+        } else {
+            self.outside_window += 1;
+        }
+    }
+
+    /// Lines that are not authenticator lines (blank, klog, banner, Go runtime).
+    pub fn not_authenticator(&self) -> u64 {
+        ParseErrorKind::ALL
+            .iter()
+            .filter(|k| k.is_foreign())
+            .map(|k| self.rejected[*k as usize])
+            .sum()
+    }
+
+    /// Lines that could not be read.
+    pub fn unparsed(&self) -> u64 {
+        ParseErrorKind::ALL
+            .iter()
+            .filter(|k| !k.is_foreign())
+            .map(|k| self.rejected[*k as usize])
+            .sum()
+    }
+
+    /// `(reason, count)` for non-zero reasons, foreign or not.
+    pub fn reasons(&self, foreign: bool) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        ParseErrorKind::ALL
+            .iter()
+            .filter(move |k| k.is_foreign() == foreign && self.rejected[**k as usize] > 0)
+            .map(|k| (k.as_str(), self.rejected[*k as usize]))
+    }
+
+    /// Adds another accounting (from another thread or input).
+    pub fn merge(&mut self, other: &Accounting) {
+        self.read += other.read;
+        self.parsed += other.parsed;
+        self.outside_window += other.outside_window;
+        for (a, b) in self.rejected.iter_mut().zip(other.rejected) {
+            *a += b;
+        }
+        for (a, b) in self.by_kind.iter_mut().zip(other.by_kind) {
+            *a += b;
+        }
+        if self.first_unparsed.is_none() {
+            self.first_unparsed.clone_from(&other.first_unparsed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_lands_in_exactly_one_bucket() {
+        let mut a = Accounting::default();
+        a.accept(Kind::AccessGranted, true);
+        a.accept(Kind::AccessDenied, false);
+        a.reject(ParseErrorKind::Klog, "f", 3);
+        a.reject(ParseErrorKind::NotLogfmt, "f", 4);
+        a.reject(ParseErrorKind::InvalidUtf8, "f", 5);
+        assert_eq!(a.read, 5);
+        assert_eq!(a.parsed + a.unparsed() + a.not_authenticator(), a.read);
+        assert_eq!(
+            a.first_unparsed,
+            Some(("f".to_owned(), 4, ParseErrorKind::NotLogfmt))
+        );
+        assert_eq!(
+            a.reasons(false).collect::<Vec<_>>(),
+            [("invalid_utf8", 1), ("not_logfmt", 1)]
+        );
+        assert_eq!(a.reasons(true).collect::<Vec<_>>(), [("klog", 1)]);
+        assert_eq!(a.outside_window, 1);
+    }
+
+    #[test]
+    fn merge_adds_counts_and_keeps_the_first_unparsed() {
+        let mut a = Accounting::default();
+        a.reject(ParseErrorKind::MalformedPair, "a", 1);
+        let mut b = Accounting::default();
+        b.reject(ParseErrorKind::NotLogfmt, "b", 9);
+        b.accept(Kind::Other, true);
+        a.merge(&b);
+        assert_eq!((a.read, a.parsed, a.unparsed()), (3, 1, 2));
+        assert_eq!(a.first_unparsed.unwrap().0, "a");
+    }
+}

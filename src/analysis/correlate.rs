@@ -1,0 +1,141 @@
+//! Pairing `STS response` lines with the grant or denial that follows them.
+//!
+//! The authenticator logs `STS response` after STS accepted a token and before mapping, then
+//! `access granted` or `access denied` for the same HTTP request, in the same log stream
+//! with the same `client` (reference §6, correlation rules). A response stays *open* until
+//! the next grant or denial on its key consumes it; a later request on a reused port finds
+//! nothing open, so it is never paired with a stale response.
+//!
+//! Chunks of one input are analysed in parallel, so a denial at the head of a chunk may
+//! belong to a response at the tail of the previous chunk. Each chunk therefore remembers
+//! which keys it touched and which of its denials came before any event on their key; the
+//! in-order merge resolves those against the previous chunks' open responses. The result is
+//! the same as reading the input in one pass, whatever the number of threads.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::report::wire::StsOut;
+
+/// A correlation key: a hash of (stream or input name, client).
+pub type Key = u64;
+
+/// Builds a key. FNV-1a: cheap, and a collision only costs one mis-paired request.
+pub fn key(stream: &str, client: &str) -> Key {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in stream.bytes().chain([0xff]).chain(client.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Open `STS response`s by key, plus the keys this chunk has seen.
+#[derive(Debug, Default)]
+pub struct Correlator {
+    open: HashMap<Key, StsOut>,
+    seen: HashSet<Key>,
+}
+
+/// What looking up a grant's or denial's key found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pairing {
+    /// The open response for this request.
+    Paired(StsOut),
+    /// The key had events earlier in this chunk, none open: definitely unpaired.
+    Unpaired,
+    /// First event on this key in the chunk: an earlier chunk may hold its response.
+    Head,
+}
+
+impl Correlator {
+    /// Records an `STS response`.
+    pub fn open(&mut self, key: Key, sts: StsOut) {
+        self.seen.insert(key);
+        self.open.insert(key, sts);
+    }
+
+    /// Consumes the open response for a grant or denial on `key`.
+    pub fn take(&mut self, key: Key) -> Pairing {
+        let first = self.seen.insert(key);
+        match self.open.remove(&key) {
+            Some(sts) => Pairing::Paired(sts),
+            None if first => Pairing::Head,
+            None => Pairing::Unpaired,
+        }
+    }
+
+    /// Appends the chunk that follows this one. `resolve` is called for each of `next`'s
+    /// head keys, in order, with the response this side left open for it (consumed).
+    pub fn append(
+        &mut self,
+        next: Correlator,
+        heads: &[Key],
+        mut resolve: impl FnMut(usize, Option<StsOut>),
+    ) {
+        for (i, k) in heads.iter().enumerate() {
+            resolve(i, self.open.remove(k));
+        }
+        // Every key the next chunk touched either consumed or superseded what was open here.
+        for k in &next.seen {
+            self.open.remove(k);
+        }
+        self.open.extend(next.open);
+        self.seen.extend(next.seen);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sts(session: &str) -> StsOut {
+        StsOut {
+            session: Some(session.to_owned()),
+            ..StsOut::default()
+        }
+    }
+
+    #[test]
+    fn a_response_pairs_with_the_next_event_only() {
+        let mut c = Correlator::default();
+        let k = key("authenticator-1", "127.0.0.1:1");
+        c.open(k, sts("i-0123456789abcdef0"));
+        assert_eq!(c.take(k), Pairing::Paired(sts("i-0123456789abcdef0")));
+        assert_eq!(
+            c.take(k),
+            Pairing::Unpaired,
+            "a reused port must not find the old response"
+        );
+    }
+
+    #[test]
+    fn keys_differ_by_stream_and_client() {
+        assert_ne!(key("a", "127.0.0.1:1"), key("b", "127.0.0.1:1"));
+        assert_ne!(key("a", "127.0.0.1:1"), key("a", "127.0.0.1:2"));
+        assert_ne!(key("ab", "c"), key("a", "bc"));
+    }
+
+    #[test]
+    fn a_head_resolves_against_the_previous_chunk() {
+        let k = key("s", "c");
+        let other = key("s", "d");
+        let mut first = Correlator::default();
+        first.open(k, sts("from-first"));
+        first.open(other, sts("superseded"));
+        let mut second = Correlator::default();
+        assert_eq!(second.take(k), Pairing::Head);
+        second.open(other, sts("newer"));
+        let mut got = Vec::new();
+        first.append(second, &[k], |i, s| got.push((i, s)));
+        assert_eq!(got, [(0, Some(sts("from-first")))]);
+        let mut third = Correlator::default();
+        assert_eq!(third.take(other), Pairing::Head);
+        let mut got = Vec::new();
+        first.append(third, &[other], |_, s| got.push(s));
+        assert_eq!(
+            got,
+            [Some(sts("newer"))],
+            "the newer response wins over the superseded one"
+        );
+    }
+}

@@ -1,0 +1,324 @@
+//! Command-line arguments (clap derive) and their translation into a library [`Config`].
+//!
+//! Declared only from `main.rs`: the library never sees clap's types.
+
+use std::io::IsTerminal;
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+
+use eks_authlog::analysis::Options;
+use eks_authlog::classify::{Class, Family};
+use eks_authlog::config::{ClassOrFamily, Command, Config, FailOn, parse_time};
+use eks_authlog::pipeline::Job;
+use eks_authlog::report::{Format, TableStyle};
+use eks_authlog::source::{Input, InputFormat};
+
+const AFTER_HELP: &str = "\
+Examples:
+  eks-authlog report testdata/sample.log          # the bundled sample
+  aws logs filter-log-events --log-group-name /aws/eks/demo/cluster \\
+      --log-stream-name-prefix authenticator | eks-authlog report
+  eks-authlog events authenticator.log.gz | jq 'select(.class != null)'
+  eks-authlog failures --fail-on any -o json export.json   # exit 1 when failures exist
+
+Exit codes: 0 success, 1 --fail-on matched, 2 usage/input/AWS error, 130 interrupted.";
+
+/// EKS authentication forensics: who created the cluster, and why every request was denied.
+#[derive(Debug, Parser)]
+#[command(name = "eks-authlog", version, about, after_help = AFTER_HELP)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// The cluster creator, failures by class with remedies, timeline and principals.
+    Report(RunArgs),
+    /// Only the cluster creator (the identity EKS maps to kubernetes-admin), with evidence.
+    Creator(RunArgs),
+    /// Only the failures: class, who fixes it, remedy, and when.
+    Failures(RunArgs),
+    /// One record per event (NDJSON when piped), classified.
+    Events(RunArgs),
+    /// List the failure classes: family, who fixes it, meaning.
+    Classes,
+}
+
+/// When to colour tables.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+enum ColorWhen {
+    /// When stdout is a terminal and NO_COLOR is not set.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+#[derive(Debug, ClapArgs)]
+struct RunArgs {
+    /// Log files to read (any supported shape, gzip too); `-` reads stdin. With none, stdin
+    /// is read when it is not a terminal.
+    #[arg(value_name = "INPUT")]
+    inputs: Vec<String>,
+
+    /// Shape of the inputs (detected per input by default).
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    input_format: InputFormat,
+
+    /// Output format [default: table on a terminal; json (report) or ndjson (events) when piped].
+    #[arg(short, long, value_enum)]
+    output: Option<Format>,
+
+    /// Only events at or after this time: 15m, 24h, 7d (ago), RFC 3339, or a date.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+
+    /// Only events at or before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+
+    /// Only these failure classes or families (repeatable, or comma-separated).
+    #[arg(long, value_name = "CLASS|FAMILY", value_delimiter = ',')]
+    class: Vec<String>,
+
+    /// Only grants and denials whose ARN or username contains this text (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    principal: Vec<String>,
+
+    /// Also list EKS-internal identities (eks:* usernames, AWSWesleyClusterManagerLambda roles).
+    #[arg(long)]
+    include_internal: bool,
+
+    /// Replace account ids, access key ids, unique ids and session names with stable pseudonyms.
+    #[arg(long)]
+    redact: bool,
+
+    /// Key for --redact pseudonyms (without one, a 12-digit account id can be brute-forced).
+    #[arg(
+        long,
+        env = "EKS_AUTHLOG_REDACT_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    redact_key: Option<String>,
+
+    /// Exit 1 when failures of this class or family (or `any`) were found (repeatable).
+    #[arg(long, value_name = "CLASS|FAMILY|any", value_delimiter = ',')]
+    fail_on: Vec<String>,
+
+    /// Exit 2 when any line could not be parsed.
+    #[arg(long)]
+    strict: bool,
+
+    /// Cluster name to fill into remedy commands.
+    #[arg(long, value_name = "NAME")]
+    cluster_name: Option<String>,
+
+    /// AWS region (fills remedy commands).
+    #[arg(long, value_name = "REGION", env = "AWS_REGION")]
+    region: Option<String>,
+
+    /// Threads for large inputs (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+
+    /// When to colour tables.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+
+    /// Table width in columns.
+    #[arg(long, env = "COLUMNS", default_value_t = 120)]
+    width: u16,
+
+    /// No summary line on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// What `main` should do.
+pub enum Plan {
+    /// Run a job.
+    Run(Box<Config>),
+    /// Print the class list.
+    Classes,
+}
+
+impl Args {
+    /// Validates the arguments into a plan.
+    pub fn into_plan(self) -> Result<Plan, String> {
+        let (command, a) = match self.command {
+            Sub::Report(a) => (Command::Report, a),
+            Sub::Creator(a) => (Command::Creator, a),
+            Sub::Failures(a) => (Command::Failures, a),
+            Sub::Events(a) => (Command::Events, a),
+            Sub::Classes => return Ok(Plan::Classes),
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        let time = |s: &Option<String>| {
+            s.as_deref()
+                .map(|s| parse_time(s, now))
+                .transpose()
+                .map_err(|e| e.to_string())
+        };
+        let (since_ms, until_ms) = (time(&a.since)?, time(&a.until)?);
+        if let (Some(s), Some(u)) = (since_ms, until_ms)
+            && s > u
+        {
+            return Err("--since is after --until".to_owned());
+        }
+        let mut classes = Vec::new();
+        let mut families = Vec::new();
+        for c in &a.class {
+            match c.parse::<ClassOrFamily>()? {
+                ClassOrFamily::Class(c) => classes.push(c),
+                ClassOrFamily::Family(f) => families.push(f),
+            }
+        }
+        let fail_on = a
+            .fail_on
+            .iter()
+            .map(|f| f.parse::<FailOn>())
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut inputs: Vec<Input> = a.inputs.iter().map(|i| Input::from_arg(i)).collect();
+        if inputs.is_empty() {
+            if std::io::stdin().is_terminal() {
+                return Err(
+                    "no input: give log files (or `-` for stdin), or pipe lines in".to_owned(),
+                );
+            }
+            inputs.push(Input::Stdin);
+        }
+        let stdout_tty = std::io::stdout().is_terminal();
+        let format = a.output.unwrap_or(match (stdout_tty, command) {
+            (true, _) => Format::Table,
+            (false, Command::Events) => Format::Ndjson,
+            (false, _) => Format::Json,
+        });
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match a.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => stdout_tty && !no_color,
+        };
+        let options = Options {
+            since_ms,
+            until_ms,
+            classes,
+            families,
+            principals: a.principal,
+            include_internal: a.include_internal,
+            cluster: a.cluster_name,
+            region: a.region,
+        };
+        Ok(Plan::Run(Box::new(Config {
+            command,
+            job: Job {
+                inputs,
+                format: a.input_format,
+                options,
+                threads: a.threads,
+                strict: a.strict,
+            },
+            format,
+            table: TableStyle {
+                width: a.width.max(40),
+                color,
+            },
+            redact: a.redact,
+            redact_key: a.redact_key.unwrap_or_default().into_bytes(),
+            fail_on,
+            quiet: a.quiet,
+        })))
+    }
+}
+
+/// The `classes` listing.
+pub fn classes_table() -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_header(["class", "family", "who fixes", "meaning"]);
+    for c in Class::ALL {
+        t.add_row([
+            c.as_str(),
+            c.family().as_str(),
+            c.fixer().as_str(),
+            c.meaning(),
+        ]);
+    }
+    let families: Vec<&str> = Family::ALL.iter().map(|f| f.as_str()).collect();
+    format!(
+        "{t}\nFamilies (usable with --class and --fail-on): {}\n",
+        families.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn verify_cli() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_a_representative_command_line() {
+        let args = Args::try_parse_from([
+            "eks-authlog",
+            "report",
+            "a.log",
+            "-",
+            "--since",
+            "24h",
+            "--class",
+            "sts,identity_not_mapped",
+            "--fail-on",
+            "any",
+            "-o",
+            "json",
+            "--redact",
+        ])
+        .unwrap();
+        let Plan::Run(c) = args.into_plan().unwrap() else {
+            panic!("expected a run")
+        };
+        assert_eq!(c.command, Command::Report);
+        assert_eq!(c.format, Format::Json);
+        assert_eq!(c.job.inputs, [Input::File("a.log".into()), Input::Stdin]);
+        assert_eq!(c.job.options.classes, [Class::IdentityNotMapped]);
+        assert_eq!(c.job.options.families, [Family::Sts]);
+        assert_eq!(c.fail_on, [FailOn::Any]);
+        assert!(c.redact && c.job.options.since_ms.is_some());
+    }
+
+    #[test]
+    fn rejects_bad_values_with_a_reason() {
+        let plan = |argv: &[&str]| {
+            Args::try_parse_from(argv)
+                .unwrap()
+                .into_plan()
+                .err()
+                .unwrap_or_default()
+        };
+        assert!(plan(&["eks-authlog", "report", "x", "--class", "nope"]).contains("unknown class"));
+        assert!(
+            plan(&[
+                "eks-authlog",
+                "report",
+                "x",
+                "--since",
+                "1h",
+                "--until",
+                "2h"
+            ])
+            .contains("after --until")
+        );
+        assert!(plan(&["eks-authlog", "report", "x", "--since", "soon"]).contains("duration ago"));
+    }
+}

@@ -1,0 +1,51 @@
+//! Exit codes: one enum, documented in the README.
+
+/// How the process ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The job ran (whatever it found, unless `--fail-on` says otherwise).
+    Success,
+    /// `--fail-on` matched failures in the report.
+    Findings,
+    /// Usage or input error, I/O error, AWS error, query failure.
+    Error,
+    /// Interrupted (Ctrl-C); running queries were stopped first.
+    Interrupted,
+}
+
+impl Exit {
+    /// The numeric code.
+    pub const fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Findings => 1,
+            Exit::Error => 2,
+            Exit::Interrupted => 130,
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_documented_ones() {
+        assert_eq!(
+            [
+                Exit::Success,
+                Exit::Findings,
+                Exit::Error,
+                Exit::Interrupted
+            ]
+            .map(Exit::code),
+            [0, 1, 2, 130]
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! Serialized output types: the machine contract.
+//!
+//! These types borrow from events and reports and exist only to be serialized, so internal
+//! types can change without changing what `jq` users see. Field names are snake_case. Every
+//! change here is a schema change: bump the schema id and update the README.
+
+use std::borrow::Cow;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use crate::event::{Event, Uid};
+use crate::parse::{Field, time::format_ms};
+
+/// Schema id written in every NDJSON event record.
+pub const EVENT_SCHEMA: &str = "eks-authlog.event/v1";
+
+/// One event as written by `events` (NDJSON line, JSON array element).
+#[derive(serde::Serialize)]
+pub struct EventOut<'a> {
+    /// Always [`EVENT_SCHEMA`].
+    pub schema: &'static str,
+    /// RFC 3339 UTC, or null when the line had no time.
+    pub time: Option<String>,
+    /// Log level, or null.
+    pub level: Option<&'static str>,
+    /// Decoded message.
+    pub msg: Cow<'a, str>,
+    /// Event kind.
+    pub kind: &'static str,
+    /// Failure class (null for lines that are not failures).
+    pub class: Option<&'static str>,
+    /// Family of the failure class.
+    pub family: Option<&'static str>,
+    /// `arn=`.
+    pub arn: Option<Cow<'a, str>>,
+    /// `username=`.
+    pub username: Option<Cow<'a, str>>,
+    /// `groups=`, split; empty when the line has none.
+    pub groups: Vec<String>,
+    /// `uid=`, split into its parts.
+    pub uid: Option<UidOut<'a>>,
+    /// `client=`.
+    pub client: Option<Cow<'a, str>>,
+    /// `error=`, decoded.
+    pub error: Option<Cow<'a, str>>,
+    /// The `STS response` paired with this grant or denial (same stream and client).
+    pub sts: Option<StsOut>,
+    /// CloudWatch log stream, when the input had it.
+    pub stream: Option<&'a str>,
+    /// Logs Insights `@ptr` or CloudWatch event id, when the input had it.
+    pub ptr: Option<&'a str>,
+    /// Input and line number.
+    pub source: SourceOut<'a>,
+    /// Every data field (not `time`, `level`, `msg`), decoded; first occurrence of a key.
+    pub fields: FieldsOut<'a>,
+    /// Later occurrences of repeated keys, as `[key, value]` pairs (omitted when none).
+    #[serde(skip_serializing_if = "RepeatedOut::is_empty")]
+    pub fields_repeated: RepeatedOut<'a>,
+    /// The line's last value had no closing quote (a cut line). Omitted when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+/// A split `uid`.
+#[derive(serde::Serialize)]
+pub struct UidOut<'a> {
+    /// The value as written.
+    pub raw: &'a str,
+    /// `aws-iam-authenticator` or `heptio-authenticator-aws`.
+    pub prefix: Option<&'a str>,
+    /// Account id (or `administrative`).
+    pub account: Option<&'a str>,
+    /// IAM unique id.
+    pub principal_id: Option<&'a str>,
+}
+
+/// What the paired `STS response` said about the caller.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StsOut {
+    /// The raw STS ARN (`…:assumed-role/<role>/<session>`).
+    pub arn: Option<String>,
+    /// Role session name (an instance id for nodes; empty for IAM users).
+    pub session: Option<String>,
+    /// IAM unique id.
+    pub userid: Option<String>,
+    /// Access key id (`ASIA…` temporary, `AKIA…` long-term).
+    pub accesskeyid: Option<String>,
+}
+
+/// Where a record came from.
+#[derive(serde::Serialize)]
+pub struct SourceOut<'a> {
+    /// Input name (`-` for stdin, a path, a log group).
+    pub input: &'a str,
+    /// 1-based line or record number.
+    pub line: u64,
+}
+
+/// Serializes fields as a JSON object of decoded values, first occurrence of each key.
+pub struct FieldsOut<'a>(pub &'a [Field<'a>]);
+
+impl Serialize for FieldsOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if !self.0[..i].iter().any(|(seen, _)| seen == k) {
+                map.serialize_entry(k, &v.decoded())?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// Serializes the repeats of keys as `[key, value]` pairs.
+pub struct RepeatedOut<'a>(pub &'a [Field<'a>]);
+
+impl RepeatedOut<'_> {
+    fn repeats(&self) -> impl Iterator<Item = &Field<'_>> {
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(i, (k, _))| self.0[..*i].iter().any(|(seen, _)| seen == k))
+            .map(|(_, f)| f)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.repeats().next().is_none()
+    }
+}
+
+impl Serialize for RepeatedOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.repeats().map(|(k, v)| (k, v.decoded())))
+    }
+}
+
+impl<'a> EventOut<'a> {
+    /// Builds the output record for an event and its classification.
+    pub fn new<'e: 'a>(
+        e: &'a Event<'e>,
+        class: Option<(&'static str, &'static str)>,
+        sts: Option<StsOut>,
+    ) -> EventOut<'a> {
+        EventOut {
+            schema: EVENT_SCHEMA,
+            time: e.time_ms.map(format_ms),
+            level: e.level().map(|l| l.as_str()),
+            msg: e.msg(),
+            kind: e.kind.as_str(),
+            class: class.map(|c| c.0),
+            family: class.map(|c| c.1),
+            arn: e.arn(),
+            username: e.username(),
+            groups: e.groups(),
+            uid: e.uid_raw().map(|raw| {
+                let parts = Uid::parse(raw);
+                UidOut {
+                    raw,
+                    prefix: parts.map(|u| u.prefix),
+                    account: parts.map(|u| u.account),
+                    principal_id: parts.map(|u| u.principal_id),
+                }
+            }),
+            client: e.client(),
+            error: e.error(),
+            sts,
+            stream: e.envelope.stream,
+            ptr: e.envelope.ptr,
+            source: SourceOut {
+                input: e.loc.input,
+                line: e.loc.line,
+            },
+            fields: FieldsOut(&e.record.fields),
+            fields_repeated: RepeatedOut(&e.record.fields),
+            truncated: e.record.truncated,
+        }
+    }
+}
