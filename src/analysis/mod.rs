@@ -258,7 +258,9 @@ impl Analyzer {
             }
             Kind::Lifecycle | Kind::Other => {
                 let level = e.level().map_or("", |l| l.as_str());
-                let class = classify::classify_message(level, &e.msg())?;
+                let Some(class) = classify::classify_message(level, &e.msg()) else {
+                    return Some(Verdict::default());
+                };
                 let example = self.example(e, None, None);
                 let acc = self.failures.entry(class).or_default();
                 acc.count += 1;

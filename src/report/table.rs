@@ -81,6 +81,20 @@ pub fn write<W: Write>(
     writeln!(out, ".")
 }
 
+/// `2026-11-20 09:48:00` and, on a second line, `→ 10:43:05` (the date only when it differs).
+fn when(first: Option<&str>, last: Option<&str>) -> String {
+    let short = |t: &str| t.trim_end_matches('Z').replacen('T', " ", 1);
+    match (first, last) {
+        (Some(f), Some(l)) if f == l => short(f),
+        (Some(f), Some(l)) if f.get(..10) == l.get(..10) => {
+            format!("{}\n→ {}", short(f), short(l).get(11..).unwrap_or(""))
+        }
+        (Some(f), Some(l)) => format!("{}\n→ {}", short(f), short(l)),
+        (Some(t), None) | (None, Some(t)) => short(t),
+        (None, None) => "-".to_owned(),
+    }
+}
+
 fn heading<W: Write>(out: &mut W, text: &str, style: TableStyle) -> io::Result<()> {
     if style.color {
         writeln!(out, "\x1b[1m{text}\x1b[0m")
@@ -129,7 +143,7 @@ fn creator<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Result<(
     )?;
     if !c.identities.is_empty() {
         let mut t = new_table(style);
-        t.set_header(["identity", "evidence", "count", "first seen", "last seen"]);
+        t.set_header(["identity", "evidence", "count", "when (UTC)"]);
         for id in &c.identities {
             let mut name = id.canonical_arn.clone();
             if id.arn != id.canonical_arn {
@@ -145,8 +159,7 @@ fn creator<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Result<(
                 Cell::new(name),
                 Cell::new(id.evidence.join(", ")),
                 Cell::new(id.count),
-                Cell::new(id.first_seen.as_deref().unwrap_or("-")),
-                Cell::new(id.last_seen.as_deref().unwrap_or("-")),
+                Cell::new(when(id.first_seen.as_deref(), id.last_seen.as_deref())),
             ]);
         }
         writeln!(out, "{t}")?;
@@ -174,14 +187,7 @@ fn failures<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Result<
         return writeln!(out);
     }
     let mut t = new_table(style);
-    t.set_header([
-        "class",
-        "who fixes",
-        "count",
-        "principals",
-        "first seen",
-        "last seen",
-    ]);
+    t.set_header(["class", "who fixes", "count", "principals", "when (UTC)"]);
     for c in &f.by_class {
         let mut who: Vec<String> = c
             .principals
@@ -203,8 +209,7 @@ fn failures<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Result<
             Cell::new(c.fixer.as_str()),
             Cell::new(c.count),
             Cell::new(who.join("\n")),
-            Cell::new(c.first_seen.as_deref().unwrap_or("-")),
-            Cell::new(c.last_seen.as_deref().unwrap_or("-")),
+            Cell::new(when(c.first_seen.as_deref(), c.last_seen.as_deref())),
         ]);
     }
     writeln!(out, "{t}")?;
@@ -223,6 +228,8 @@ fn failures<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Result<
 
 /// Block characters for sparklines, lowest first.
 const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+/// Classes drawn in the timeline, most frequent first.
+const TIMELINE_CLASSES: usize = 8;
 /// Most columns a sparkline takes; more bins are summed into this many.
 const SPARK_WIDTH: usize = 60;
 
@@ -251,39 +258,37 @@ fn timeline<W: Write>(out: &mut W, tl: &Timeline, style: TableStyle) -> io::Resu
         ),
         style,
     )?;
-    let mut classes: Vec<_> = tl
-        .bins
-        .iter()
-        .flat_map(|b| b.by_class.keys().copied())
-        .collect();
-    classes.sort();
-    classes.dedup();
+    let mut by_class: std::collections::BTreeMap<_, u64> = std::collections::BTreeMap::new();
+    for b in &tl.bins {
+        for (c, n) in &b.by_class {
+            *by_class.entry(*c).or_default() += n;
+        }
+    }
+    let mut classes: Vec<_> = by_class.into_iter().collect();
+    classes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let shown = &classes[..classes.len().min(TIMELINE_CLASSES)];
     let totals: Vec<u64> = tl.bins.iter().map(|b| b.total).collect();
-    let width = classes
+    let width = shown
         .iter()
-        .map(|c| c.as_str().len())
+        .map(|(c, _)| c.as_str().len())
         .max()
         .unwrap_or(0)
         .max(5);
-    writeln!(
-        out,
-        "  {:<width$} |{}| {}",
-        "all",
-        sparkline(&totals),
-        totals.iter().sum::<u64>()
-    )?;
-    for c in classes {
+    let total: u64 = totals.iter().sum();
+    writeln!(out, "  {:<width$} |{}| {total}", "all", sparkline(&totals))?;
+    for (c, n) in shown {
         let counts: Vec<u64> = tl
             .bins
             .iter()
-            .map(|b| b.by_class.get(&c).copied().unwrap_or(0))
+            .map(|b| b.by_class.get(c).copied().unwrap_or(0))
             .collect();
+        writeln!(out, "  {:<width$} |{}| {n}", c.as_str(), sparkline(&counts))?;
+    }
+    if classes.len() > shown.len() {
+        let rest = classes.len() - shown.len();
         writeln!(
             out,
-            "  {:<width$} |{}| {}",
-            c.as_str(),
-            sparkline(&counts),
-            counts.iter().sum::<u64>()
+            "  (+{rest} more classes; the JSON output has every class per bin)"
         )?;
     }
     writeln!(out)
@@ -309,7 +314,7 @@ fn principals<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Resul
         "authenticated as",
         "granted",
         "denied",
-        "last seen",
+        "when (UTC)",
     ]);
     for pr in &p.list {
         let users: Vec<String> = pr
@@ -336,7 +341,7 @@ fn principals<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Resul
             Cell::new(users.join("\n")),
             Cell::new(pr.granted),
             denied_cell,
-            Cell::new(pr.last_seen.as_deref().unwrap_or("-")),
+            Cell::new(when(pr.first_seen.as_deref(), pr.last_seen.as_deref())),
         ]);
     }
     writeln!(out, "{t}")?;

@@ -50,8 +50,8 @@ pub fn count_lines(buf: &[u8]) -> u64 {
 /// Pushes every line of an in-memory buffer into `sink` as raw text, numbering them from
 /// `start_line` (1-based).
 ///
-/// A trailing `\r` is stripped and empty lines are not pushed, but they are counted, so
-/// [`Loc::line`] stays the physical line number. Returns the number of lines in `buf`
+/// A trailing `\r` is stripped. Empty lines are pushed too, so every line read can be
+/// accounted for and [`Loc::line`] is the physical line number. Returns the number of lines in `buf`
 /// (equal to [`count_lines`]), so the next buffer starts at `start_line + returned`.
 pub fn split_lines<S: LineSink + ?Sized>(
     buf: &[u8],
@@ -62,10 +62,8 @@ pub fn split_lines<S: LineSink + ?Sized>(
     let envelope = Envelope::default();
     let mut line = start_line;
     for (_, text) in lines(buf) {
-        let text = strip_cr(text);
-        if !text.is_empty() {
-            sink.line(text, &envelope, Loc { input, line });
-        }
+        // Empty lines are pushed too: every line read is accounted for (as blank).
+        sink.line(strip_cr(text), &envelope, Loc { input, line });
         line += 1;
     }
     line - start_line
