@@ -81,6 +81,18 @@ impl Redactor {
                     continue;
                 }
             }
+            // EC2 instance ids: the session names of node roles, also quoted in EC2 errors.
+            if boundary && b[i..].starts_with(b"i-") {
+                let n = b[i + 2..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_hexdigit())
+                    .count();
+                if (n == 8 || n == 17) && !b.get(i + 2 + n).copied().is_some_and(word) {
+                    out.push_str(&format!("i-{}", self.tag(&text[i..i + 2 + n])));
+                    i += 2 + n;
+                    continue;
+                }
+            }
             // Role session names: `assumed-role/<role>/<session>` and `session=<session>`.
             for marker in ["assumed-role/", "session=", "\"session\":\""] {
                 if b[i..].starts_with(marker.as_bytes()) {
@@ -193,7 +205,7 @@ mod tests {
     #[test]
     fn redacts_accounts_keys_sessions_and_emails() {
         let r = Redactor::new(b"");
-        let line = r#"arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice@example.com accesskeyid=ASIAEXAMPLEEXAMPLE12 userid=AROAEXAMPLEEXAMPLE123 session=i-0123456789abcdef0"#;
+        let line = r#"arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice@example.com accesskeyid=ASIAEXAMPLEEXAMPLE12 userid=AROAEXAMPLEEXAMPLE123 session=i-0123456789abcdef0 node i-0fedcba9876543210: denied"#;
         let out = r.redact(line);
         for secret in [
             "111122223333",
@@ -202,6 +214,7 @@ mod tests {
             "ASIAEXAMPLEEXAMPLE12",
             "AROAEXAMPLEEXAMPLE123",
             "i-0123456789abcdef0",
+            "i-0fedcba9876543210",
         ] {
             assert!(!out.contains(secret), "{secret} leaked in {out}");
         }

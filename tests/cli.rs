@@ -1,0 +1,320 @@
+//! The binary's contract: exit codes, inputs, errors, --strict, --fail-on, --redact, colour,
+//! and a quiet exit on a closed pipe.
+
+use std::io::Read;
+use std::process::{Command as StdCommand, Stdio};
+
+use assert_cmd::Command;
+
+fn cmd() -> Command {
+    let mut c = Command::cargo_bin("eks-authlog").unwrap();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("AWS_REGION")
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR");
+    c
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn report_succeeds_and_summarises_on_stderr() {
+    let o = cmd()
+        .args(["report", "testdata/sample.log", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("578 lines read: 574 parsed, 1 unparsed (not_logfmt 1)"),
+        "{}",
+        stderr(&o)
+    );
+    let q = cmd()
+        .args(["report", "testdata/sample.log", "-o", "json", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(q.stderr.is_empty());
+}
+
+#[test]
+fn fail_on_exits_1_only_when_matching_failures_exist() {
+    let code = |args: &[&str]| cmd().args(args).output().unwrap().status.code();
+    assert_eq!(
+        code(&[
+            "failures",
+            "testdata/sample.log",
+            "-o",
+            "json",
+            "--fail-on",
+            "any"
+        ]),
+        Some(1)
+    );
+    assert_eq!(
+        code(&[
+            "failures",
+            "testdata/sample.log",
+            "-o",
+            "json",
+            "--fail-on",
+            "node_role_not_mapped"
+        ]),
+        Some(1)
+    );
+    assert_eq!(
+        code(&[
+            "failures",
+            "testdata/sample.log",
+            "-o",
+            "json",
+            "--fail-on",
+            "sts"
+        ]),
+        Some(1)
+    );
+    // A file with only grants has nothing to fail on.
+    let o = cmd()
+        .args(["report", "-", "-o", "json", "--fail-on", "any"])
+        .write_stdin(r#"time="2026-11-20T09:00:00Z" level=info msg="access granted" arn="arn:aws:iam::111122223333:user/a" client="127.0.0.1:1" groups="[]" method=POST path=/authenticate uid="aws-iam-authenticator:111122223333:AIDAEXAMPLE000000001" username=a"#)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // --class narrows what --fail-on sees.
+    assert_eq!(
+        code(&[
+            "failures",
+            "testdata/sample.log",
+            "-o",
+            "json",
+            "--class",
+            "token",
+            "--fail-on",
+            "mapping"
+        ]),
+        Some(0)
+    );
+}
+
+#[test]
+fn usage_and_input_errors_exit_2_with_a_clear_message() {
+    let o = cmd().args(["report", "no/such/file.log"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no/such/file.log"), "{}", stderr(&o));
+    let o = cmd()
+        .args(["report", "testdata/sample.log", "--class", "bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown class or family 'bogus'"));
+    let o = cmd()
+        .args(["report", "testdata/sample.log", "--since", "tomorrow"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = cmd()
+        .args(["report", "--output", "xml", "testdata/sample.log"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "clap's own usage errors exit 2");
+    let o = cmd()
+        .args(["report", "-"])
+        .write_stdin("{\"unexpected\": true}\n")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains('-'),
+        "the error names stdin: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn strict_fails_on_unparsed_lines_only() {
+    let o = cmd()
+        .args(["report", "testdata/sample.log", "-o", "json", "--strict"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("testdata/sample.log:"),
+        "names where: {}",
+        stderr(&o)
+    );
+    let clean = "testdata/classes/token_expired.log";
+    assert_eq!(
+        cmd()
+            .args(["report", clean, "-o", "json", "--strict"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn reads_stdin_when_piped_and_gzip_from_files() {
+    let sample = std::fs::read("testdata/sample.log").unwrap();
+    let o = cmd()
+        .args(["report", "-o", "json"])
+        .write_stdin(sample)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["inputs"][0]["name"], "-");
+    assert_eq!(doc["creator"]["status"], "found");
+    let o = cmd()
+        .args(["events", "testdata/inputs/s3-export.log.gz"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .all(|l| l.starts_with("{\"schema\":\"eks-authlog.event/v1\""))
+    );
+}
+
+#[test]
+fn events_filter_by_class_and_time() {
+    let o = cmd()
+        .args([
+            "events",
+            "testdata/sample.log",
+            "--class",
+            "sts_expired_credentials",
+        ])
+        .output()
+        .unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    assert!(
+        lines
+            .iter()
+            .all(|r| r["class"] == "sts_expired_credentials")
+    );
+    let o = cmd()
+        .args([
+            "events",
+            "testdata/sample.log",
+            "--since",
+            "2026-11-20T13:00:00Z",
+            "--until",
+            "2026-11-20T13:10:00Z",
+        ])
+        .output()
+        .unwrap();
+    let times: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["time"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(!times.is_empty());
+    assert!(
+        times
+            .iter()
+            .all(|t| t.as_str() >= "2026-11-20T13:00:00Z" && t.as_str() <= "2026-11-20T13:10:00Z")
+    );
+}
+
+#[test]
+fn redact_leaves_no_account_key_or_session_behind() {
+    for format in ["table", "json", "ndjson"] {
+        let o = cmd()
+            .args(["report", "testdata/sample.log", "--redact", "-o", format])
+            .output()
+            .unwrap();
+        let out = String::from_utf8(o.stdout).unwrap();
+        for secret in [
+            "111122223333",
+            "ASIAEXAMPLEEXAMPLE12",
+            "AROAEXAMPLEADMIN0001",
+            "alice@example.com",
+            "i-0123456789abcdef0",
+        ] {
+            assert!(!out.contains(secret), "{format}: {secret} leaked");
+        }
+        assert!(out.contains("acct-"), "{format}");
+    }
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let plain = cmd()
+        .args(["report", "testdata/sample.log", "-o", "table"])
+        .output()
+        .unwrap();
+    assert!(
+        !plain.stdout.contains(&0x1b),
+        "piped output has no ANSI codes"
+    );
+    let forced = cmd()
+        .args([
+            "report",
+            "testdata/sample.log",
+            "-o",
+            "table",
+            "--color",
+            "always",
+        ])
+        .output()
+        .unwrap();
+    assert!(forced.stdout.contains(&0x1b));
+}
+
+#[test]
+fn a_closed_pipe_exits_quietly_with_0() {
+    let bin = assert_cmd::cargo::cargo_bin("eks-authlog");
+    let big: String = std::fs::read_to_string("testdata/sample.log")
+        .unwrap()
+        .repeat(40);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    std::fs::write(&path, big).unwrap();
+    let mut child = StdCommand::new(bin)
+        .args(["events", path.to_str().unwrap(), "-o", "ndjson"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout); // like `| head -c 64`
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!err.contains("error"), "{err}");
+}
+
+#[test]
+fn classes_lists_every_class() {
+    let o = cmd().arg("classes").output().unwrap();
+    let out = String::from_utf8(o.stdout).unwrap();
+    for name in [
+        "identity_not_mapped",
+        "node_role_not_mapped",
+        "sts_clock_skew",
+        "backend_aws_auth_invalid",
+        "unclassified",
+    ] {
+        assert!(out.contains(name), "{name}");
+    }
+}
