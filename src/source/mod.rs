@@ -40,3 +40,6 @@ impl<F: FnMut(&[u8], &Envelope<'_>, Loc<'_>)> LineSink for F {
         self(text, envelope, loc)
     }
 }
+
+#[cfg(feature = "cloudwatch")]
+pub mod cloudwatch;
