@@ -16,6 +16,7 @@ use std::time::Duration;
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::config::http::HttpResponse;
 use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudwatchlogs::operation::get_query_results::GetQueryResultsError;
 use aws_sdk_cloudwatchlogs::operation::start_query::StartQueryError;
 use aws_sdk_cloudwatchlogs::types::{QueryStatus, ResultField};
 use tokio::sync::Semaphore;
@@ -192,7 +193,15 @@ impl Ctx {
     }
 }
 
-fn is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+/// `modeled` says whether the operation's modeled error is a retryable one (the error code is
+/// not always in the metadata of modeled errors, so matching codes alone is not enough).
+fn is_retryable<E: ProvideErrorMetadata>(
+    err: &SdkError<E, HttpResponse>,
+    modeled: fn(&E) -> bool,
+) -> bool {
+    if err.as_service_error().is_some_and(modeled) {
+        return true;
+    }
     match err {
         SdkError::TimeoutError(_) => true,
         SdkError::DispatchFailure(d) => d.is_io() || d.is_timeout(),
@@ -210,6 +219,7 @@ fn is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> boo
 async fn with_retry<T, E, F, Fut>(
     ctx: &Ctx,
     counter: &AtomicU64,
+    modeled: fn(&E) -> bool,
     mut f: F,
 ) -> Result<T, (SdkError<E, HttpResponse>, u32, bool)>
 where
@@ -223,7 +233,7 @@ where
         match f().await {
             Ok(v) => return Ok(v),
             Err(e) => {
-                let retryable = is_retryable(&e);
+                let retryable = is_retryable(&e, modeled);
                 if !retryable || attempt >= ctx.retry.max_retries {
                     return Err((e, attempt + 1, retryable));
                 }
@@ -232,6 +242,14 @@ where
             }
         }
     }
+}
+
+fn start_query_retryable(e: &StartQueryError) -> bool {
+    e.is_limit_exceeded_exception() || e.is_service_unavailable_exception()
+}
+
+fn results_retryable(e: &GetQueryResultsError) -> bool {
+    e.is_service_unavailable_exception()
 }
 
 fn sdk_error<E>(
@@ -319,16 +337,21 @@ async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<Window, Error> {
     let log_group = ctx.group_name(job.group).to_owned();
     let text = ctx.queries[job.query].1.as_str();
     ctx.pace().await;
-    let started = with_retry(&ctx, &ctx.counters.start_query, || {
-        ctx.client
-            .start_query()
-            .log_group_name(&log_group)
-            .start_time(job.start)
-            .end_time(job.end)
-            .query_string(text)
-            .limit(ctx.limit as i32)
-            .send()
-    })
+    let started = with_retry(
+        &ctx,
+        &ctx.counters.start_query,
+        start_query_retryable,
+        || {
+            ctx.client
+                .start_query()
+                .log_group_name(&log_group)
+                .start_time(job.start)
+                .end_time(job.end)
+                .query_string(text)
+                .limit(ctx.limit as i32)
+                .send()
+        },
+    )
     .await
     .map_err(|(e, n, r)| start_query_error(&ctx, &job, e, n, r))?;
     let id = started.query_id().unwrap_or_default().to_owned();
@@ -349,9 +372,12 @@ async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<Window, Error> {
     let first = loop {
         tokio::time::sleep(delay).await;
         delay = delay.mul_f64(ctx.poll.factor.max(1.0)).min(ctx.poll.max);
-        let out = with_retry(&ctx, &ctx.counters.get_query_results, || {
-            ctx.client.get_query_results().query_id(&id).send()
-        })
+        let out = with_retry(
+            &ctx,
+            &ctx.counters.get_query_results,
+            results_retryable,
+            || ctx.client.get_query_results().query_id(&id).send(),
+        )
         .await
         .map_err(|(e, n, r)| sdk_error("GetQueryResults", &log_group, e, n, r))?;
         let scanned = out.statistics().map(|s| s.records_scanned());
@@ -403,13 +429,18 @@ async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<Window, Error> {
         if pages >= MAX_PAGES {
             break;
         }
-        let page = with_retry(&ctx, &ctx.counters.get_query_results, || {
-            ctx.client
-                .get_query_results()
-                .query_id(&id)
-                .next_token(&token)
-                .send()
-        })
+        let page = with_retry(
+            &ctx,
+            &ctx.counters.get_query_results,
+            results_retryable,
+            || {
+                ctx.client
+                    .get_query_results()
+                    .query_id(&id)
+                    .next_token(&token)
+                    .send()
+            },
+        )
         .await
         .map_err(|(e, n, r)| sdk_error("GetQueryResults", &log_group, e, n, r))?;
         pages += 1;
