@@ -267,6 +267,21 @@ pub struct LogGroupInfo {
     pub stored_bytes: Option<i64>,
 }
 
+impl LogGroupInfo {
+    /// Earliest time (epoch ms) from which this group can still hold events at `now_ms`: the
+    /// later of its creation and `now - retention`. A window starting before it cannot be
+    /// fully answered, so "no evidence" there is not "not found".
+    pub fn history_start_ms(&self, now_ms: i64) -> Option<i64> {
+        let retained = self
+            .retention_days
+            .map(|d| now_ms - i64::from(d) * 86_400_000);
+        match (self.creation_time_ms, retained) {
+            (Some(c), Some(r)) => Some(c.max(r)),
+            (c, r) => c.or(r),
+        }
+    }
+}
+
 /// Time window, epoch seconds, both ends inclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Window {
@@ -806,6 +821,24 @@ mod tests {
         assert_eq!(cluster_name("/aws/eks/a/b/cluster"), None);
         assert_eq!(cluster_name("/aws/eks//cluster"), None);
         assert_eq!(cluster_name("/aws/lambda/x"), None);
+    }
+
+    #[test]
+    fn history_starts_at_creation_or_retention_horizon() {
+        let day = 86_400_000;
+        let mut g = LogGroupInfo {
+            name: "/aws/eks/a/cluster".into(),
+            cluster: "a".into(),
+            retention_days: Some(30),
+            creation_time_ms: Some(100 * day),
+            stored_bytes: None,
+        };
+        assert_eq!(g.history_start_ms(200 * day), Some(170 * day));
+        assert_eq!(g.history_start_ms(110 * day), Some(100 * day));
+        g.retention_days = None;
+        assert_eq!(g.history_start_ms(200 * day), Some(100 * day));
+        g.creation_time_ms = None;
+        assert_eq!(g.history_start_ms(200 * day), None);
     }
 
     #[test]
