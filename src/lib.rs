@@ -16,6 +16,7 @@ pub mod event;
 pub mod exit;
 pub mod parse;
 pub mod pipeline;
+pub mod queries;
 pub mod report;
 pub mod run;
 pub mod source;

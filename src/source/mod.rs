@@ -41,6 +41,8 @@ impl<F: FnMut(&[u8], &Envelope<'_>, Loc<'_>)> LineSink for F {
     }
 }
 
+#[cfg(feature = "cloudwatch")]
+pub mod cloudwatch;
 mod csv;
 pub mod detect;
 mod error;
