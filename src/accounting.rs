@@ -43,6 +43,13 @@ impl Accounting {
         }
     }
 
+    /// Counts `n` events that were parsed and aggregated server-side (Logs Insights `stats`).
+    pub fn accept_aggregated(&mut self, kind: Kind, n: u64) {
+        self.read += n;
+        self.parsed += n;
+        self.by_kind[kind as usize] += n;
+    }
+
     /// Lines that are not authenticator lines (blank, klog, banner, Go runtime).
     pub fn not_authenticator(&self) -> u64 {
         ParseErrorKind::ALL

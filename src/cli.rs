@@ -43,6 +43,11 @@ enum Sub {
     Events(RunArgs),
     /// List the failure classes: family, who fixes it, meaning.
     Classes,
+    /// Print the Logs Insights queries (all, or one by name), ready to paste into the console.
+    Queries {
+        /// Query name (creator, recent, failures, agg-identities, agg-failures).
+        name: Option<String>,
+    },
 }
 
 /// When to colour tables.
@@ -117,9 +122,39 @@ struct RunArgs {
     #[arg(long, value_name = "NAME")]
     cluster_name: Option<String>,
 
-    /// AWS region (fills remedy commands).
-    #[arg(long, value_name = "REGION", env = "AWS_REGION")]
-    region: Option<String>,
+    /// AWS region: where to query CloudWatch (repeatable), and what remedies say.
+    #[arg(long, value_name = "REGION", env = "AWS_REGION", value_delimiter = ',')]
+    region: Vec<String>,
+
+    /// CloudWatch: cluster to query, log group /aws/eks/NAME/cluster (repeatable).
+    #[cfg(feature = "cloudwatch")]
+    #[arg(long, value_name = "NAME", help_heading = "CloudWatch Logs Insights")]
+    cluster: Vec<String>,
+
+    /// CloudWatch: log group to query (repeatable).
+    #[cfg(feature = "cloudwatch")]
+    #[arg(long, value_name = "GROUP", help_heading = "CloudWatch Logs Insights")]
+    log_group: Vec<String>,
+
+    /// CloudWatch: every /aws/eks/*/cluster log group in each region.
+    #[cfg(feature = "cloudwatch")]
+    #[arg(long, help_heading = "CloudWatch Logs Insights")]
+    all_clusters: bool,
+
+    /// CloudWatch: AWS profile (default: the standard credential chain).
+    #[cfg(feature = "cloudwatch")]
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        help_heading = "CloudWatch Logs Insights"
+    )]
+    profile: Option<String>,
+
+    /// CloudWatch: fetch lines (events) or aggregate in Insights (aggregate) [auto: events up
+    /// to 7 days over up to 5 log groups; the default window is 24h, 90d for `creator`].
+    #[cfg(feature = "cloudwatch")]
+    #[arg(long, value_enum, default_value_t = eks_authlog::remote::StrategyChoice::Auto, help_heading = "CloudWatch Logs Insights")]
+    strategy: eks_authlog::remote::StrategyChoice,
 
     /// Threads for large inputs (0: all cores).
     #[arg(long, default_value_t = 0)]
@@ -144,6 +179,8 @@ pub enum Plan {
     Run(Box<Config>),
     /// Print the class list.
     Classes,
+    /// Print queries.
+    Queries(Option<String>),
 }
 
 impl Args {
@@ -155,6 +192,7 @@ impl Args {
             Sub::Failures(a) => (Command::Failures, a),
             Sub::Events(a) => (Command::Events, a),
             Sub::Classes => return Ok(Plan::Classes),
+            Sub::Queries { name } => return Ok(Plan::Queries(name)),
         };
         let now = chrono::Utc::now().timestamp_millis();
         let time = |s: &Option<String>| {
@@ -183,11 +221,41 @@ impl Args {
             .map(|f| f.parse::<FailOn>())
             .collect::<Result<Vec<_>, _>>()?;
         let mut inputs: Vec<Input> = a.inputs.iter().map(|i| Input::from_arg(i)).collect();
-        if inputs.is_empty() {
+        #[cfg(feature = "cloudwatch")]
+        let cloudwatch = if a.cluster.is_empty() && a.log_group.is_empty() && !a.all_clusters {
+            None
+        } else {
+            if !inputs.is_empty() {
+                return Err("give log files or a CloudWatch source (--cluster, --log-group, --all-clusters), not both".to_owned());
+            }
+            let default_window = if command == Command::Creator {
+                "90d"
+            } else {
+                "24h"
+            };
+            Some(eks_authlog::remote::CloudWatchJob {
+                clusters: a.cluster,
+                log_groups: a.log_group,
+                all_clusters: a.all_clusters,
+                regions: a.region.clone(),
+                profile: a.profile,
+                strategy: a.strategy,
+                start_ms: match since_ms {
+                    Some(s) => s,
+                    None => parse_time(default_window, now).map_err(|e| e.to_string())?,
+                },
+                end_ms: until_ms.unwrap_or(now),
+                creator_only: command == Command::Creator,
+                quiet: a.quiet,
+            })
+        };
+        #[cfg(feature = "cloudwatch")]
+        let remote = cloudwatch.is_some();
+        #[cfg(not(feature = "cloudwatch"))]
+        let remote = false;
+        if inputs.is_empty() && !remote {
             if std::io::stdin().is_terminal() {
-                return Err(
-                    "no input: give log files (or `-` for stdin), or pipe lines in".to_owned(),
-                );
+                return Err("no input: give log files (or `-` for stdin), pipe lines in, or name a CloudWatch source (--cluster)".to_owned());
             }
             inputs.push(Input::Stdin);
         }
@@ -211,7 +279,14 @@ impl Args {
             principals: a.principal,
             include_internal: a.include_internal,
             cluster: a.cluster_name,
-            region: a.region,
+            region: a.region.first().cloned(),
+        };
+        #[cfg(feature = "cloudwatch")]
+        let options = Options {
+            cluster: options
+                .cluster
+                .or_else(|| cloudwatch.as_ref().and_then(|c| c.single_cluster())),
+            ..options
         };
         Ok(Plan::Run(Box::new(Config {
             command,
@@ -221,6 +296,8 @@ impl Args {
                 options,
                 threads: a.threads,
                 strict: a.strict,
+                #[cfg(feature = "cloudwatch")]
+                cloudwatch,
             },
             format,
             table: TableStyle {
@@ -233,6 +310,26 @@ impl Args {
             quiet: a.quiet,
         })))
     }
+}
+
+/// The `queries` listing: each query with its name and purpose as comments.
+pub fn queries_text(name: Option<&str>) -> Result<String, String> {
+    let chosen: Vec<&eks_authlog::queries::Query> = match name {
+        Some(n) => vec![eks_authlog::queries::get(n).ok_or_else(|| {
+            let names: Vec<&str> = eks_authlog::queries::ALL.iter().map(|q| q.name).collect();
+            format!("no query named '{n}' (have: {})", names.join(", "))
+        })?],
+        None => eks_authlog::queries::ALL.iter().collect(),
+    };
+    let mut out = String::new();
+    for q in chosen {
+        if name.is_none() {
+            out.push_str(&format!("# ---- {}: {}\n", q.name, q.description));
+        }
+        out.push_str(q.text.trim_end());
+        out.push_str("\n\n");
+    }
+    Ok(out)
 }
 
 /// The `classes` listing.

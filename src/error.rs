@@ -19,9 +19,24 @@ pub enum Error {
         /// Where the first one was, and why.
         first: String,
     },
+    /// CloudWatch Logs Insights failed (no credentials, missing log group, query failure…).
+    #[cfg(feature = "cloudwatch")]
+    #[error(transparent)]
+    CloudWatch(#[from] crate::source::cloudwatch::Error),
     /// A bad argument value that clap cannot check (a time range, a filter).
     #[error("{0}")]
     Usage(String),
+}
+
+impl Error {
+    /// The run was interrupted (Ctrl-C): the binary exits 130.
+    pub fn is_interrupted(&self) -> bool {
+        #[cfg(feature = "cloudwatch")]
+        if let Error::CloudWatch(e) = self {
+            return e.is_interrupted();
+        }
+        false
+    }
 }
 
 /// Result alias for the library.

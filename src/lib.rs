@@ -17,6 +17,8 @@ pub mod exit;
 pub mod parse;
 pub mod pipeline;
 pub mod queries;
+#[cfg(feature = "cloudwatch")]
+pub mod remote;
 pub mod report;
 pub mod run;
 pub mod source;

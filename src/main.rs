@@ -15,6 +15,18 @@ fn main() -> ExitCode {
             let _ = io::stdout().write_all(cli::classes_table().as_bytes());
             return Exit::Success.into();
         }
+        Ok(cli::Plan::Queries(name)) => {
+            return match cli::queries_text(name.as_deref()) {
+                Ok(text) => {
+                    let _ = io::stdout().write_all(text.as_bytes());
+                    Exit::Success.into()
+                }
+                Err(msg) => {
+                    eprintln!("eks-authlog: {msg}");
+                    Exit::Error.into()
+                }
+            };
+        }
         Err(msg) => {
             eprintln!("eks-authlog: {msg}");
             return Exit::Error.into();
@@ -30,6 +42,10 @@ fn main() -> ExitCode {
         }
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Success.into(),
+        Err(e) if e.is_interrupted() => {
+            eprintln!("eks-authlog: interrupted; running queries were stopped");
+            Exit::Interrupted.into()
+        }
         Err(e) => {
             eprintln!("eks-authlog: error: {}", chain(&e));
             Exit::Error.into()

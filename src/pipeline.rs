@@ -28,6 +28,9 @@ pub struct Job {
     pub threads: usize,
     /// Fail when any line does not parse.
     pub strict: bool,
+    /// Read from CloudWatch Logs Insights instead of `inputs`.
+    #[cfg(feature = "cloudwatch")]
+    pub cloudwatch: Option<crate::remote::CloudWatchJob>,
 }
 
 /// One input's statistics, for the report.
@@ -64,8 +67,93 @@ pub fn feed(analyzer: &mut Analyzer, text: &[u8], env: &Envelope<'_>, loc: Loc<'
     }
 }
 
-/// Analyses every input of the job into a report.
-pub fn report(job: &Job) -> Result<(Report, Vec<InputSummary>)> {
+/// What a job read: local inputs, or CloudWatch fetch metadata.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    /// Local inputs.
+    pub inputs: Vec<InputSummary>,
+    /// CloudWatch metadata per region (serialized into the report's `source`).
+    pub cloudwatch: Option<serde_json::Value>,
+}
+
+/// Analyses every input of the job (or its CloudWatch source) into a report.
+pub fn report(job: &Job) -> Result<(Report, Sources)> {
+    #[cfg(feature = "cloudwatch")]
+    if let Some(cw) = &job.cloudwatch {
+        let mut analyzer = Analyzer::new(job.options.clone());
+        let mut aggregates = Vec::new();
+        let metas = crate::remote::fetch(
+            cw,
+            &mut |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| feed(&mut analyzer, t, e, l),
+            &mut |a: &analysis::Aggregate<'_>| aggregates.push(owned_aggregate(a)),
+        )?;
+        for a in &aggregates {
+            analyzer.aggregate(&a.borrowed());
+        }
+        check_strict(job, &analyzer)?;
+        let source = serde_json::to_value(&metas).ok();
+        return Ok((
+            analyzer.finish(),
+            Sources {
+                inputs: Vec::new(),
+                cloudwatch: source,
+            },
+        ));
+    }
+    let (report, inputs) = report_local(job)?;
+    Ok((
+        report,
+        Sources {
+            inputs,
+            cloudwatch: None,
+        },
+    ))
+}
+
+/// An aggregate kept until the fetch returns (the sink closure cannot borrow the analyzer twice).
+#[cfg(feature = "cloudwatch")]
+struct OwnedAggregate {
+    granted: bool,
+    arn: Option<String>,
+    username: Option<String>,
+    error: Option<String>,
+    sts_code: Option<String>,
+    count: u64,
+    first_ms: Option<i64>,
+    last_ms: Option<i64>,
+}
+
+#[cfg(feature = "cloudwatch")]
+fn owned_aggregate(a: &analysis::Aggregate<'_>) -> OwnedAggregate {
+    OwnedAggregate {
+        granted: a.granted,
+        arn: a.arn.map(str::to_owned),
+        username: a.username.map(str::to_owned),
+        error: a.error.map(str::to_owned),
+        sts_code: a.sts_code.map(str::to_owned),
+        count: a.count,
+        first_ms: a.first_ms,
+        last_ms: a.last_ms,
+    }
+}
+
+#[cfg(feature = "cloudwatch")]
+impl OwnedAggregate {
+    fn borrowed(&self) -> analysis::Aggregate<'_> {
+        analysis::Aggregate {
+            granted: self.granted,
+            arn: self.arn.as_deref(),
+            username: self.username.as_deref(),
+            error: self.error.as_deref(),
+            sts_code: self.sts_code.as_deref(),
+            count: self.count,
+            first_ms: self.first_ms,
+            last_ms: self.last_ms,
+        }
+    }
+}
+
+fn report_local(job: &Job) -> Result<(Report, Vec<InputSummary>)> {
     let mut analyzer = Analyzer::new(job.options.clone());
     let mut inputs = Vec::new();
     for input in &job.inputs {
@@ -119,6 +207,28 @@ fn check_strict(job: &Job, a: &Analyzer) -> Result<()> {
 pub fn events<W: Write>(job: &Job, writer: &mut EventWriter<W>) -> Result<Report> {
     let mut analyzer = Analyzer::new(job.options.clone());
     let mut failed: Option<std::io::Error> = None;
+    #[cfg(feature = "cloudwatch")]
+    if let Some(cw) = &job.cloudwatch {
+        let mut events_only = cw.clone();
+        // Events need lines: aggregates have none to print.
+        events_only.strategy = crate::remote::StrategyChoice::Events;
+        crate::remote::fetch(
+            &events_only,
+            &mut |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| {
+                if failed.is_none()
+                    && let Err(e) = write_event(&mut analyzer, writer, &job.options, t, e, l)
+                {
+                    failed = Some(e);
+                }
+            },
+            &mut |_: &analysis::Aggregate<'_>| {},
+        )?;
+        if let Some(e) = failed.take() {
+            return Err(Error::Output(e));
+        }
+        check_strict(job, &analyzer)?;
+        return Ok(analyzer.finish());
+    }
     for input in &job.inputs {
         let mut sink = |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| {
             if failed.is_some() {

@@ -39,16 +39,24 @@ fn render<W: Write>(config: &Config, mut out: W) -> Result<Outcome> {
             report
         }
         (command, format) => {
-            let (report, inputs) = pipeline::report(&config.job)?;
+            let (report, sources) = pipeline::report(&config.job)?;
+            let inputs = &sources.inputs;
             let written = if format == Format::Json {
-                document::write(&mut out, &report, &inputs, None)
+                document::write(&mut out, &report, inputs, sources.cloudwatch.clone())
             } else {
                 let view = match command {
                     Command::Creator => View::Creator,
                     Command::Failures => View::Failures,
                     _ => View::Report,
                 };
-                table::write(&mut out, &report, &inputs, view, config.table)
+                table::write(
+                    &mut out,
+                    &report,
+                    inputs,
+                    sources.cloudwatch.as_ref(),
+                    view,
+                    config.table,
+                )
             };
             written.and_then(|()| out.flush()).map_err(Error::Output)?;
             report

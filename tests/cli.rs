@@ -318,3 +318,27 @@ fn classes_lists_every_class() {
         assert!(out.contains(name), "{name}");
     }
 }
+
+#[test]
+fn queries_prints_pasteable_insights_queries() {
+    let o = cmd().args(["queries", "creator"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("kubernetes-admin") && text.contains("| limit "),
+        "{text}"
+    );
+    let all = String::from_utf8(cmd().arg("queries").output().unwrap().stdout).unwrap();
+    for name in [
+        "creator",
+        "recent",
+        "failures",
+        "agg-identities",
+        "agg-failures",
+    ] {
+        assert!(all.contains(&format!("# ---- {name}:")), "{name}");
+    }
+    let o = cmd().args(["queries", "nope"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("have: creator"));
+}

@@ -11,95 +11,15 @@
 //! variable the tests print how to run them and pass, except under `CI`, where they fail.
 #![cfg(feature = "cloudwatch")]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+mod common;
+
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use common::{moto, now_ms, put};
 use eks_authlog::queries;
-use eks_authlog::source::cloudwatch::{
-    ClientOptions, Error, FetchMeta, Insights, PollPolicy, Request, Silent,
-};
+use eks_authlog::source::cloudwatch::{Error, FetchMeta, Insights, PollPolicy, Request, Silent};
 use eks_authlog::source::{Envelope, Loc};
-use tokio::sync::{Mutex, MutexGuard};
-
-/// moto's state is global, so tests that reset it must not overlap.
-static MOTO: Mutex<()> = Mutex::const_new(());
-
-struct Moto {
-    insights: Insights,
-    _serial: MutexGuard<'static, ()>,
-}
-
-impl Moto {
-    fn client(&self) -> &Client {
-        self.insights.client()
-    }
-}
-
-/// Connects to a freshly reset moto, or explains how to run the test and returns `None`.
-async fn moto() -> Option<Moto> {
-    let url = match std::env::var("EKS_AUTHLOG_MOTO_URL") {
-        Ok(u) if !u.is_empty() => u,
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "EKS_AUTHLOG_MOTO_URL is not set but CI is: run the tests with scripts/test, \
-                 which starts moto"
-            );
-            eprintln!(
-                "NOTE: CloudWatch integration test not run: EKS_AUTHLOG_MOTO_URL is not set. \
-                 Run scripts/test (it starts a pinned moto server on 127.0.0.1)."
-            );
-            return None;
-        }
-    };
-    let addr = url
-        .strip_prefix("http://127.0.0.1:")
-        .map(|port| format!("127.0.0.1:{port}"))
-        .unwrap_or_else(|| {
-            panic!("EKS_AUTHLOG_MOTO_URL must be http://127.0.0.1:<port>, not {url}")
-        });
-    let serial = MOTO.lock().await;
-    reset(&addr);
-    // Explicit endpoint, region and dummy credentials: the test can never reach AWS, whatever
-    // the environment says.
-    let loader = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"));
-    let opts = ClientOptions {
-        max_attempts: Some(1),
-        ..ClientOptions::default()
-    };
-    let insights = Insights::from_loader(loader, &opts).await.unwrap();
-    Some(Moto {
-        insights,
-        _serial: serial,
-    })
-}
-
-fn reset(addr: &str) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST /moto-api/reset HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "moto reset: {answer}");
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 fn granted(ms: i64, i: usize) -> String {
     format!(
@@ -126,40 +46,6 @@ fn audit(i: usize) -> String {
         "{{\"kind\":\"Event\",\"auditID\":\"{i}\",\"user\":{{\"username\":\"kubernetes-admin\"}},\
          \"annotations\":{{\"note\":\"access denied\"}}}}"
     )
-}
-
-/// Creates the group (if needed) and stream, and writes `events` (sorted by time).
-async fn put(client: &Client, group: &str, stream: &str, events: &[(i64, String)]) {
-    if let Err(e) = client.create_log_group().log_group_name(group).send().await {
-        let e = e.into_service_error();
-        assert!(e.is_resource_already_exists_exception(), "{e:?}");
-    }
-    client
-        .create_log_stream()
-        .log_group_name(group)
-        .log_stream_name(stream)
-        .send()
-        .await
-        .unwrap();
-    let mut events = events.to_vec();
-    events.sort_by_key(|(ts, _)| *ts);
-    for chunk in events.chunks(10_000) {
-        let mut req = client
-            .put_log_events()
-            .log_group_name(group)
-            .log_stream_name(stream);
-        for (ts, msg) in chunk {
-            req = req.log_events(
-                InputLogEvent::builder()
-                    .timestamp(*ts)
-                    .message(msg)
-                    .build()
-                    .unwrap(),
-            );
-        }
-        let out = req.send().await.unwrap();
-        assert!(out.rejected_log_events_info().is_none(), "{out:?}");
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

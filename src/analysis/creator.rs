@@ -91,6 +91,13 @@ impl Evidence {
         id.principal_ids.extend(principal);
     }
 
+    /// `count` grants aggregated server-side (no uid or groups in the aggregate).
+    pub fn add_grants(&mut self, arn: &str, count: u64, span: Span) {
+        let id = self.entry(arn);
+        id.grants += count;
+        id.span.merge(span);
+    }
+
     pub fn merge(&mut self, other: Evidence) {
         for (k, o) in other.ids {
             let id = self.ids.entry(k).or_insert_with(|| Identity {

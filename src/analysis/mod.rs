@@ -154,6 +154,28 @@ struct PrincipalAcc {
     internal: bool,
 }
 
+/// `count` grants or denials that Logs Insights aggregated server-side (strategy
+/// `aggregate`): the same identity and error, with the first and last time seen.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Aggregate<'a> {
+    /// Grants (`true`) or denials.
+    pub granted: bool,
+    /// `arn=`.
+    pub arn: Option<&'a str>,
+    /// `username=` (grants).
+    pub username: Option<&'a str>,
+    /// `error=` (denials), possibly cut before an STS body.
+    pub error: Option<&'a str>,
+    /// The STS error code found in the body, when the error was cut before it.
+    pub sts_code: Option<&'a str>,
+    /// How many lines.
+    pub count: u64,
+    /// First time seen (epoch ms).
+    pub first_ms: Option<i64>,
+    /// Last time seen (epoch ms).
+    pub last_ms: Option<i64>,
+}
+
 /// A not-mapped denial whose sub-class is decided at the end, when all history is known.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct NotMappedKey {
@@ -274,6 +296,103 @@ impl Analyzer {
                 })
             }
         }
+    }
+
+    /// Takes a server-side aggregate. Its lines count as parsed events; it adds to failures,
+    /// principals and the creator, but not to the timeline, which needs each line's time.
+    pub fn aggregate(&mut self, a: &Aggregate<'_>) {
+        let kind = if a.granted {
+            Kind::AccessGranted
+        } else {
+            Kind::AccessDenied
+        };
+        let span = Span {
+            first: a.first_ms,
+            last: a.last_ms,
+        };
+        if !self.opts.keeps_principal(a.arn, a.username) {
+            self.accounting.accept_aggregated(kind, a.count);
+            self.filtered_out += a.count;
+            return;
+        }
+        self.accounting.accept_aggregated(kind, a.count);
+        self.span.merge(span);
+        let internal = is_internal(a.arn, a.username);
+        if let Some(arn) = a.arn {
+            let p = self.principals.entry(arn.to_owned()).or_default();
+            p.span.merge(span);
+            p.internal |= internal;
+            if a.granted {
+                p.granted += a.count;
+                if let Some(u) = a.username {
+                    *p.usernames.entry(u.to_owned()).or_default() += a.count;
+                }
+            } else {
+                p.denied += a.count;
+            }
+        }
+        if a.granted {
+            if a.username == Some(creator::ADMIN)
+                && let Some(arn) = a.arn
+            {
+                self.creator.add_grants(arn, a.count, span);
+            }
+            return;
+        }
+        // The aggregate query cuts errors before an STS body; put the code back so the
+        // classifier sees what it would have seen in the line.
+        let error = match (a.error, a.sts_code) {
+            (Some(e), Some(code)) if !e.contains(code) => {
+                format!("{e}{{\"Error\":{{\"Code\":\"{code}\"}}}}")
+            }
+            (e, _) => e.unwrap_or_default().to_owned(),
+        };
+        let denial = classify::classify_denial(&error);
+        let arn = a
+            .arn
+            .map(str::to_owned)
+            .or_else(|| denial.arn.map(str::to_owned));
+        let example = Example {
+            key: (a.first_ms.unwrap_or(i64::MAX), String::new(), 0),
+            error: error.clone(),
+            arn: arn.clone(),
+            session: None,
+            instance_id: denial.instance_id.map(str::to_owned),
+            request_id: None,
+            input: "cloudwatch aggregate".to_owned(),
+            line: 0,
+        };
+        if denial.class == Class::IdentityNotMapped {
+            let key = NotMappedKey {
+                arn,
+                userid: None,
+                instance_session: false,
+            };
+            let acc = self.not_mapped.entry(key).or_default();
+            acc.count += a.count;
+            acc.span.merge(span);
+            acc.internal |= internal;
+            acc.example = pick_earliest(acc.example.take(), Some(example));
+            return;
+        }
+        if let Some(arn) = &arn {
+            *self
+                .principals
+                .entry(arn.clone())
+                .or_default()
+                .denied_by_class
+                .entry(denial.class)
+                .or_default() += a.count;
+        }
+        let f = self.failures.entry(denial.class).or_default();
+        f.count += a.count;
+        f.span.merge(span);
+        match (&arn, internal) {
+            (Some(_), true) => f.internal += a.count,
+            (Some(arn), false) => *f.principals.entry(arn.clone()).or_default() += a.count,
+            (None, _) => f.unattributed += a.count,
+        }
+        f.example = pick_earliest(f.example.take(), Some(example));
     }
 
     fn grant(&mut self, e: &Event<'_>) -> Option<Verdict> {

@@ -370,3 +370,44 @@ fn inputs_of_every_shape_analyse_the_same() {
         );
     }
 }
+
+#[test]
+fn server_side_aggregates_feed_the_same_report() {
+    let mut a = Analyzer::new(Options::default());
+    a.aggregate(&Aggregate {
+        granted: true,
+        arn: Some("arn:aws:iam::111122223333:user/alice"),
+        username: Some("kubernetes-admin"),
+        count: 40,
+        first_ms: Some(1_000),
+        last_ms: Some(9_000),
+        ..Aggregate::default()
+    });
+    // The aggregate query cuts the error before the STS body and reports the code apart.
+    a.aggregate(&Aggregate {
+        granted: false,
+        error: Some("sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: "),
+        sts_code: Some("InvalidClientTokenId"),
+        count: 7,
+        first_ms: Some(2_000),
+        last_ms: Some(3_000),
+        ..Aggregate::default()
+    });
+    a.aggregate(&Aggregate {
+        granted: false,
+        arn: Some("arn:aws:iam::111122223333:role/Dev"),
+        error: Some("identity is not mapped"),
+        count: 3,
+        ..Aggregate::default()
+    });
+    let r = a.finish();
+    assert_eq!(r.creator.status, CreatorStatus::Found);
+    assert_eq!(r.creator.identities[0].count, 40);
+    assert_eq!(
+        classes(&r),
+        [("sts_invalid_credentials", 7), ("identity_not_mapped", 3)]
+    );
+    assert_eq!((r.events.total, r.events.parsed), (50, 50));
+    assert_eq!(r.events.by_kind["access_granted"], 40);
+    assert_eq!(r.window.start.as_deref(), Some("1970-01-01T00:00:01Z"));
+}

@@ -29,6 +29,7 @@ pub fn write<W: Write>(
     out: &mut W,
     r: &Report,
     inputs: &[InputSummary],
+    cloudwatch: Option<&serde_json::Value>,
     view: View,
     style: TableStyle,
 ) -> io::Result<()> {
@@ -38,6 +39,9 @@ pub fn write<W: Write>(
     };
     let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
     writeln!(out, "eks-authlog: {} ({})", span, names.join(", "))?;
+    if let Some(cw) = cloudwatch {
+        source_lines(out, cw)?;
+    }
     writeln!(out)?;
     if matches!(view, View::Report | View::Creator) {
         creator(out, r, style)?;
@@ -93,6 +97,44 @@ fn when(first: Option<&str>, last: Option<&str>) -> String {
         (Some(t), None) | (None, Some(t)) => short(t),
         (None, None) => "-".to_owned(),
     }
+}
+
+/// One line per region fetched from CloudWatch: groups, queries, scan and cost, completeness.
+fn source_lines<W: Write>(out: &mut W, metas: &serde_json::Value) -> io::Result<()> {
+    for m in metas.as_array().into_iter().flatten() {
+        let groups: Vec<&str> = m["log_groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.as_str())
+            .collect();
+        let regions: Vec<&str> = m["regions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.as_str())
+            .collect();
+        write!(
+            out,
+            "CloudWatch {}: {} ({} strategy), {} queries, {} rows, {:.1} MB scanned (~${:.4})",
+            regions.join(","),
+            groups.join(", "),
+            m["strategy"].as_str().unwrap_or("?"),
+            m["queries_run"],
+            m["rows"],
+            m["bytes_scanned"].as_f64().unwrap_or(0.0) / 1e6,
+            m["cost_usd"].as_f64().unwrap_or(0.0),
+        )?;
+        if m["complete"] == false {
+            write!(
+                out,
+                ", INCOMPLETE: {}",
+                m["incomplete_reason"].as_str().unwrap_or("see JSON")
+            )?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
 }
 
 fn heading<W: Write>(out: &mut W, text: &str, style: TableStyle) -> io::Result<()> {
