@@ -9,6 +9,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use eks_authlog::analysis::Options;
 use eks_authlog::classify::{Class, Family};
 use eks_authlog::config::{ClassOrFamily, Command, Config, FailOn, parse_time};
+use eks_authlog::corpus::{CorpusFormat, Spec};
 use eks_authlog::pipeline::Job;
 use eks_authlog::report::{Format, TableStyle};
 use eks_authlog::source::{Input, InputFormat};
@@ -48,6 +49,37 @@ enum Sub {
         /// Query name (creator, recent, failures, agg-identities, agg-failures).
         name: Option<String>,
     },
+    /// Generate a synthetic, realistic corpus for benchmarks (hidden: a developer tool).
+    #[command(hide = true)]
+    Corpus(CorpusArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+struct CorpusArgs {
+    /// Number of log lines.
+    #[arg(long, conflicts_with = "bytes", required_unless_present = "bytes")]
+    lines: Option<u64>,
+    /// Uncompressed size to reach: 1G, 200M, 64k, or bytes.
+    #[arg(long, value_parser = eks_authlog::corpus::parse_size)]
+    bytes: Option<u64>,
+    /// Output shape.
+    #[arg(long, value_enum, default_value_t = CorpusFormat::Raw)]
+    format: CorpusFormat,
+    /// PRNG seed: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Hours the timestamps span.
+    #[arg(long, default_value_t = 24)]
+    hours: u32,
+    /// Number of authenticator log streams.
+    #[arg(long, default_value_t = 4)]
+    streams: usize,
+    /// Gzip the output.
+    #[arg(long)]
+    gzip: bool,
+    /// Output file (`-`: stdout).
+    #[arg(short, long, default_value = "-")]
+    output: String,
 }
 
 /// When to colour tables.
@@ -181,6 +213,8 @@ pub enum Plan {
     Classes,
     /// Print queries.
     Queries(Option<String>),
+    /// Write a synthetic corpus to a file (`-`: stdout), gzipped or not.
+    Corpus(Spec, String, bool),
 }
 
 impl Args {
@@ -193,6 +227,18 @@ impl Args {
             Sub::Events(a) => (Command::Events, a),
             Sub::Classes => return Ok(Plan::Classes),
             Sub::Queries { name } => return Ok(Plan::Queries(name)),
+            Sub::Corpus(c) => {
+                let spec = Spec {
+                    lines: c.lines,
+                    bytes: c.bytes,
+                    seed: c.seed,
+                    format: c.format,
+                    span_ms: i64::from(c.hours) * 3_600_000,
+                    streams: c.streams,
+                    ..Spec::default()
+                };
+                return Ok(Plan::Corpus(spec, c.output, c.gzip));
+            }
         };
         let now = chrono::Utc::now().timestamp_millis();
         let time = |s: &Option<String>| {

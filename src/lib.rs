@@ -11,6 +11,7 @@ pub mod accounting;
 pub mod analysis;
 pub mod classify;
 pub mod config;
+pub mod corpus;
 pub mod error;
 pub mod event;
 pub mod exit;

@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     let args = cli::Args::parse(); // clap prints usage errors and exits 2 itself
     let config = match args.into_plan() {
         Ok(cli::Plan::Run(config)) => config,
+        Ok(cli::Plan::Corpus(spec, path, gzip)) => return corpus(&spec, &path, gzip),
         Ok(cli::Plan::Classes) => {
             let _ = io::stdout().write_all(cli::classes_table().as_bytes());
             return Exit::Success.into();
@@ -48,6 +49,37 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("eks-authlog: error: {}", chain(&e));
+            Exit::Error.into()
+        }
+    }
+}
+
+/// Writes a synthetic corpus (the hidden `corpus` subcommand, for benchmarks).
+fn corpus(spec: &eks_authlog::corpus::Spec, path: &str, gzip: bool) -> ExitCode {
+    let out: Box<dyn Write> = if path == "-" {
+        Box::new(io::stdout().lock())
+    } else {
+        match std::fs::File::create(path) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("eks-authlog: error: {path}: {e}");
+                return Exit::Error.into();
+            }
+        }
+    };
+    let written = if gzip {
+        let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+        eks_authlog::corpus::write(spec, &mut gz).and_then(|w| gz.finish().map(|_| w))
+    } else {
+        eks_authlog::corpus::write(spec, out)
+    };
+    match written {
+        Ok(w) => {
+            eprintln!("eks-authlog: wrote {} lines, {} bytes", w.lines, w.bytes);
+            Exit::Success.into()
+        }
+        Err(e) => {
+            eprintln!("eks-authlog: error: {path}: {e}");
             Exit::Error.into()
         }
     }

@@ -5,7 +5,9 @@
 //! others. Large raw files are split at line boundaries and analysed on several threads; the
 //! per-chunk analyses merge in input order, so results do not depend on `--threads`.
 
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::{ErrorKind, Read, Write};
+use std::ops::Range;
 
 use crate::analysis::{self, Analyzer, Report};
 use crate::classify::Class;
@@ -13,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::report::events::EventWriter;
 use crate::report::wire::EventOut;
+use crate::source::detect::{self, Detection};
 use crate::source::{self, Envelope, Input, InputFormat, InputStats, Loc};
 
 /// What to read and how to analyse it.
@@ -154,19 +157,243 @@ impl OwnedAggregate {
 }
 
 fn report_local(job: &Job) -> Result<(Report, Vec<InputSummary>)> {
+    let threads = resolve_threads(job.threads);
     let mut analyzer = Analyzer::new(job.options.clone());
     let mut inputs = Vec::new();
     for input in &job.inputs {
         let name = input.name();
-        let stats = source::read_input(
-            input,
-            job.format,
-            &mut |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| feed(&mut analyzer, t, e, l),
-        )?;
+        let stats = match input {
+            Input::File(path) if threads > 1 => {
+                report_file(path, &name, job, threads, BLOCK, &mut analyzer)?
+            }
+            _ => source::read_input(
+                input,
+                job.format,
+                &mut |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| feed(&mut analyzer, t, e, l),
+            )?,
+        };
         inputs.push(InputSummary::new(&name, stats));
     }
     check_strict(job, &analyzer)?;
     Ok((analyzer.finish(), inputs))
+}
+
+/// `--threads 0` means every core.
+fn resolve_threads(n: usize) -> usize {
+    match n {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+/// Files smaller than this are read on one thread: spawning would cost more than it saves.
+pub const PARALLEL_MIN: u64 = 4 << 20;
+
+/// Bytes each thread analyses per batch. Two batches are alive at once (one analysed, one
+/// being read), so memory stays at about `2 × threads × BLOCK` whatever the input size.
+const BLOCK: usize = 8 << 20;
+
+/// Reads one file, in parallel when it is plain raw lines and large enough.
+fn report_file(
+    path: &std::path::Path,
+    name: &str,
+    job: &Job,
+    threads: usize,
+    block: usize,
+    analyzer: &mut Analyzer,
+) -> Result<InputStats> {
+    let open = |path: &std::path::Path| {
+        File::open(path).map_err(|source| source::Error::Open {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let read_err = |source| source::Error::Read {
+        input: name.to_owned(),
+        source,
+    };
+    let mut file = open(path)?;
+    let len = file.metadata().map_err(read_err)?.len();
+    let mut head = Vec::with_capacity(detect::PEEK_MAX);
+    let min = PARALLEL_MIN.min(block as u64);
+    if len >= min {
+        (&mut file)
+            .take(detect::PEEK_MAX as u64)
+            .read_to_end(&mut head)
+            .map_err(read_err)?;
+    }
+    if len < min || !is_plain_raw(&head, job.format) {
+        let reader = std::io::Cursor::new(head).chain(file);
+        let mut sink = |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| feed(analyzer, t, e, l);
+        let stats = source::read_from(name, reader, job.format, &mut sink)?;
+        return Ok(stats);
+    }
+    let (records, bytes) =
+        analyze_parallel(name, head, file, job, threads, block, analyzer).map_err(read_err)?;
+    Ok(InputStats {
+        format: InputFormat::Raw,
+        records,
+        bytes,
+    })
+}
+
+/// Whether an input starting with `head` is read as plain raw lines (not gzip, no BOM, not
+/// another shape), which is what the parallel path handles.
+fn is_plain_raw(head: &[u8], format: InputFormat) -> bool {
+    if head.starts_with(&[0x1f, 0x8b]) || head.starts_with(b"\xEF\xBB\xBF") {
+        return false;
+    }
+    match format {
+        InputFormat::Raw => true,
+        InputFormat::Auto => {
+            detect::detect(head, head.len() < detect::PEEK_MAX)
+                == Detection::Format(InputFormat::Raw)
+        }
+        _ => false,
+    }
+}
+
+/// One batch: a buffer of bytes read, the first `len` of which are whole lines.
+struct Batch {
+    buf: Vec<u8>,
+    /// Bytes read into `buf`.
+    filled: usize,
+    /// Bytes of `buf` that are whole lines; `len..filled` starts the next batch.
+    len: usize,
+}
+
+impl Batch {
+    fn new(size: usize) -> Batch {
+        Batch {
+            buf: vec![0; size],
+            filled: 0,
+            len: 0,
+        }
+    }
+
+    /// Fills the buffer (after `carry` bytes already there) and cuts it after the last
+    /// newline. Returns false at end of input with nothing left.
+    fn fill(&mut self, reader: &mut impl Read, carry: usize) -> std::io::Result<bool> {
+        let mut filled = carry;
+        loop {
+            if filled == self.buf.len() {
+                if memchr::memchr(b'\n', &self.buf[..filled]).is_some() {
+                    break;
+                }
+                // One line longer than the buffer: grow rather than split it.
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
+            match reader.read(&mut self.buf[filled..]) {
+                Ok(0) => {
+                    (self.filled, self.len) = (filled, filled);
+                    return Ok(filled > 0);
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.filled = filled;
+        self.len = memchr::memrchr(b'\n', &self.buf[..filled]).map_or(filled, |i| i + 1);
+        Ok(true)
+    }
+}
+
+/// Analyses raw lines on `threads` threads, batch by batch: while the threads analyse one
+/// batch, this thread reads the next. Chunk analyses merge in input order, which gives the
+/// same result as one pass (`Analyzer::merge`). `head` holds the bytes already read from
+/// `file`. Returns (records pushed, bytes read).
+fn analyze_parallel(
+    name: &str,
+    head: Vec<u8>,
+    mut file: File,
+    job: &Job,
+    threads: usize,
+    block: usize,
+    analyzer: &mut Analyzer,
+) -> std::io::Result<(u64, u64)> {
+    let size = (block * threads).max(head.len());
+    let mut cur = Batch::new(size);
+    let mut next = Batch::new(size);
+    cur.buf[..head.len()].copy_from_slice(&head);
+    let mut more = cur.fill(&mut file, head.len())?;
+    let (mut line, mut records, mut bytes) = (1u64, 0u64, 0u64);
+    while more {
+        bytes += cur.len as u64;
+        let whole = &cur.buf[..cur.len];
+        let chunks = source::chunk_boundaries(whole, threads);
+        let starts = chunk_starts(whole, &chunks, line);
+        let (results, read) = std::thread::scope(|s| {
+            let workers: Vec<_> = chunks
+                .iter()
+                .zip(&starts)
+                .map(|(range, &start)| {
+                    let text = &whole[range.clone()];
+                    let opts = job.options.clone();
+                    s.spawn(move || analyze_chunk(name, text, start, opts))
+                })
+                .collect();
+            // Meanwhile, move the unfinished tail to the other buffer and read on.
+            let tail = &cur.buf[cur.len..cur.filled];
+            if next.buf.len() < tail.len() * 2 {
+                next.buf.resize(tail.len() * 2, 0);
+            }
+            next.buf[..tail.len()].copy_from_slice(tail);
+            let read = next.fill(&mut file, tail.len());
+            let results: Vec<_> = workers
+                .into_iter()
+                .map(|w| w.join().expect("analysis threads do not panic"))
+                .collect();
+            (results, read)
+        });
+        for (a, n, pushed) in results {
+            line += n;
+            records += pushed;
+            analyzer.merge(a);
+        }
+        more = read?;
+        std::mem::swap(&mut cur, &mut next);
+    }
+    Ok((records, bytes))
+}
+
+/// The first line number of each chunk, counting lines the way `split_lines` does. The last
+/// chunk's lines are not counted here: its analysis returns the count.
+fn chunk_starts(buf: &[u8], chunks: &[Range<usize>], first: u64) -> Vec<u64> {
+    let mut line = first;
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let start = line;
+            if i + 1 < chunks.len() {
+                line += source::count_lines(&buf[c.clone()]);
+            }
+            start
+        })
+        .collect()
+}
+
+/// Analyses one chunk of whole lines. Returns the analysis, the chunk's line count and the
+/// number of lines pushed (non-empty).
+fn analyze_chunk(
+    name: &str,
+    text: &[u8],
+    start: u64,
+    opts: analysis::Options,
+) -> (Analyzer, u64, u64) {
+    let mut a = Analyzer::new(opts);
+    let mut pushed = 0;
+    let n = source::split_lines(
+        text,
+        start,
+        name,
+        &mut |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| {
+            pushed += 1;
+            feed(&mut a, t, e, l)
+        },
+    );
+    (a, n, pushed)
 }
 
 /// Analyses lines from any reader (stdin, a test buffer) as one input.
@@ -290,4 +517,53 @@ fn sub_class_wanted(c: Class, opts: &analysis::Options) -> bool {
                     | Class::RolePathInMapping
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::{self, Spec};
+
+    fn json(r: &Report, inputs: &[InputSummary]) -> Vec<u8> {
+        let mut out = Vec::new();
+        crate::report::document::write(&mut out, r, inputs, None).unwrap();
+        out
+    }
+
+    #[test]
+    fn small_blocks_and_any_thread_count_give_the_same_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.log");
+        let spec = Spec {
+            lines: Some(3000),
+            ..Spec::default()
+        };
+        let mut file = File::create(&path).unwrap();
+        corpus::write(&spec, &mut file).unwrap();
+        // A line longer than the block, so a batch has to grow.
+        writeln!(
+            file,
+            "time=\"2026-01-16T00:00:00Z\" level=info msg=\"{}\"",
+            "x".repeat(9000)
+        )
+        .unwrap();
+        drop(file);
+        let job = Job {
+            inputs: vec![Input::File(path.clone())],
+            threads: 1,
+            ..Job::default()
+        };
+        let (r, sources) = report(&job).unwrap();
+        let inputs = sources.inputs;
+        let want = json(&r, &inputs);
+        for threads in [2, 3, 7] {
+            for block in [4096, 1 << 20] {
+                let mut a = Analyzer::new(job.options.clone());
+                let stats =
+                    report_file(&path, &inputs[0].name, &job, threads, block, &mut a).unwrap();
+                let got = json(&a.finish(), &[InputSummary::new(&inputs[0].name, stats)]);
+                assert!(got == want, "threads {threads}, block {block}");
+            }
+        }
+    }
 }

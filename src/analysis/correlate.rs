@@ -12,28 +12,24 @@
 //! in-order merge resolves those against the previous chunks' open responses. The result is
 //! the same as reading the input in one pass, whatever the number of threads.
 
-use std::collections::{HashMap, HashSet};
-
 use crate::report::wire::StsOut;
+
+use super::fxhash::{FxHashMap, FxHashSet, hash_bytes};
 
 /// A correlation key: a hash of (stream or input name, client).
 pub type Key = u64;
 
-/// Builds a key. FNV-1a: cheap, and a collision only costs one mis-paired request.
+/// Builds a key. A word-at-a-time hash (it runs on every grant, denial and STS response;
+/// byte-wise FNV was 4 % of `report`); a collision only costs one mis-paired request.
 pub fn key(stream: &str, client: &str) -> Key {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in stream.bytes().chain([0xff]).chain(client.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    hash_bytes(&[stream.as_bytes(), client.as_bytes()])
 }
 
 /// Open `STS response`s by key, plus the keys this chunk has seen.
 #[derive(Debug, Default)]
 pub struct Correlator {
-    open: HashMap<Key, StsOut>,
-    seen: HashSet<Key>,
+    open: FxHashMap<Key, StsOut>,
+    seen: FxHashSet<Key>,
 }
 
 /// What looking up a grant's or denial's key found.

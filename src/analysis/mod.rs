@@ -10,9 +10,10 @@
 
 pub mod correlate;
 mod creator;
+pub mod fxhash;
 mod output;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::accounting::Accounting;
 use crate::classify::{self, Arn, Class, Family};
@@ -22,6 +23,7 @@ use crate::report::wire::StsOut;
 
 use self::correlate::{Correlator, Key, Pairing};
 pub use self::creator::CreatorStatus;
+use self::fxhash::FxHashMap as HashMap;
 pub use self::output::*;
 
 /// Which failures and principals a report keeps, and what it knows about the cluster.
@@ -412,20 +414,30 @@ impl Analyzer {
         };
         let internal = is_internal(arn.as_deref(), username.as_deref());
         if let Some(arn) = &arn {
-            let p = self.principals.entry(arn.to_string()).or_default();
+            // Look up before inserting: grants repeat a few dozen principals millions of times,
+            // so the owned keys are built once per principal, not once per line.
+            let p = get_or_insert(&mut self.principals, arn);
             p.granted += 1;
             p.span.add(e.time_ms);
             p.internal |= internal;
             if let Some(u) = &username {
-                *p.usernames.entry(u.to_string()).or_default() += 1;
+                match p.usernames.get_mut(u.as_ref()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        p.usernames.insert(u.to_string(), 1);
+                    }
+                }
             }
             if let Some(uid) = e.uid_raw().and_then(Uid::parse) {
-                self.grants
-                    .entry(arn.to_string())
-                    .or_default()
-                    .entry(uid.principal_id.to_owned())
-                    .or_default()
-                    .add(e.time_ms);
+                let ids = get_or_insert(&mut self.grants, arn);
+                match ids.get_mut(uid.principal_id) {
+                    Some(span) => span.add(e.time_ms),
+                    None => {
+                        let mut span = Span::default();
+                        span.add(e.time_ms);
+                        ids.insert(uid.principal_id.to_owned(), span);
+                    }
+                }
             }
         }
         if username.as_deref() == Some(creator::ADMIN)
@@ -702,6 +714,14 @@ pub struct Verdict {
     pub class: Option<Class>,
     /// The paired `STS response`, for grants and denials.
     pub sts: Option<StsOut>,
+}
+
+/// `map[key]`, inserting a default first; allocates the owned key only when it is new.
+fn get_or_insert<'m, V: Default>(map: &'m mut HashMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
 }
 
 fn corr_key(e: &Event<'_>) -> Key {

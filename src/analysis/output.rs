@@ -3,7 +3,9 @@
 //! Field names here are the JSON contract documented in the README; the golden tests decode
 //! them field by field. Lists are sorted so output is deterministic.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use super::fxhash::FxHashMap as HashMap;
 
 use serde::Serialize;
 

@@ -164,19 +164,7 @@ fn prefix_of(line: &str, start: usize) -> Option<&str> {
 }
 
 fn parse_logfmt(line: &str, start: usize) -> Result<Record<'_>, ParseError> {
-    let mut fields: SmallVec<[Field<'_>; 16]> = SmallVec::new();
     let body = &line[start..];
-    let (_, tail) =
-        logfmt::pairs::<nom::error::Error<&str>>(body, &mut fields).map_err(|_| ParseError {
-            offset: start,
-            kind: ParseErrorKind::MalformedPair,
-        })?;
-    if fields.is_empty() {
-        return Err(ParseError {
-            offset: start,
-            kind: ParseErrorKind::MalformedPair,
-        });
-    }
     let mut record = Record {
         form: Form::Logfmt,
         prefix: prefix_of(line, start),
@@ -184,13 +172,32 @@ fn parse_logfmt(line: &str, start: usize) -> Result<Record<'_>, ParseError> {
         level: None,
         msg: None,
         fields: SmallVec::new(),
-        trailing: tail.trailing,
-        truncated: tail.truncated,
+        trailing: None,
+        truncated: false,
     };
+    // Pairs go straight into the record (no second vector to copy from), then the fixed
+    // keys are taken out in place.
+    let (_, tail) =
+        logfmt::pairs::<nom::error::Error<&str>>(body, &mut record.fields).map_err(|_| {
+            ParseError {
+                offset: start,
+                kind: ParseErrorKind::MalformedPair,
+            }
+        })?;
+    if record.fields.is_empty() {
+        return Err(ParseError {
+            offset: start,
+            kind: ParseErrorKind::MalformedPair,
+        });
+    }
+    record.trailing = tail.trailing;
+    record.truncated = tail.truncated;
     // The fixed keys come first on a logrus line; take the first of each and keep every other
     // pair (including repeats) as data, in order.
     let mut level_seen = false;
-    for (k, v) in fields {
+    let mut kept = 0;
+    for i in 0..record.fields.len() {
+        let (k, v) = record.fields[i];
         match k {
             "time" if record.time.is_none() => record.time = Some(v.raw()),
             "level" if !level_seen => {
@@ -198,9 +205,13 @@ fn parse_logfmt(line: &str, start: usize) -> Result<Record<'_>, ParseError> {
                 record.level = Level::parse(v.raw());
             }
             "msg" if record.msg.is_none() => record.msg = Some(v),
-            _ => record.fields.push((k, v)),
+            _ => {
+                record.fields[kept] = (k, v);
+                kept += 1;
+            }
         }
     }
+    record.fields.truncate(kept);
     Ok(record)
 }
 

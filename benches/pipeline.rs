@@ -1,0 +1,134 @@
+//! Whole-pipeline benchmarks on a generated corpus, and the renderers.
+//!
+//! `report` reads a few megabytes of realistic lines (from `eks_authlog::corpus`, fixed seed)
+//! as raw lines and as `filter-log-events` JSON, on one thread, so the numbers are per core.
+//! The renderers write the resulting report (table, JSON) and the event stream (NDJSON) into
+//! a reused `Vec<u8>`.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+use eks_authlog::corpus::{self, CorpusFormat, Spec};
+use eks_authlog::event::Event;
+use eks_authlog::pipeline::{self, Job};
+use eks_authlog::report::events::EventWriter;
+use eks_authlog::report::table::{self, View};
+use eks_authlog::report::wire::EventOut;
+use eks_authlog::report::{Format, TableStyle, document};
+use eks_authlog::source::{Envelope, InputFormat, Loc};
+
+fn generate(format: CorpusFormat) -> Vec<u8> {
+    let spec = Spec {
+        lines: None,
+        bytes: Some(8 << 20),
+        format,
+        ..Spec::default()
+    };
+    let mut out = Vec::new();
+    corpus::write(&spec, &mut out).expect("writing to a Vec");
+    out
+}
+
+fn job(format: InputFormat) -> Job {
+    Job {
+        format,
+        threads: 1,
+        ..Job::default()
+    }
+}
+
+fn report(c: &mut Criterion) {
+    let mut g = c.benchmark_group("report");
+    g.sample_size(10);
+    for (name, format, input) in [
+        ("raw", InputFormat::Raw, CorpusFormat::Raw),
+        (
+            "filter_log_events",
+            InputFormat::FilterLogEvents,
+            CorpusFormat::FilterLogEvents,
+        ),
+        ("ndjson", InputFormat::FilterLogEvents, CorpusFormat::Ndjson),
+    ] {
+        let data = generate(input);
+        let job = job(format);
+        g.throughput(Throughput::Bytes(data.len() as u64));
+        g.bench_with_input(BenchmarkId::new(name, data.len()), &data, |b, data| {
+            b.iter(|| {
+                let (r, _) = pipeline::report_from("bench", black_box(&data[..]), &job)
+                    .expect("the corpus reads");
+                black_box(r.events.total)
+            })
+        });
+    }
+    g.finish();
+}
+
+fn render(c: &mut Criterion) {
+    let data = generate(CorpusFormat::Raw);
+    let (report, inputs) =
+        pipeline::report_from("bench", &data[..], &job(InputFormat::Raw)).expect("reads");
+    let mut g = c.benchmark_group("render");
+    let mut out = Vec::with_capacity(1 << 20);
+    // Throughput is the size of what each renderer writes.
+    document::write(&mut out, &report, &inputs, None).expect("renders");
+    g.throughput(Throughput::Bytes(out.len() as u64));
+    g.bench_function(BenchmarkId::new("json", out.len()), |b| {
+        b.iter(|| {
+            out.clear();
+            document::write(&mut out, black_box(&report), &inputs, None).expect("renders");
+            black_box(out.len())
+        })
+    });
+    out.clear();
+    let style = TableStyle::default();
+    table::write(&mut out, &report, &inputs, View::Report, style).expect("renders");
+    g.throughput(Throughput::Bytes(out.len() as u64));
+    g.bench_function(BenchmarkId::new("table", out.len()), |b| {
+        b.iter(|| {
+            out.clear();
+            table::write(&mut out, black_box(&report), &inputs, View::Report, style)
+                .expect("renders");
+            black_box(out.len())
+        })
+    });
+
+    // NDJSON events: parse once, time only the writing.
+    let lines: Vec<&[u8]> = data
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .take(20_000)
+        .collect();
+    let events: Vec<Event<'_>> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let loc = Loc {
+                input: "bench",
+                line: i as u64 + 1,
+            };
+            Event::parse(l, Envelope::default(), loc).ok()
+        })
+        .collect();
+    let mut buf: Vec<u8> = Vec::with_capacity(16 << 20);
+    let write_all = |buf: &mut Vec<u8>| {
+        buf.clear();
+        let mut w = EventWriter::new(Format::Ndjson, &mut *buf, style);
+        for e in &events {
+            w.write(&EventOut::new(e, None, None)).expect("writes");
+        }
+        w.finish().expect("writes");
+    };
+    write_all(&mut buf);
+    g.throughput(Throughput::Bytes(buf.len() as u64));
+    g.bench_function(BenchmarkId::new("ndjson_events", buf.len()), |b| {
+        b.iter(|| {
+            write_all(&mut buf);
+            black_box(buf.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, report, render);
+criterion_main!(benches);
