@@ -82,13 +82,20 @@ fn render(c: &mut Criterion) {
     });
     out.clear();
     let style = TableStyle::default();
-    table::write(&mut out, &report, &inputs, View::Report, style).expect("renders");
+    table::write(&mut out, &report, &inputs, None, View::Report, style).expect("renders");
     g.throughput(Throughput::Bytes(out.len() as u64));
     g.bench_function(BenchmarkId::new("table", out.len()), |b| {
         b.iter(|| {
             out.clear();
-            table::write(&mut out, black_box(&report), &inputs, View::Report, style)
-                .expect("renders");
+            table::write(
+                &mut out,
+                black_box(&report),
+                &inputs,
+                None,
+                View::Report,
+                style,
+            )
+            .expect("renders");
             black_box(out.len())
         })
     });
