@@ -169,6 +169,18 @@ async fn fetch_all(
                 got.meta
             }
         };
+        if meta.rows == 0 && !job.quiet {
+            // Zero authenticator rows: the usual cause is that authenticator logging is off
+            // (the group exists because other control-plane log types are on).
+            let region = insights.region();
+            for group in &meta.log_groups {
+                let cluster = cw::cluster_name(group).unwrap_or("<CLUSTER>");
+                eprintln!(
+                    "eks-authlog: no authenticator lines in {group} for this window. If authenticator logging is off, enable it:\n  \
+                     aws eks update-cluster-config --name {cluster} --region {region} --logging '{{\"clusterLogging\":[{{\"types\":[\"authenticator\"],\"enabled\":true}}]}}'"
+                );
+            }
+        }
         metas.push(meta);
     }
     Ok(metas)

@@ -239,3 +239,31 @@ async fn creator_and_discovery_through_the_cli() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_without_authenticator_lines_says_how_to_enable_them() {
+    let Some(m) = moto().await else { return };
+    let url = std::env::var("EKS_AUTHLOG_MOTO_URL").unwrap();
+    let audit = vec![(
+        now_ms() - 60_000,
+        r#"{"kind":"Event","verb":"get"}"#.to_owned(),
+    )];
+    put(
+        m.client(),
+        "/aws/eks/quiet/cluster",
+        "kube-apiserver-audit-cccc",
+        &audit,
+    )
+    .await;
+    let o = run(&url, &["report", "--cluster", "quiet", "-o", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no authenticator lines in /aws/eks/quiet/cluster"),
+        "{err}"
+    );
+    assert!(
+        err.contains("aws eks update-cluster-config --name quiet --region us-east-1"),
+        "{err}"
+    );
+}
