@@ -5,9 +5,9 @@ use std::str::FromStr;
 
 use crate::classify::{Class, Family};
 use crate::error::{Error, Result};
-use crate::parse::time::parse_timestamp_ms;
 use crate::pipeline::Job;
 use crate::report::{Format, TableStyle};
+use crate::time::parse_timestamp_ms;
 
 /// Which job to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +108,10 @@ pub struct Config {
 /// `7d`, `2w`, `90s`), an RFC 3339 time, or a date (`2026-01-15`, midnight UTC).
 pub fn parse_time(s: &str, now_ms: i64) -> Result<i64> {
     let s = s.trim();
+    // A bare number is ambiguous (seconds? milliseconds? a duration without its unit?).
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad_time(s));
+    }
     if let Some(t) = parse_timestamp_ms(s) {
         return Ok(t);
     }

@@ -615,7 +615,7 @@ impl Generator {
         let t = (self.start_ms + (frac * self.span_ms as f64) as i64).max(self.last_ms);
         self.last_ms = t;
         let secs = t.div_euclid(1000) * 1000;
-        self.time_buf = crate::parse::time::format_ms(secs);
+        self.time_buf = crate::time::format_ms(secs);
         let stream = self.rng.below(self.streams.len() as u64) as usize;
         let client = format!("127.0.0.1:{}", 32768 + self.rng.below(28232));
         let info = |intent| LineInfo {
@@ -807,12 +807,12 @@ fn json_str(out: &mut Vec<u8>, s: &[u8]) {
 
 fn insights_time(ms: i64) -> String {
     // `2026-01-15 09:30:00.000`
-    let t = crate::parse::time::format_ms(ms - ms.rem_euclid(1000));
+    let t = crate::time::format_ms(ms - ms.rem_euclid(1000));
     format!("{} {}.{:03}", &t[..10], &t[11..19], ms.rem_euclid(1000))
 }
 
 fn rfc3339_ms(ms: i64) -> String {
-    let t = crate::parse::time::format_ms(ms - ms.rem_euclid(1000));
+    let t = crate::time::format_ms(ms - ms.rem_euclid(1000));
     format!("{}.{:03}Z", &t[..19], ms.rem_euclid(1000))
 }
 

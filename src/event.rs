@@ -9,6 +9,7 @@ use std::borrow::Cow;
 
 use crate::parse::{self, Level, ParseError, Record};
 use crate::source::{Envelope, Loc};
+use crate::time;
 
 /// What kind of line an event is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -182,7 +183,7 @@ impl<'a> Event<'a> {
     pub fn from_record(record: Record<'a>, envelope: Envelope<'a>, loc: Loc<'a>) -> Event<'a> {
         let time_ms = record
             .time
-            .and_then(parse::time::parse_timestamp_ms)
+            .and_then(time::parse_timestamp_ms)
             .or(envelope.timestamp_ms)
             .or_else(|| record.prefix.and_then(prefix_timestamp));
         let kind = Kind::of_message(record.msg_raw());
@@ -282,7 +283,7 @@ fn prefix_timestamp(prefix: &str) -> Option<i64> {
     } else {
         prefix.find(' ').unwrap_or(prefix.len())
     };
-    parse::time::parse_timestamp_ms(&prefix[..end])
+    time::parse_timestamp_ms(&prefix[..end])
 }
 
 #[cfg(test)]

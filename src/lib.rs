@@ -40,5 +40,6 @@ pub mod remote;
 pub mod report;
 pub mod run;
 pub mod source;
+pub mod time;
 
 pub use error::{Error, Result};

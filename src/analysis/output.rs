@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::classify::{self, Arn, Class, RemedyContext};
 use crate::event::Kind;
-use crate::parse::time::format_ms;
+use crate::time::format_ms;
 
 use super::creator::{CreatorStatus, Evidence};
 use super::{Analyzer, FailureAcc, HOUR_MS};

@@ -9,7 +9,6 @@
 
 mod logfmt;
 mod record;
-pub mod time;
 
 use memchr::memmem;
 use smallvec::SmallVec;

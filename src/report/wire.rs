@@ -9,7 +9,8 @@ use std::borrow::Cow;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::event::{Event, Uid};
-use crate::parse::{Field, time::format_ms};
+use crate::parse::Field;
+use crate::time::format_ms;
 
 /// Schema id written in every NDJSON event record.
 pub const EVENT_SCHEMA: &str = "eks-authlog.event/v1";

@@ -12,7 +12,8 @@ use std::io::Read;
 use std::ops::Range;
 
 use super::lines::{LINE_BUFFER, for_each_region, lines, strip_cr};
-use super::{Ctx, Envelope, Error, LineSink, Loc, time};
+use super::{Ctx, Envelope, Error, LineSink, Loc};
+use crate::time;
 
 /// The decoded fields of one record, in one reused buffer.
 #[derive(Default)]
@@ -125,7 +126,7 @@ where
                 .filter(|s| !s.is_empty())
         };
         let envelope = Envelope {
-            timestamp_ms: text(cols.timestamp).and_then(time::insights),
+            timestamp_ms: text(cols.timestamp).and_then(time::parse_timestamp_ms),
             stream: text(cols.stream),
             ptr: text(cols.ptr),
             ingestion_ms: None,

@@ -24,7 +24,7 @@
 //! a slow pipe is not held back waiting for a full buffer.
 
 use super::InputFormat;
-use super::time::rfc3339_prefix;
+use crate::time::rfc3339_prefix;
 
 /// The most bytes detection will look at before deciding with what it has.
 pub const PEEK_MAX: usize = 64 << 10;

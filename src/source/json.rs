@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
 use super::lines::{for_each_line, lines, strip_cr};
-use super::{Ctx, Envelope, Error, LineSink, Loc, time};
+use super::{Ctx, Envelope, Error, LineSink, Loc};
+use crate::time;
 
 /// A JSON string that borrows from the input when it has no escapes.
 ///
@@ -270,10 +271,10 @@ where
                 });
             };
             let envelope = Envelope {
-                timestamp_ms: cell("@timestamp").and_then(time::insights),
+                timestamp_ms: cell("@timestamp").and_then(time::parse_timestamp_ms),
                 stream: cell("@logStream"),
                 ptr: cell("@ptr"),
-                ingestion_ms: cell("@ingestionTime").and_then(time::insights),
+                ingestion_ms: cell("@ingestionTime").and_then(time::parse_timestamp_ms),
             };
             let loc = Loc {
                 input: ctx.input,

@@ -49,7 +49,6 @@ mod error;
 mod json;
 pub mod lines;
 mod s3;
-pub mod time;
 
 use std::borrow::Cow;
 use std::cell::Cell;

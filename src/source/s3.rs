@@ -4,8 +4,8 @@
 use std::io::Read;
 
 use super::lines::for_each_line;
-use super::time::rfc3339_prefix;
 use super::{Ctx, Envelope, Error, LineSink, Loc};
+use crate::time::rfc3339_prefix;
 
 /// Reads export-to-S3 lines: the leading timestamp goes to the envelope, the rest is the
 /// line. A line without the prefix is passed on whole, with no timestamp, rather than

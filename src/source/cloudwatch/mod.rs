@@ -35,7 +35,7 @@ use super::{Envelope, LineSink, Loc};
 use crate::queries::{self, Query, Shape};
 
 pub use error::Error;
-pub use rows::{AUTHENTICATOR_STREAM_PREFIX, AggKind, AggregateRow, parse_timestamp_ms};
+pub use rows::{AUTHENTICATOR_STREAM_PREFIX, AggKind, AggregateRow};
 
 /// Logs Insights list price per GB scanned (us-east-1; other regions differ).
 pub const PRICE_USD_PER_GB: f64 = 0.005;

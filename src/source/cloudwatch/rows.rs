@@ -27,7 +27,7 @@ impl EventRow {
     pub(crate) fn decode(row: &[ResultField]) -> Self {
         EventRow {
             ptr: cell(row, "@ptr").map(str::to_owned),
-            ts_ms: cell(row, "@timestamp").and_then(parse_timestamp_ms),
+            ts_ms: cell(row, "@timestamp").and_then(crate::time::parse_timestamp_ms),
             stream: cell(row, "@logStream").map(str::to_owned),
             message: cell(row, "@message").map(str::to_owned),
         }
@@ -40,18 +40,6 @@ impl EventRow {
             .as_deref()
             .is_some_and(|s| s.starts_with(AUTHENTICATOR_STREAM_PREFIX))
     }
-}
-
-/// Parses an Insights `@timestamp`: `YYYY-MM-DD HH:MM:SS.mmm` in UTC (AWS) or epoch
-/// milliseconds as a decimal string (moto).
-pub fn parse_timestamp_ms(s: &str) -> Option<i64> {
-    let s = s.trim();
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse().ok();
-    }
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
-        .ok()
-        .map(|t| t.and_utc().timestamp_millis())
 }
 
 /// Which aggregate query a row came from.
@@ -130,7 +118,7 @@ fn parse_number_ms(s: &str) -> Option<i64> {
                 .filter(|f| f.is_finite())
                 .map(|f| f as i64)
         })
-        .or_else(|| parse_timestamp_ms(s))
+        .or_else(|| crate::time::parse_timestamp_ms(s))
 }
 
 #[cfg(test)]
@@ -142,21 +130,6 @@ mod tests {
             .iter()
             .map(|(f, v)| ResultField::builder().field(*f).value(*v).build())
             .collect()
-    }
-
-    #[test]
-    fn timestamps_in_both_formats() {
-        assert_eq!(
-            parse_timestamp_ms("2026-11-22 03:53:32.520"),
-            Some(1_795_319_612_520)
-        );
-        assert_eq!(parse_timestamp_ms("1795319612520"), Some(1_795_319_612_520));
-        assert_eq!(
-            parse_timestamp_ms("2026-11-22 03:53:32"),
-            Some(1_795_319_612_000)
-        );
-        assert_eq!(parse_timestamp_ms("yesterday"), None);
-        assert_eq!(parse_timestamp_ms(""), None);
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! Timestamps that wrappers put around a line: RFC 3339 (Docker `time`, export-to-S3 prefix) and
-//! the Logs Insights `@timestamp` forms (`YYYY-MM-DD HH:MM:SS.mmm` UTC on AWS, epoch
-//! milliseconds as a string in moto).
+//! Timestamps, to and from epoch milliseconds: the one place that reads them.
 //!
-//! Hand-written rather than chrono because the S3 export path calls this once per line and
-//! only ever needs "bytes → epoch ms", and because detection needs "how many bytes did the
-//! timestamp take".
+//! Forms met: RFC 3339 in `time="…"`, Docker `time` and the export-to-S3 prefix, and the
+//! Logs Insights `@timestamp` forms (`YYYY-MM-DD HH:MM:SS.mmm` UTC on AWS, epoch
+//! milliseconds as a string in moto). Hand-written rather than chrono because it runs once
+//! per line and only ever needs "bytes → epoch ms", and because detection needs "how many
+//! bytes did the timestamp take". Formatting, which runs once per report value, uses chrono.
+
+use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Days from 1970-01-01 to the given civil date (proleptic Gregorian), after H. Hinnant's
 /// `days_from_civil`.
@@ -106,10 +108,10 @@ pub fn rfc3339(s: &str) -> Option<i64> {
     rfc3339_prefix(s.as_bytes()).and_then(|(ms, n)| (n == s.len()).then_some(ms))
 }
 
-/// Parses a Logs Insights `@timestamp` value to epoch milliseconds: `YYYY-MM-DD HH:MM:SS.mmm`
-/// (UTC, as AWS returns it; the fraction is optional), an epoch-milliseconds integer (as moto
-/// returns it), or RFC 3339.
-pub fn insights(s: &str) -> Option<i64> {
+/// Parses any timestamp we meet to epoch milliseconds: RFC 3339, a Logs Insights
+/// `@timestamp` (`YYYY-MM-DD HH:MM:SS.mmm`, UTC, as AWS returns it; the fraction is
+/// optional), or an epoch-milliseconds integer (as moto returns it).
+pub fn parse_timestamp_ms(s: &str) -> Option<i64> {
     let s = s.trim();
     if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) {
         return s.parse().ok();
@@ -120,9 +122,43 @@ pub fn insights(s: &str) -> Option<i64> {
     }
 }
 
+/// Formats epoch milliseconds as RFC 3339 UTC with second resolution (or milliseconds when
+/// the value has them), the form every report uses.
+pub fn format_ms(ms: i64) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(ms) {
+        Some(t) if ms % 1000 == 0 => t.to_rfc3339_opts(SecondsFormat::Secs, true),
+        Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+        None => ms.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    #[test]
+    fn formats_utc() {
+        assert_eq!(format_ms(1_628_676_583_000), "2021-08-11T10:09:43Z");
+        assert_eq!(format_ms(1_628_676_583_120), "2021-08-11T10:09:43.120Z");
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_chrono(secs in 0i64..4_102_444_800, ms in 0i64..1000) {
+            let t = DateTime::<Utc>::from_timestamp_millis(secs * 1000 + ms).unwrap();
+            let text = t.to_rfc3339_opts(SecondsFormat::Millis, true);
+            prop_assert_eq!(parse_timestamp_ms(&text), Some(secs * 1000 + ms));
+            prop_assert_eq!(parse_timestamp_ms(&format_ms(secs * 1000 + ms)), Some(secs * 1000 + ms));
+        }
+
+        #[test]
+        fn never_panics(s in "\\PC{0,40}") {
+            let _ = parse_timestamp_ms(&s);
+            let _ = rfc3339_prefix(s.as_bytes());
+        }
+    }
 
     #[test]
     fn rfc3339_forms() {
@@ -172,14 +208,20 @@ mod tests {
 
     #[test]
     fn insights_forms() {
-        assert_eq!(insights("2026-11-22 03:53:32.520"), Some(1_795_319_612_520));
-        assert_eq!(insights("1795319612520"), Some(1_795_319_612_520));
-        assert_eq!(insights("2026-11-22 03:53:32"), Some(1_795_319_612_000));
         assert_eq!(
-            insights("2026-11-22T03:53:32.520Z"),
+            parse_timestamp_ms("2026-11-22 03:53:32.520"),
             Some(1_795_319_612_520)
         );
-        assert_eq!(insights("yesterday"), None);
-        assert_eq!(insights(""), None);
+        assert_eq!(parse_timestamp_ms("1795319612520"), Some(1_795_319_612_520));
+        assert_eq!(
+            parse_timestamp_ms("2026-11-22 03:53:32"),
+            Some(1_795_319_612_000)
+        );
+        assert_eq!(
+            parse_timestamp_ms("2026-11-22T03:53:32.520Z"),
+            Some(1_795_319_612_520)
+        );
+        assert_eq!(parse_timestamp_ms("yesterday"), None);
+        assert_eq!(parse_timestamp_ms(""), None);
     }
 }
