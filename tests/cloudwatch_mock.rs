@@ -4,6 +4,10 @@
 //! nothing and can be measured exactly. No network.
 #![cfg(feature = "cloudwatch")]
 
+mod common;
+
+use common::Line;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,7 +29,7 @@ use aws_sdk_cloudwatchlogs::types::{
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use eks_authlog::queries;
 use eks_authlog::source::cloudwatch::{
-    AggKind, Error, FetchMeta, Insights, PollPolicy, Request, RetryPolicy, Silent,
+    AggKind, Error, Insights, PollPolicy, Request, RetryPolicy, Silent,
 };
 use eks_authlog::source::{Envelope, Loc};
 use tokio::time::Instant;
@@ -100,40 +104,6 @@ fn request(groups: &[&str], start: i64, end: i64) -> Request {
     r
 }
 
-#[derive(Debug, PartialEq)]
-struct Line {
-    text: String,
-    ts: Option<i64>,
-    stream: Option<String>,
-    ptr: Option<String>,
-    input: String,
-    line: u64,
-}
-
-async fn events(ins: &Insights, req: &Request) -> Result<(Vec<Line>, FetchMeta), Error> {
-    let mut lines = Vec::new();
-    let mut sink = |text: &[u8], env: &Envelope<'_>, loc: Loc<'_>| {
-        lines.push(Line {
-            text: String::from_utf8(text.to_vec()).unwrap(),
-            ts: env.timestamp_ms,
-            stream: env.stream.map(str::to_owned),
-            ptr: env.ptr.map(str::to_owned),
-            input: loc.input.to_owned(),
-            line: loc.line,
-        })
-    };
-    let meta = ins
-        .fetch_events(
-            req,
-            &queries::RECENT,
-            &mut sink,
-            Arc::new(Silent),
-            std::future::pending(),
-        )
-        .await?;
-    Ok((lines, meta))
-}
-
 #[tokio::test(start_paused = true)]
 async fn scheduled_running_complete_with_growing_poll_interval() {
     let start = mock!(Client::start_query)
@@ -155,7 +125,9 @@ async fn scheduled_running_complete_with_growing_poll_interval() {
         .build();
     let ins = insights(&[&start, &poll]);
     let t0 = Instant::now();
-    let (lines, meta) = events(&ins, &request(&[GROUP], S, S + 100)).await.unwrap();
+    let (lines, meta) = common::fetch_lines(&ins, &request(&[GROUP], S, S + 100))
+        .await
+        .unwrap();
     // 500 ms, then ×1.5: 750 ms, 1125 ms.
     assert_eq!(t0.elapsed(), Duration::from_millis(500 + 750 + 1125));
     assert_eq!(poll.num_calls(), 3);
@@ -207,7 +179,7 @@ async fn poll_interval_stops_growing_at_max() {
         deadline: None,
     };
     let t0 = Instant::now();
-    events(&ins, &req).await.unwrap();
+    common::fetch_lines(&ins, &req).await.unwrap();
     assert_eq!(t0.elapsed(), Duration::from_secs(1 + 2 + 3 + 3 + 3 + 3 + 3));
     assert_eq!(poll.num_calls(), 7);
 }
@@ -222,7 +194,9 @@ async fn next_token_pages_are_followed() {
         .match_requests(|r| r.next_token() == Some("page-2-token") && r.query_id() == Some("q-1"))
         .then_output(|| page("paged-2"));
     let ins = insights(&[&start, &first, &second]);
-    let (lines, meta) = events(&ins, &request(&[GROUP], S, S + 100)).await.unwrap();
+    let (lines, meta) = common::fetch_lines(&ins, &request(&[GROUP], S, S + 100))
+        .await
+        .unwrap();
     let ptrs: Vec<_> = lines.iter().map(|l| l.ptr.clone().unwrap()).collect();
     assert_eq!(ptrs, ["q0", "q1", "q2", "q3", "q4"]);
     assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
@@ -255,7 +229,7 @@ async fn capped_window_is_split_in_halves_and_deduplicated() {
     let ins = insights(&rules.iter().collect::<Vec<_>>());
     let mut req = request(&[GROUP], S, S + 100);
     req.limit = 4;
-    let (lines, meta) = events(&ins, &req).await.unwrap();
+    let (lines, meta) = common::fetch_lines(&ins, &req).await.unwrap();
     let ptrs: Vec<_> = lines.iter().map(|l| l.ptr.clone().unwrap()).collect();
     assert_eq!(ptrs, ["s0", "s1", "s2", "s3", "s4"]);
     assert_eq!(
@@ -280,7 +254,7 @@ async fn window_that_stays_capped_is_incomplete_not_cut() {
     let ins = insights(&[&start, &poll]);
     let mut req = request(&[GROUP], S, S + 1);
     req.limit = 4;
-    let (lines, meta) = events(&ins, &req).await.unwrap();
+    let (lines, meta) = common::fetch_lines(&ins, &req).await.unwrap();
     assert_eq!(start.num_calls(), 1);
     assert_eq!(lines.len(), 4, "the capped rows are still delivered");
     assert!(!meta.complete);
@@ -300,7 +274,7 @@ async fn split_depth_is_bounded() {
     let mut req = request(&[GROUP], S, S + 1000);
     req.limit = 4;
     req.max_split_depth = 2;
-    let (_, meta) = events(&ins, &req).await.unwrap();
+    let (_, meta) = common::fetch_lines(&ins, &req).await.unwrap();
     assert_eq!(start.num_calls(), 1 + 2 + 4);
     assert_eq!(meta.windows_split, 3);
     assert!(!meta.complete);
@@ -342,7 +316,7 @@ async fn throttling_and_limit_exceeded_are_retried_with_backoff() {
         max: Duration::from_secs(60),
     };
     let t0 = Instant::now();
-    let (lines, meta) = events(&ins, &req).await.unwrap();
+    let (lines, meta) = common::fetch_lines(&ins, &req).await.unwrap();
     assert_eq!(lines.len(), 2);
     assert_eq!((start.num_calls(), poll.num_calls()), (3, 3));
     assert_eq!(meta.api_calls.start_query, 3);
@@ -362,7 +336,7 @@ async fn persistent_limit_exceeded_becomes_throttled_error() {
     let ins = insights(&[&start]);
     let mut req = request(&[GROUP], S, S + 100);
     req.retry.max_retries = 2;
-    let err = events(&ins, &req).await.unwrap_err();
+    let err = common::fetch_lines(&ins, &req).await.unwrap_err();
     assert!(
         matches!(&err, Error::Throttled { op: "StartQuery", attempts: 3, log_group, .. } if log_group == GROUP),
         "{err:?}"
@@ -382,7 +356,7 @@ async fn failed_timeout_cancelled_and_unknown_statuses_are_errors() {
             .build();
         let stop = mock!(Client::stop_query).then_output(|| StopQueryOutput::builder().build());
         let ins = insights(&[&start, &poll, &stop]);
-        let err = events(&ins, &request(&[GROUP], S, S + 100))
+        let err = common::fetch_lines(&ins, &request(&[GROUP], S, S + 100))
             .await
             .unwrap_err();
         match &err {
@@ -422,7 +396,7 @@ async fn malformed_query_shows_compile_error_location() {
         )
     });
     let ins = insights(&[&start]);
-    let err = events(&ins, &request(&[GROUP], S, S + 100))
+    let err = common::fetch_lines(&ins, &request(&[GROUP], S, S + 100))
         .await
         .unwrap_err();
     let text = queries::RECENT.with_limit(10_000).unwrap();
@@ -456,7 +430,7 @@ async fn missing_log_group_says_how_to_enable_authenticator_logs() {
         )
     });
     let ins = insights(&[&start]);
-    let err = events(&ins, &request(&[GROUP], S, S + 100))
+    let err = common::fetch_lines(&ins, &request(&[GROUP], S, S + 100))
         .await
         .unwrap_err();
     assert!(
@@ -484,7 +458,7 @@ async fn access_denied_is_reported_not_retried() {
         )
     });
     let ins = insights(&[&start]);
-    let err = events(&ins, &request(&[GROUP], S, S + 100))
+    let err = common::fetch_lines(&ins, &request(&[GROUP], S, S + 100))
         .await
         .unwrap_err();
     assert!(
@@ -547,7 +521,7 @@ async fn deadline_stops_the_query_and_says_so() {
     let mut req = request(&[GROUP], S, S + 100);
     req.poll.deadline = Some(Duration::from_secs(10));
     let t0 = Instant::now();
-    let err = events(&ins, &req).await.unwrap_err();
+    let err = common::fetch_lines(&ins, &req).await.unwrap_err();
     assert!(
         matches!(err, Error::DeadlineExceeded { deadline, .. } if deadline == Duration::from_secs(10)),
         "{err:?}"
@@ -561,7 +535,9 @@ async fn rows_are_deduplicated_and_refiltered_by_stream() {
     let start = mock!(Client::start_query).then_output(|| started("q-1"));
     let poll = mock!(Client::get_query_results).then_output(|| page("mixed-streams"));
     let ins = insights(&[&start, &poll]);
-    let (lines, meta) = events(&ins, &request(&[GROUP], S, S + 100)).await.unwrap();
+    let (lines, meta) = common::fetch_lines(&ins, &request(&[GROUP], S, S + 100))
+        .await
+        .unwrap();
     let ptrs: Vec<_> = lines.iter().map(|l| l.ptr.as_deref().unwrap()).collect();
     assert_eq!(ptrs, ["1", "3"]);
     assert_eq!(lines[0].ts, Some(S * 1000 + 1_000), "epoch-ms @timestamp");

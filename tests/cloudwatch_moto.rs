@@ -16,9 +16,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{moto, now_ms, put};
+use common::{Line, moto, now_ms, put};
 use eks_authlog::queries;
-use eks_authlog::source::cloudwatch::{Error, FetchMeta, Insights, PollPolicy, Request, Silent};
+use eks_authlog::source::cloudwatch::{Error, Request, Silent};
 use eks_authlog::source::{Envelope, Loc};
 
 fn granted(ms: i64, i: usize) -> String {
@@ -46,50 +46,6 @@ fn audit(i: usize) -> String {
         "{{\"kind\":\"Event\",\"auditID\":\"{i}\",\"user\":{{\"username\":\"kubernetes-admin\"}},\
          \"annotations\":{{\"note\":\"access denied\"}}}}"
     )
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct Line {
-    text: String,
-    ts: Option<i64>,
-    stream: Option<String>,
-    ptr: Option<String>,
-    input: String,
-    line: u64,
-}
-
-fn fast(req: &mut Request) {
-    req.start_interval = Duration::ZERO;
-    req.poll = PollPolicy {
-        initial: Duration::from_millis(20),
-        max: Duration::from_millis(200),
-        factor: 2.0,
-        deadline: Some(Duration::from_secs(600)),
-    };
-}
-
-async fn fetch(ins: &Insights, req: &Request) -> Result<(Vec<Line>, FetchMeta), Error> {
-    let mut lines = Vec::new();
-    let mut sink = |text: &[u8], env: &Envelope<'_>, loc: Loc<'_>| {
-        lines.push(Line {
-            text: String::from_utf8(text.to_vec()).unwrap(),
-            ts: env.timestamp_ms,
-            stream: env.stream.map(str::to_owned),
-            ptr: env.ptr.map(str::to_owned),
-            input: loc.input.to_owned(),
-            line: loc.line,
-        })
-    };
-    let meta = ins
-        .fetch_events(
-            req,
-            &queries::RECENT,
-            &mut sink,
-            Arc::new(Silent),
-            std::future::pending(),
-        )
-        .await?;
-    Ok((lines, meta))
 }
 
 const ALPHA: &str = "/aws/eks/alpha/cluster";
@@ -130,8 +86,8 @@ async fn fetches_exactly_the_authenticator_lines_of_two_groups() {
         base / 1000 - 60,
         now_ms() / 1000 + 60,
     );
-    fast(&mut req);
-    let (lines, meta) = fetch(&moto.insights, &req).await.unwrap();
+    common::fast(&mut req);
+    let (lines, meta) = common::fetch_lines(&moto.insights, &req).await.unwrap();
 
     let expected: Vec<Line> = auth_a
         .iter()
@@ -203,8 +159,8 @@ async fn capped_windows_are_split_until_complete() {
 
     let mut req = Request::new(vec![ALPHA.into()], base / 1000 - 1, base / 1000 + 1800);
     req.limit = 4;
-    fast(&mut req);
-    let (lines, meta) = fetch(&moto.insights, &req).await.unwrap();
+    common::fast(&mut req);
+    let (lines, meta) = common::fetch_lines(&moto.insights, &req).await.unwrap();
     let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
     let expected: Vec<&str> = auth.iter().map(|(_, m)| m.as_str()).collect();
     assert_eq!(texts, expected);
@@ -230,8 +186,8 @@ async fn missing_log_group_is_reported_with_the_fix() {
         now_ms() / 1000 - 3600,
         now_ms() / 1000,
     );
-    fast(&mut req);
-    let err = fetch(&moto.insights, &req).await.unwrap_err();
+    common::fast(&mut req);
+    let err = common::fetch_lines(&moto.insights, &req).await.unwrap_err();
     assert!(
         matches!(&err, Error::LogGroupNotFound { log_group, cluster: Some(c), region }
             if log_group == "/aws/eks/ghost/cluster" && c == "ghost" && region == "us-east-1"),
@@ -275,7 +231,7 @@ async fn aggregate_queries_on_a_server_without_stats_are_incomplete() {
         .collect();
     put(moto.client(), ALPHA, AUTH_A, &auth).await;
     let mut req = Request::new(vec![ALPHA.into()], base / 1000 - 1, now_ms() / 1000);
-    fast(&mut req);
+    common::fast(&mut req);
     let out = moto
         .insights
         .fetch_aggregates(&req, Arc::new(Silent), std::future::pending())
@@ -343,7 +299,7 @@ async fn hundred_thousand_events() {
     let put_time = t_put.elapsed();
 
     let mut req = Request::new(vec![ALPHA.into()], base / 1000 - 1, now_ms() / 1000 + 1);
-    fast(&mut req);
+    common::fast(&mut req);
     let t0 = std::time::Instant::now();
     let mut count = 0usize;
     let mut last_ts = i64::MIN;

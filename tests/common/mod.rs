@@ -7,12 +7,18 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use eks_authlog::source::cloudwatch::{ClientOptions, Insights};
+use std::sync::Arc;
+
+use eks_authlog::queries;
+use eks_authlog::source::cloudwatch::{
+    ClientOptions, Error, FetchMeta, Insights, PollPolicy, Request, Silent,
+};
+use eks_authlog::source::{Envelope, Loc};
 use tokio::sync::{Mutex, MutexGuard};
 
 /// The emulator's URL, or `None` (with a note) when it is not running outside CI.
@@ -127,4 +133,51 @@ pub async fn put(client: &Client, group: &str, stream: &str, events: &[(i64, Str
         let out = req.send().await.unwrap();
         assert!(out.rejected_log_events_info().is_none(), "{out:?}");
     }
+}
+
+/// A line the engine pushed, with its envelope and location, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub text: String,
+    pub ts: Option<i64>,
+    pub stream: Option<String>,
+    pub ptr: Option<String>,
+    pub input: String,
+    pub line: u64,
+}
+
+/// Polls and paces fast: moto answers at once.
+pub fn fast(req: &mut Request) {
+    req.start_interval = Duration::ZERO;
+    req.poll = PollPolicy {
+        initial: Duration::from_millis(20),
+        max: Duration::from_millis(200),
+        factor: 2.0,
+        deadline: Some(Duration::from_secs(600)),
+    };
+}
+
+/// Fetches with the `recent` query and collects every line pushed.
+pub async fn fetch_lines(ins: &Insights, req: &Request) -> Result<(Vec<Line>, FetchMeta), Error> {
+    let mut lines = Vec::new();
+    let mut sink = |text: &[u8], env: &Envelope<'_>, loc: Loc<'_>| {
+        lines.push(Line {
+            text: String::from_utf8(text.to_vec()).unwrap(),
+            ts: env.timestamp_ms,
+            stream: env.stream.map(str::to_owned),
+            ptr: env.ptr.map(str::to_owned),
+            input: loc.input.to_owned(),
+            line: loc.line,
+        })
+    };
+    let meta = ins
+        .fetch_events(
+            req,
+            &queries::RECENT,
+            &mut sink,
+            Arc::new(Silent),
+            std::future::pending(),
+        )
+        .await?;
+    Ok((lines, meta))
 }
