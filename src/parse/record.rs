@@ -229,6 +229,34 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
+    /// A record with nothing in it, to parse into.
+    #[inline]
+    pub fn empty() -> Record<'a> {
+        Record {
+            form: Form::Logfmt,
+            prefix: None,
+            time: None,
+            level: None,
+            msg: None,
+            fields: SmallVec::new(),
+            trailing: None,
+            truncated: false,
+        }
+    }
+
+    /// Empties the record, keeping the fields' storage.
+    #[inline]
+    pub fn clear(&mut self) {
+        self.form = Form::Logfmt;
+        self.prefix = None;
+        self.time = None;
+        self.level = None;
+        self.msg = None;
+        self.fields.clear();
+        self.trailing = None;
+        self.truncated = false;
+    }
+
     /// The first value for `key` among the data fields.
     pub fn get(&self, key: &str) -> Option<&Value<'a>> {
         self.fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
