@@ -503,7 +503,7 @@ fn write_event<W: Write>(
         return Ok(());
     }
     let class = verdict.class.map(|c| (c.as_str(), c.family().as_str()));
-    writer.write(&EventOut::new(&e, class, verdict.sts))
+    writer.write(&EventOut::new(&e, class, verdict.sts.map(|s| s.to_out())))
 }
 
 /// Not-mapped denials are sub-classed only at the end, so a filter on a sub-class keeps the
