@@ -153,6 +153,9 @@ struct PrincipalAcc {
     denied_by_class: BTreeMap<Class, u64>,
     span: Span,
     internal: bool,
+    /// Whether the ARN itself is an EKS-internal one, worked out on the first grant (parsing
+    /// the ARN on every grant showed in profiles). A cache: not merged, not reported.
+    arn_internal: Option<bool>,
 }
 
 /// `count` grants or denials that Logs Insights aggregated server-side (strategy
@@ -411,11 +414,15 @@ impl Analyzer {
             Pairing::Paired(s) => Some(s),
             _ => None,
         };
-        let internal = is_internal(arn.as_deref(), username.as_deref());
         if let Some(arn) = &arn {
             // Look up before inserting: grants repeat a few dozen principals millions of times,
             // so the owned keys are built once per principal, not once per line.
             let p = get_or_insert(&mut self.principals, arn);
+            // `is_internal`, with the ARN half parsed once per principal.
+            let internal = is_internal(None, username.as_deref())
+                || *p
+                    .arn_internal
+                    .get_or_insert_with(|| is_internal(Some(arn), None));
             p.granted += 1;
             p.span.add(e.time_ms);
             p.internal |= internal;
