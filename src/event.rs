@@ -238,6 +238,7 @@ impl<'a> Event<'a> {
     }
 
     /// The decoded value of a data field.
+    #[inline]
     pub fn field(&self, key: &str) -> Option<Cow<'a, str>> {
         self.record.get(key).map(|v| v.decoded())
     }

@@ -23,28 +23,42 @@ use super::fxhash::{FxHashMap, hash_bytes};
 /// by a grant that never looks at them, so storing four `String`s each cost ~15 % of
 /// `report`; this is one `malloc` and one `free`. [`Sts::to_out`] builds the wire form
 /// when a denial or `events` needs it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sts {
     /// The present values, concatenated.
     text: Box<str>,
-    /// End of each value in `text`; `None` for an absent value.
-    ends: [Option<u32>; 4],
+    /// End of each value in `text`; [`ABSENT`] for an absent value (a sentinel rather than
+    /// `Option`, to keep the correlation map's entries small).
+    ends: [u32; 4],
+}
+
+/// An absent value's end.
+const ABSENT: u32 = u32::MAX;
+
+impl Default for Sts {
+    fn default() -> Sts {
+        Sts {
+            text: Box::default(),
+            ends: [ABSENT; 4],
+        }
+    }
 }
 
 impl Sts {
-    /// Packs the four values. A value that does not fit the `u32` offsets (a line of more
-    /// than 4 GiB) is dropped rather than wrapped.
+    /// Packs the four values. A value that does not fit the `u32` offsets (a line of about
+    /// 4 GiB) is dropped rather than wrapped.
     pub fn new(values: [Option<&str>; 4]) -> Sts {
         let len = values.iter().flatten().map(|v| v.len()).sum();
         let mut text = String::with_capacity(len);
-        let mut ends = [None; 4];
+        let mut ends = [ABSENT; 4];
         for (end, v) in ends.iter_mut().zip(values) {
             if let Some(v) = v {
-                let Ok(e) = u32::try_from(text.len() + v.len()) else {
-                    break;
+                let e = match u32::try_from(text.len() + v.len()) {
+                    Ok(e) if e != ABSENT => e,
+                    _ => break,
                 };
                 text.push_str(v);
-                *end = Some(e);
+                *end = e;
             }
         }
         Sts {
@@ -54,13 +68,16 @@ impl Sts {
     }
 
     fn get(&self, i: usize) -> Option<&str> {
-        let end = self.ends[i]? as usize;
+        let end = self.ends[i];
+        if end == ABSENT {
+            return None;
+        }
         let start = self.ends[..i]
             .iter()
             .rev()
-            .flatten()
-            .next()
+            .find(|&&e| e != ABSENT)
             .map_or(0, |&e| e as usize);
+        let end = end as usize;
         self.text.get(start..end)
     }
 

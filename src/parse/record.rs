@@ -24,6 +24,7 @@ pub enum Value<'a> {
 
 impl<'a> Value<'a> {
     /// The text as written on the line (without the surrounding quotes).
+    #[inline]
     pub fn raw(&self) -> &'a str {
         match *self {
             Value::Bare(s) => s,
@@ -32,6 +33,7 @@ impl<'a> Value<'a> {
     }
 
     /// The decoded value: borrowed unless it contains Go escapes.
+    #[inline]
     pub fn decoded(&self) -> Cow<'a, str> {
         match *self {
             Value::Bare(s) => Cow::Borrowed(s),
@@ -258,6 +260,7 @@ impl<'a> Record<'a> {
     }
 
     /// The first value for `key` among the data fields.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&Value<'a>> {
         self.fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
