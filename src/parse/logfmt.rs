@@ -15,7 +15,7 @@
 
 use nom::{
     IResult, Parser,
-    bytes::complete::tag,
+    character::complete::char,
     error::{ErrorKind, ParseError},
 };
 
@@ -48,7 +48,7 @@ pub(super) fn bare_value<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a 
 pub(super) fn quoted_value<'a, E: ParseError<&'a str>>(
     i: &'a str,
 ) -> IResult<&'a str, (Value<'a>, bool), E> {
-    let (body, _) = tag("\"").parse(i)?;
+    let (body, _) = char('"').parse(i)?;
     let bytes = body.as_bytes();
     let mut pos = 0;
     let mut escaped = false;
@@ -81,7 +81,7 @@ pub(super) fn pair<'a, E: ParseError<&'a str>>(
     i: &'a str,
 ) -> IResult<&'a str, (Field<'a>, bool), E> {
     let (rest, k) = key(i)?;
-    let (rest, _) = tag("=").parse(rest)?;
+    let (rest, _) = char('=').parse(rest)?;
     if rest.starts_with('"') {
         let (rest, (v, closed)) = quoted_value(rest)?;
         // A closing quote must end the value: `a="x"y` is not logrus output.
