@@ -62,8 +62,10 @@ impl InputSummary {
 
 /// Pushes one line into an analyzer.
 pub fn feed(analyzer: &mut Analyzer, text: &[u8], env: &Envelope<'_>, loc: Loc<'_>) {
-    match Event::parse(text, *env, loc) {
-        Ok(e) => {
+    // Built here and filled in place: the record is too big to return through the parser.
+    let mut e = Event::empty(*env, loc);
+    match e.fill(text) {
+        Ok(()) => {
             analyzer.event(&e);
         }
         Err(err) => analyzer.reject(err.kind, loc.input, loc.line),
@@ -501,7 +503,7 @@ fn write_event<W: Write>(
         return Ok(());
     }
     let class = verdict.class.map(|c| (c.as_str(), c.family().as_str()));
-    writer.write(&EventOut::new(&e, class, verdict.sts))
+    writer.write(&EventOut::new(&e, class, verdict.sts.map(|s| s.to_out())))
 }
 
 /// Not-mapped denials are sub-classed only at the end, so a filter on a sub-class keeps the

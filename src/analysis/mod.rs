@@ -19,9 +19,8 @@ use crate::accounting::Accounting;
 use crate::classify::{self, Arn, Class, Family};
 use crate::event::{Event, Kind, Uid};
 use crate::parse::ParseErrorKind;
-use crate::report::wire::StsOut;
 
-use self::correlate::{Correlator, Key, Pairing};
+use self::correlate::{Correlator, Key, Pairing, Sts};
 pub use self::creator::CreatorStatus;
 use self::fxhash::FxHashMap as HashMap;
 pub use self::output::*;
@@ -154,6 +153,9 @@ struct PrincipalAcc {
     denied_by_class: BTreeMap<Class, u64>,
     span: Span,
     internal: bool,
+    /// Whether the ARN itself is an EKS-internal one, worked out on the first grant (parsing
+    /// the ARN on every grant showed in profiles). A cache: not merged, not reported.
+    arn_internal: Option<bool>,
 }
 
 /// `count` grants or denials that Logs Insights aggregated server-side (strategy
@@ -255,12 +257,12 @@ impl Analyzer {
                 let key = corr_key(e);
                 self.corr.open(
                     key,
-                    StsOut {
-                        arn: e.arn().map(Into::into),
-                        session: e.session().map(Into::into),
-                        userid: e.userid().map(Into::into),
-                        accesskeyid: e.accesskeyid().map(Into::into),
-                    },
+                    Sts::new([
+                        e.arn().as_deref(),
+                        e.session().as_deref(),
+                        e.userid().as_deref(),
+                        e.accesskeyid().as_deref(),
+                    ]),
                 );
                 Some(Verdict::default())
             }
@@ -412,11 +414,15 @@ impl Analyzer {
             Pairing::Paired(s) => Some(s),
             _ => None,
         };
-        let internal = is_internal(arn.as_deref(), username.as_deref());
         if let Some(arn) = &arn {
             // Look up before inserting: grants repeat a few dozen principals millions of times,
             // so the owned keys are built once per principal, not once per line.
             let p = get_or_insert(&mut self.principals, arn);
+            // `is_internal`, with the ARN half parsed once per principal.
+            let internal = is_internal(None, username.as_deref())
+                || *p
+                    .arn_internal
+                    .get_or_insert_with(|| is_internal(Some(arn), None));
             p.granted += 1;
             p.span.add(e.time_ms);
             p.internal |= internal;
@@ -462,32 +468,29 @@ impl Analyzer {
         let key = corr_key(e);
         let pairing = self.corr.take(key);
         let internal = is_internal(arn.as_deref(), None);
-        let sts = match &pairing {
-            Pairing::Paired(s) => Some(s.clone()),
-            _ => None,
+        let (head, sts) = match pairing {
+            Pairing::Paired(s) => (false, Some(s)),
+            Pairing::Head => (true, None),
+            Pairing::Unpaired => (false, None),
         };
         let example = self.example(e, sts.as_ref(), Some(&denial));
         if let Some(a) = &arn {
-            let p = self.principals.entry(a.clone()).or_default();
+            let p = get_or_insert(&mut self.principals, a);
             p.denied += 1;
             p.span.add(e.time_ms);
             p.internal |= internal;
         }
         if denial.class == Class::IdentityNotMapped {
-            match pairing {
-                Pairing::Head => {
-                    self.heads.push(HeadDenial {
-                        key,
-                        arn,
-                        time: e.time_ms,
-                        internal,
-                        example,
-                    });
-                }
-                Pairing::Paired(s) => {
-                    self.add_not_mapped(arn, Some(s), e.time_ms, internal, example)
-                }
-                Pairing::Unpaired => self.add_not_mapped(arn, None, e.time_ms, internal, example),
+            if head {
+                self.heads.push(HeadDenial {
+                    key,
+                    arn,
+                    time: e.time_ms,
+                    internal,
+                    example,
+                });
+            } else {
+                self.add_not_mapped(arn, sts.as_ref(), e.time_ms, internal, example);
             }
             // The sub-class is decided at the end; events see the base class.
             return Some(Verdict {
@@ -497,10 +500,7 @@ impl Analyzer {
         }
         let class = denial.class;
         if let Some(a) = &arn {
-            *self
-                .principals
-                .entry(a.clone())
-                .or_default()
+            *get_or_insert(&mut self.principals, a)
                 .denied_by_class
                 .entry(class)
                 .or_default() += 1;
@@ -524,15 +524,15 @@ impl Analyzer {
     fn add_not_mapped(
         &mut self,
         arn: Option<String>,
-        sts: Option<StsOut>,
+        sts: Option<&Sts>,
         time: Option<i64>,
         internal: bool,
         mut example: Example,
     ) {
-        let session = sts.as_ref().and_then(|s| s.session.clone());
+        let session = sts.and_then(|s| s.session()).map(str::to_owned);
         let key = NotMappedKey {
             arn,
-            userid: sts.as_ref().and_then(|s| s.userid.clone()),
+            userid: sts.and_then(|s| s.userid()).map(str::to_owned),
             instance_session: session
                 .as_deref()
                 .is_some_and(classify::is_instance_session),
@@ -564,7 +564,7 @@ impl Analyzer {
     fn example(
         &self,
         e: &Event<'_>,
-        sts: Option<&StsOut>,
+        sts: Option<&Sts>,
         denial: Option<&classify::Denial<'_>>,
     ) -> Example {
         Example {
@@ -577,7 +577,7 @@ impl Analyzer {
                 .error()
                 .map_or_else(|| e.msg().into_owned(), |x| x.into_owned()),
             arn: e.arn().map(Into::into),
-            session: sts.and_then(|s| s.session.clone()),
+            session: sts.and_then(|s| s.session()).map(str::to_owned),
             instance_id: denial.and_then(|d| d.instance_id).map(str::to_owned),
             request_id: denial
                 .and_then(|d| d.sts.and_then(|s| s.request_id))
@@ -592,13 +592,13 @@ impl Analyzer {
     pub fn merge(&mut self, mut next: Analyzer) {
         let heads = std::mem::take(&mut next.heads);
         let keys: Vec<Key> = heads.iter().map(|h| h.key).collect();
-        let mut resolved: Vec<Option<StsOut>> = vec![None; heads.len()];
+        let mut resolved: Vec<Option<Sts>> = vec![None; heads.len()];
         self.corr
             .append(std::mem::take(&mut next.corr), &keys, |i, s| {
                 resolved[i] = s
             });
         for (h, sts) in heads.into_iter().zip(resolved) {
-            self.add_not_mapped(h.arn, sts, h.time, h.internal, h.example);
+            self.add_not_mapped(h.arn, sts.as_ref(), h.time, h.internal, h.example);
         }
         self.accounting.merge(&next.accounting);
         self.span.merge(next.span);
@@ -712,8 +712,8 @@ impl Analyzer {
 pub struct Verdict {
     /// The failure class (for not-mapped denials, the base class: sub-classes need history).
     pub class: Option<Class>,
-    /// The paired `STS response`, for grants and denials.
-    pub sts: Option<StsOut>,
+    /// The paired `STS response`, for grants and denials ([`Sts::to_out`] for its wire form).
+    pub sts: Option<Sts>,
 }
 
 /// `map[key]`, inserting a default first; allocates the owned key only when it is new.

@@ -104,11 +104,14 @@ pub(super) struct Tail<'a> {
     pub truncated: bool,
 }
 
-/// Space-separated pairs until the end of the line, pushed into `out`. Stops (without
-/// failing) at the first token that is not a pair and hands it back as trailing text.
+/// Space-separated pairs until the end of the line, each handed to `push` as it is read (the
+/// caller decides where it goes: no intermediate collection, no `Extend` machinery per pair).
+/// Stops (without failing) at the first token that is not a pair and hands it back as
+/// trailing text.
+#[inline]
 pub(super) fn pairs<'a, E: ParseError<&'a str>>(
     mut i: &'a str,
-    out: &mut impl Extend<Field<'a>>,
+    mut push: impl FnMut(Field<'a>),
 ) -> IResult<&'a str, Tail<'a>, E> {
     loop {
         i = &i[i.bytes().take_while(|&c| c == b' ').count()..];
@@ -117,7 +120,7 @@ pub(super) fn pairs<'a, E: ParseError<&'a str>>(
         }
         match pair::<E>(i) {
             Ok((rest, (field, closed))) => {
-                out.extend(std::iter::once(field));
+                push(field);
                 if !closed {
                     return Ok((
                         rest,
@@ -234,7 +237,7 @@ mod tests {
     #[test]
     fn pairs_collects_in_order_and_keeps_duplicates() {
         let mut out = Vec::new();
-        let r: R<Tail> = pairs("a=1 b=\"two\" a=3", &mut out);
+        let r: R<Tail> = pairs("a=1 b=\"two\" a=3", |f| out.push(f));
         assert_eq!(r.unwrap().1, Tail::default());
         let keys: Vec<_> = out.iter().map(|(k, v)| (*k, v.raw())).collect();
         assert_eq!(keys, [("a", "1"), ("b", "two"), ("a", "3")]);
@@ -243,7 +246,7 @@ mod tests {
     #[test]
     fn pairs_hands_back_stray_trailing_text() {
         let mut out = Vec::new();
-        let r: R<Tail> = pairs("a=1 b=2 stray words  ", &mut out);
+        let r: R<Tail> = pairs("a=1 b=2 stray words  ", |f| out.push(f));
         assert_eq!(
             r.unwrap().1,
             Tail {
@@ -257,7 +260,7 @@ mod tests {
     #[test]
     fn pairs_reports_truncation() {
         let mut out = Vec::new();
-        let r: R<Tail> = pairs(r#"a=1 msg="cut"#, &mut out);
+        let r: R<Tail> = pairs(r#"a=1 msg="cut"#, |f| out.push(f));
         assert!(r.unwrap().1.truncated);
         assert_eq!(out[1].1.raw(), "cut");
     }

@@ -11,8 +11,6 @@ mod logfmt;
 mod record;
 
 use memchr::memmem;
-use smallvec::SmallVec;
-
 pub use record::{Field, Form, Level, Record, Value, unquote};
 
 /// Why a line did not parse. Small and `Copy`: it is counted, not carried around.
@@ -98,24 +96,42 @@ impl ParseErrorKind {
 /// Parses one line (without its newline). Borrows from `line`; allocates only when a line
 /// has more fields than fit inline.
 pub fn parse_line(line: &str) -> Result<Record<'_>, ParseError> {
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    match find_start(line) {
-        Some((start, Form::Logfmt)) => parse_logfmt(line, start),
-        Some((start, Form::Tty)) => parse_tty(line, start),
-        None => Err(ParseError {
-            offset: 0,
-            kind: foreign_kind(line),
-        }),
-    }
+    let mut record = Record::empty();
+    parse_line_into(line, &mut record)?;
+    Ok(record)
 }
 
 /// Parses a line given as bytes, reporting invalid UTF-8 as its own reason.
 pub fn parse_bytes(line: &[u8]) -> Result<Record<'_>, ParseError> {
+    let mut record = Record::empty();
+    parse_bytes_into(line, &mut record)?;
+    Ok(record)
+}
+
+/// [`parse_bytes`] into a record the caller owns (usually on its stack), so the ~700-byte
+/// record is built where it is used instead of being returned through several layers.
+/// `record` is reset first; on error its content is unspecified.
+#[inline]
+pub fn parse_bytes_into<'a>(line: &'a [u8], record: &mut Record<'a>) -> Result<(), ParseError> {
     match std::str::from_utf8(line) {
-        Ok(s) => parse_line(s),
+        Ok(s) => parse_line_into(s, record),
         Err(e) => Err(ParseError {
             offset: e.valid_up_to(),
             kind: ParseErrorKind::InvalidUtf8,
+        }),
+    }
+}
+
+/// [`parse_line`] into a record the caller owns; see [`parse_bytes_into`].
+pub fn parse_line_into<'a>(line: &'a str, record: &mut Record<'a>) -> Result<(), ParseError> {
+    record.clear();
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    match find_start(line) {
+        Some((start, Form::Logfmt)) => parse_logfmt(line, start, record),
+        Some((start, Form::Tty)) => parse_tty(line, start, record),
+        None => Err(ParseError {
+            offset: 0,
+            kind: foreign_kind(line),
         }),
     }
 }
@@ -162,28 +178,41 @@ fn prefix_of(line: &str, start: usize) -> Option<&str> {
     (!p.is_empty()).then_some(p)
 }
 
-fn parse_logfmt(line: &str, start: usize) -> Result<Record<'_>, ParseError> {
+fn parse_logfmt<'a>(
+    line: &'a str,
+    start: usize,
+    record: &mut Record<'a>,
+) -> Result<(), ParseError> {
     let body = &line[start..];
-    let mut record = Record {
-        form: Form::Logfmt,
-        prefix: prefix_of(line, start),
-        time: None,
-        level: None,
-        msg: None,
-        fields: SmallVec::new(),
-        trailing: None,
-        truncated: false,
-    };
-    // Pairs go straight into the record (no second vector to copy from), then the fixed
-    // keys are taken out in place.
-    let (_, tail) =
-        logfmt::pairs::<nom::error::Error<&str>>(body, &mut record.fields).map_err(|_| {
-            ParseError {
-                offset: start,
-                kind: ParseErrorKind::MalformedPair,
+    record.form = Form::Logfmt;
+    record.prefix = prefix_of(line, start);
+    // The fixed keys come first on a logrus line; take the first of each as it is read and
+    // push every other pair (including repeats) as data, in order.
+    let mut level_seen = false;
+    let mut any = false;
+    let (time, level, msg, fields) = (
+        &mut record.time,
+        &mut record.level,
+        &mut record.msg,
+        &mut record.fields,
+    );
+    let (_, tail) = logfmt::pairs::<nom::error::Error<&str>>(body, |(k, v)| {
+        any = true;
+        match k {
+            "time" if time.is_none() => *time = Some(v.raw()),
+            "level" if !level_seen => {
+                level_seen = true;
+                *level = Level::parse(v.raw());
             }
-        })?;
-    if record.fields.is_empty() {
+            "msg" if msg.is_none() => *msg = Some(v),
+            _ => fields.push((k, v)),
+        }
+    })
+    .map_err(|_| ParseError {
+        offset: start,
+        kind: ParseErrorKind::MalformedPair,
+    })?;
+    if !any {
         return Err(ParseError {
             offset: start,
             kind: ParseErrorKind::MalformedPair,
@@ -191,32 +220,12 @@ fn parse_logfmt(line: &str, start: usize) -> Result<Record<'_>, ParseError> {
     }
     record.trailing = tail.trailing;
     record.truncated = tail.truncated;
-    // The fixed keys come first on a logrus line; take the first of each and keep every other
-    // pair (including repeats) as data, in order.
-    let mut level_seen = false;
-    let mut kept = 0;
-    for i in 0..record.fields.len() {
-        let (k, v) = record.fields[i];
-        match k {
-            "time" if record.time.is_none() => record.time = Some(v.raw()),
-            "level" if !level_seen => {
-                level_seen = true;
-                record.level = Level::parse(v.raw());
-            }
-            "msg" if record.msg.is_none() => record.msg = Some(v),
-            _ => {
-                record.fields[kept] = (k, v);
-                kept += 1;
-            }
-        }
-    }
-    record.fields.truncate(kept);
-    Ok(record)
+    Ok(())
 }
 
 /// `WARN[2019-04-27T20:00:09Z] access denied                 client="…" error="…"`: the
 /// message is padded to 44 columns and the data pairs follow it.
-fn parse_tty(line: &str, start: usize) -> Result<Record<'_>, ParseError> {
+fn parse_tty<'a>(line: &'a str, start: usize, record: &mut Record<'a>) -> Result<(), ParseError> {
     let head = &line[start..];
     let close = memchr::memchr(b']', head.as_bytes()).ok_or(ParseError {
         offset: start,
@@ -229,22 +238,20 @@ fn parse_tty(line: &str, start: usize) -> Result<Record<'_>, ParseError> {
         .unwrap_or(&head[close + 1..]);
     let msg_end = tty_message_end(after);
     let msg = after[..msg_end].trim_end();
-    let mut fields: SmallVec<[Field<'_>; 16]> = SmallVec::new();
-    let (_, tail) = logfmt::pairs::<nom::error::Error<&str>>(&after[msg_end..], &mut fields)
+    let fields = &mut record.fields;
+    let (_, tail) = logfmt::pairs::<nom::error::Error<&str>>(&after[msg_end..], |f| fields.push(f))
         .map_err(|_| ParseError {
             offset: line.len() - after.len() + msg_end,
             kind: ParseErrorKind::MalformedPair,
         })?;
-    Ok(Record {
-        form: Form::Tty,
-        prefix: prefix_of(line, start),
-        time: (!time.is_empty()).then_some(time),
-        level,
-        msg: (!msg.is_empty()).then_some(Value::Bare(msg)),
-        fields,
-        trailing: tail.trailing,
-        truncated: tail.truncated,
-    })
+    record.form = Form::Tty;
+    record.prefix = prefix_of(line, start);
+    record.time = (!time.is_empty()).then_some(time);
+    record.level = level;
+    record.msg = (!msg.is_empty()).then_some(Value::Bare(msg));
+    record.trailing = tail.trailing;
+    record.truncated = tail.truncated;
+    Ok(())
 }
 
 /// The end of a TTY message: the start of the first word that is directly followed by `=`

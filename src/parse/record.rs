@@ -24,6 +24,7 @@ pub enum Value<'a> {
 
 impl<'a> Value<'a> {
     /// The text as written on the line (without the surrounding quotes).
+    #[inline]
     pub fn raw(&self) -> &'a str {
         match *self {
             Value::Bare(s) => s,
@@ -32,6 +33,7 @@ impl<'a> Value<'a> {
     }
 
     /// The decoded value: borrowed unless it contains Go escapes.
+    #[inline]
     pub fn decoded(&self) -> Cow<'a, str> {
         match *self {
             Value::Bare(s) => Cow::Borrowed(s),
@@ -229,7 +231,36 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
+    /// A record with nothing in it, to parse into.
+    #[inline]
+    pub fn empty() -> Record<'a> {
+        Record {
+            form: Form::Logfmt,
+            prefix: None,
+            time: None,
+            level: None,
+            msg: None,
+            fields: SmallVec::new(),
+            trailing: None,
+            truncated: false,
+        }
+    }
+
+    /// Empties the record, keeping the fields' storage.
+    #[inline]
+    pub fn clear(&mut self) {
+        self.form = Form::Logfmt;
+        self.prefix = None;
+        self.time = None;
+        self.level = None;
+        self.msg = None;
+        self.fields.clear();
+        self.trailing = None;
+        self.truncated = false;
+    }
+
     /// The first value for `key` among the data fields.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&Value<'a>> {
         self.fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
