@@ -14,7 +14,7 @@ use crate::classify::Class;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::report::events::EventWriter;
-use crate::report::wire::EventOut;
+use crate::report::wire::{EventOut, StsOut};
 use crate::source::detect::{self, Detection};
 use crate::source::{self, Envelope, Input, InputFormat, InputStats, Loc};
 
@@ -503,7 +503,11 @@ fn write_event<W: Write>(
         return Ok(());
     }
     let class = verdict.class.map(|c| (c.as_str(), c.family().as_str()));
-    writer.write(&EventOut::new(&e, class, verdict.sts.map(|s| s.to_out())))
+    writer.write(&EventOut::new(
+        &e,
+        class,
+        verdict.sts.as_ref().map(StsOut::from),
+    ))
 }
 
 /// Not-mapped denials are sub-classed only at the end, so a filter on a sub-class keeps the

@@ -12,8 +12,6 @@
 //! in-order merge resolves those against the previous chunks' open responses. The result is
 //! the same as reading the input in one pass, whatever the number of threads.
 
-use crate::report::wire::StsOut;
-
 use std::collections::hash_map::Entry;
 
 use super::fxhash::{FxHashMap, hash_bytes};
@@ -21,8 +19,8 @@ use super::fxhash::{FxHashMap, hash_bytes};
 /// An open `STS response`: its four values (`arn`, `session`, `userid`, `accesskeyid`,
 /// decoded) in one allocation. Responses are about half of all lines and most are consumed
 /// by a grant that never looks at them, so storing four `String`s each cost ~15 % of
-/// `report`; this is one `malloc` and one `free`. [`Sts::to_out`] builds the wire form
-/// when a denial or `events` needs it.
+/// `report`; this is one `malloc` and one `free`. `report::wire` builds the output form
+/// from it when a denial or `events` needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sts {
     /// The present values, concatenated.
@@ -91,25 +89,14 @@ impl Sts {
         self.get(2)
     }
 
-    /// The wire form.
-    pub fn to_out(&self) -> StsOut {
-        StsOut {
-            arn: self.get(0).map(str::to_owned),
-            session: self.get(1).map(str::to_owned),
-            userid: self.get(2).map(str::to_owned),
-            accesskeyid: self.get(3).map(str::to_owned),
-        }
+    /// `arn=` (the raw STS ARN).
+    pub fn arn(&self) -> Option<&str> {
+        self.get(0)
     }
-}
 
-impl From<&StsOut> for Sts {
-    fn from(o: &StsOut) -> Sts {
-        Sts::new([
-            o.arn.as_deref(),
-            o.session.as_deref(),
-            o.userid.as_deref(),
-            o.accesskeyid.as_deref(),
-        ])
+    /// `accesskeyid=`.
+    pub fn accesskeyid(&self) -> Option<&str> {
+        self.get(3)
     }
 }
 
@@ -188,17 +175,21 @@ mod tests {
 
     #[test]
     fn a_packed_response_gives_back_each_value() {
-        let out = StsOut {
-            arn: Some("arn:aws:sts::1:assumed-role/Dev/alice".to_owned()),
-            session: Some(String::new()),
-            userid: None,
-            accesskeyid: Some("ASIA1".to_owned()),
-        };
-        let s = Sts::from(&out);
-        assert_eq!(s.to_out(), out);
+        let s = Sts::new([
+            Some("arn:aws:sts::1:assumed-role/Dev/alice"),
+            Some(""),
+            None,
+            Some("ASIA1"),
+        ]);
+        assert_eq!(s.arn(), Some("arn:aws:sts::1:assumed-role/Dev/alice"));
         assert_eq!(s.session(), Some(""));
         assert_eq!(s.userid(), None);
-        assert_eq!(Sts::default().to_out(), StsOut::default());
+        assert_eq!(s.accesskeyid(), Some("ASIA1"));
+        let d = Sts::default();
+        assert_eq!(
+            (d.arn(), d.session(), d.userid(), d.accesskeyid()),
+            (None, None, None, None)
+        );
     }
 
     #[test]

@@ -712,7 +712,7 @@ impl Analyzer {
 pub struct Verdict {
     /// The failure class (for not-mapped denials, the base class: sub-classes need history).
     pub class: Option<Class>,
-    /// The paired `STS response`, for grants and denials ([`Sts::to_out`] for its wire form).
+    /// The paired `STS response`, for grants and denials.
     pub sts: Option<Sts>,
 }
 

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use crate::analysis::correlate::Sts;
 use crate::event::{Event, Uid};
 use crate::parse::Field;
 use crate::time::format_ms;
@@ -86,6 +87,17 @@ pub struct StsOut {
     pub userid: Option<String>,
     /// Access key id (`ASIA…` temporary, `AKIA…` long-term).
     pub accesskeyid: Option<String>,
+}
+
+impl From<&Sts> for StsOut {
+    fn from(s: &Sts) -> StsOut {
+        StsOut {
+            arn: s.arn().map(str::to_owned),
+            session: s.session().map(str::to_owned),
+            userid: s.userid().map(str::to_owned),
+            accesskeyid: s.accesskeyid().map(str::to_owned),
+        }
+    }
 }
 
 /// Where a record came from.
