@@ -42,4 +42,7 @@ pub mod run;
 pub mod source;
 pub mod time;
 
+#[cfg(test)]
+mod testutil;
+
 pub use error::{Error, Result};

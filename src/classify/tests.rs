@@ -13,6 +13,7 @@ use proptest::prelude::*;
 use rstest::rstest;
 
 use super::*;
+use crate::testutil::logrus_value;
 
 #[rstest]
 // token_* (§3.2)
@@ -511,32 +512,6 @@ fn unquote(v: &str) -> String {
             other => panic!("escape \\{other} not expected in fixtures"),
         }
     }
-    out
-}
-
-/// Renders a value the way logrus' `appendValue` does (safe set, else Go `%q`).
-fn logrus_value(s: &str) -> String {
-    let safe = s
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._/@^+".contains(&b));
-    if safe {
-        return s.to_owned();
-    }
-    let mut out = String::from('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
     out
 }
 
