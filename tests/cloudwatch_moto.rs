@@ -40,6 +40,22 @@ fn denied(ms: i64, i: usize) -> String {
     )
 }
 
+/// `n` authenticator lines from `base`, `step` ms apart: grants, with every `deny_every`-th
+/// line a denial.
+fn mixed(n: usize, base: i64, step: i64, deny_every: usize) -> Vec<(i64, String)> {
+    (0..n)
+        .map(|i| {
+            let ts = base + i as i64 * step;
+            let line = if i % deny_every == 0 {
+                denied(ts, i)
+            } else {
+                granted(ts, i)
+            };
+            (ts, line)
+        })
+        .collect()
+}
+
 fn audit(i: usize) -> String {
     // Mentions the words the authenticator queries look for, so an ignored filter shows.
     format!(
@@ -58,19 +74,7 @@ const AUDIT_A: &str = "kube-apiserver-audit-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 async fn fetches_exactly_the_authenticator_lines_of_two_groups() {
     let Some(moto) = moto().await else { return };
     let base = now_ms() - 3 * 3600 * 1000;
-    let auth_a: Vec<(i64, String)> = (0..30)
-        .map(|i| {
-            let ts = base + i as i64 * 60_000 + 123;
-            (
-                ts,
-                if i % 4 == 0 {
-                    denied(ts, i)
-                } else {
-                    granted(ts, i)
-                },
-            )
-        })
-        .collect();
+    let auth_a = mixed(30, base + 123, 60_000, 4);
     let audit_a: Vec<(i64, String)> = (0..20)
         .map(|i| (base + i as i64 * 90_000 + 7, audit(i)))
         .collect();
@@ -281,19 +285,7 @@ async fn hundred_thousand_events() {
     let n = 100_000usize;
     let base = now_ms() - 2 * 3600 * 1000;
     let step = (2 * 3600 * 1000 - 60_000) / n as i64; // spread over ~2 h
-    let events: Vec<(i64, String)> = (0..n)
-        .map(|i| {
-            let ts = base + i as i64 * step;
-            (
-                ts,
-                if i % 10 == 0 {
-                    denied(ts, i)
-                } else {
-                    granted(ts, i)
-                },
-            )
-        })
-        .collect();
+    let events = mixed(n, base, step, 10);
     let t_put = std::time::Instant::now();
     put(moto.client(), ALPHA, AUTH_A, &events).await;
     let put_time = t_put.elapsed();

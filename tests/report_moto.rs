@@ -57,6 +57,19 @@ fn run(url: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Runs the binary, checks its exit code (showing stderr when it differs) and decodes the
+/// JSON it printed.
+fn run_json(url: &str, args: &[&str], code: i32) -> Value {
+    let o = run(url, args);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
 /// The parts of a report that must not depend on where the lines came from.
 fn comparable(doc: &Value) -> Value {
     let mut failures = doc["failures"].clone();
@@ -107,7 +120,7 @@ async fn report_from_cloudwatch_equals_report_from_a_file() {
     let text: Vec<&str> = events.iter().map(|(_, l)| l.as_str()).collect();
     std::fs::write(&file, text.join("\n") + "\n").unwrap();
 
-    let remote = run(
+    let remote = run_json(
         &url,
         &[
             "report",
@@ -119,14 +132,9 @@ async fn report_from_cloudwatch_equals_report_from_a_file() {
             "json",
             "--quiet",
         ],
+        0,
     );
-    assert_eq!(
-        remote.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&remote.stderr)
-    );
-    let local = run(
+    let local = run_json(
         &url,
         &[
             "report",
@@ -137,15 +145,8 @@ async fn report_from_cloudwatch_equals_report_from_a_file() {
             "json",
             "--quiet",
         ],
+        0,
     );
-    assert_eq!(
-        local.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&local.stderr)
-    );
-    let remote: Value = serde_json::from_slice(&remote.stdout).unwrap();
-    let local: Value = serde_json::from_slice(&local.stdout).unwrap();
 
     assert_eq!(comparable(&remote), comparable(&local));
     assert_eq!(remote["creator"]["status"], "found");
@@ -185,24 +186,19 @@ async fn creator_and_discovery_through_the_cli() {
     )
     .await;
 
-    let o = run(
+    let doc = run_json(
         &url,
         &["creator", "--cluster", "demo", "-o", "json", "--quiet"],
+        0,
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         doc["creator"]["identities"][0]["canonical_arn"],
         "arn:aws:iam::111122223333:role/PlatformAdmin"
     );
     assert_eq!(doc["source"][0]["queries"][0], "creator");
 
-    let o = run(
+    // Exit 1: failures were found.
+    let doc = run_json(
         &url,
         &[
             "failures",
@@ -215,14 +211,8 @@ async fn creator_and_discovery_through_the_cli() {
             "--fail-on",
             "any",
         ],
+        1,
     );
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "failures found: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     let groups: Vec<&str> = doc["source"][0]["log_groups"]
         .as_array()
         .unwrap()
