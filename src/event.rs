@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use crate::parse::{self, Level, ParseError, Record};
+use crate::parse::{self, Known, Level, ParseError, Record};
 use crate::source::{Envelope, Loc};
 use crate::time;
 
@@ -203,6 +203,14 @@ impl<'a> Event<'a> {
         Ok(())
     }
 
+    /// [`fill`](Event::fill) for a line already known to be UTF-8.
+    #[inline]
+    pub fn fill_str(&mut self, line: &'a str) -> Result<(), ParseError> {
+        parse::parse_line_into(line, &mut self.record)?;
+        self.settle();
+        Ok(())
+    }
+
     /// Wraps a parsed record.
     pub fn from_record(record: Record<'a>, envelope: Envelope<'a>, loc: Loc<'a>) -> Event<'a> {
         let mut e = Event {
@@ -244,64 +252,71 @@ impl<'a> Event<'a> {
         self.record.get(key).map(|v| v.decoded())
     }
 
+    /// The decoded value of a known data field.
+    #[inline]
+    fn known(&self, key: Known) -> Option<Cow<'a, str>> {
+        self.record.known(key).map(|v| v.decoded())
+    }
+
     /// `arn=`: canonical on grants and mapping denials, raw STS ARN on `STS response`.
     pub fn arn(&self) -> Option<Cow<'a, str>> {
-        self.field("arn")
+        self.known(Known::Arn)
     }
 
     /// `username=`.
     pub fn username(&self) -> Option<Cow<'a, str>> {
-        self.field("username")
+        self.known(Known::Username)
     }
 
     /// `client=` (the kube-apiserver's address and port on EKS).
     pub fn client(&self) -> Option<Cow<'a, str>> {
-        self.field("client")
+        self.known(Known::Client)
     }
 
     /// `error=`, decoded.
     pub fn error(&self) -> Option<Cow<'a, str>> {
-        self.field("error")
+        self.known(Known::Error)
     }
 
     /// `session=` on `STS response` lines (empty for IAM users).
     pub fn session(&self) -> Option<Cow<'a, str>> {
-        self.field("session")
+        self.known(Known::Session)
     }
 
     /// `userid=` on `STS response` lines.
     pub fn userid(&self) -> Option<Cow<'a, str>> {
-        self.field("userid")
+        self.known(Known::Userid)
     }
 
     /// `accesskeyid=` on `STS response` lines.
     pub fn accesskeyid(&self) -> Option<Cow<'a, str>> {
-        self.field("accesskeyid")
+        self.known(Known::Accesskeyid)
     }
 
     /// `accountid=` on `STS response` lines.
     pub fn accountid(&self) -> Option<Cow<'a, str>> {
-        self.field("accountid")
+        self.known(Known::Accountid)
     }
 
     /// The STS host the token was signed for: `stsendpoint=`, or EKS's older `sts=`.
     pub fn sts_endpoint(&self) -> Option<Cow<'a, str>> {
-        self.field("stsendpoint").or_else(|| self.field("sts"))
+        self.known(Known::Stsendpoint)
+            .or_else(|| self.known(Known::Sts))
     }
 
     /// The raw `uid` value; split it with [`Uid::parse`].
     pub fn uid_raw(&self) -> Option<&'a str> {
-        self.record.get("uid").map(|v| v.raw())
+        self.record.known(Known::Uid).map(|v| v.raw())
     }
 
     /// The mapped identity on `mapping IAM role|user` lines (`role=` or `user=`).
     pub fn mapping_arn(&self) -> Option<Cow<'a, str>> {
-        self.field("role").or_else(|| self.field("user"))
+        self.known(Known::Role).or_else(|| self.known(Known::User))
     }
 
     /// The groups on grants and mapping lines.
     pub fn groups(&self) -> Vec<String> {
-        self.field("groups")
+        self.known(Known::Groups)
             .map(|g| split_groups(&g).map(str::to_owned).collect())
             .unwrap_or_default()
     }

@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(e) = Event::parse(data, Envelope::default(), Loc { input: "fuzz", line: 1 }) {
         let _ = e.msg();
-        for (_, v) in &e.record.fields {
+        for (_, v) in e.record.fields() {
             let _ = v.decoded();
         }
         let _ = e.groups();

@@ -11,7 +11,7 @@ mod logfmt;
 mod record;
 
 use memchr::memmem;
-pub use record::{Field, Form, Level, Record, Value, unquote};
+pub use record::{Field, Form, Known, Level, Record, Value, unquote};
 
 /// Why a line did not parse. Small and `Copy`: it is counted, not carried around.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -190,22 +190,16 @@ fn parse_logfmt<'a>(
     // push every other pair (including repeats) as data, in order.
     let mut level_seen = false;
     let mut any = false;
-    let (time, level, msg, fields) = (
-        &mut record.time,
-        &mut record.level,
-        &mut record.msg,
-        &mut record.fields,
-    );
     let (_, tail) = logfmt::pairs::<nom::error::Error<&str>>(body, |(k, v)| {
         any = true;
-        match k {
-            "time" if time.is_none() => *time = Some(v.raw()),
-            "level" if !level_seen => {
+        match k.as_bytes() {
+            b"time" if record.time.is_none() => record.time = Some(v.raw()),
+            b"level" if !level_seen => {
                 level_seen = true;
-                *level = Level::parse(v.raw());
+                record.level = Level::parse(v.raw());
             }
-            "msg" if msg.is_none() => *msg = Some(v),
-            _ => fields.push((k, v)),
+            b"msg" if record.msg.is_none() => record.msg = Some(v),
+            _ => record.push(k, v),
         }
     })
     .map_err(|_| ParseError {
@@ -238,12 +232,12 @@ fn parse_tty<'a>(line: &'a str, start: usize, record: &mut Record<'a>) -> Result
         .unwrap_or(&head[close + 1..]);
     let msg_end = tty_message_end(after);
     let msg = after[..msg_end].trim_end();
-    let fields = &mut record.fields;
-    let (_, tail) = logfmt::pairs::<nom::error::Error<&str>>(&after[msg_end..], |f| fields.push(f))
-        .map_err(|_| ParseError {
-            offset: line.len() - after.len() + msg_end,
-            kind: ParseErrorKind::MalformedPair,
-        })?;
+    let (_, tail) =
+        logfmt::pairs::<nom::error::Error<&str>>(&after[msg_end..], |(k, v)| record.push(k, v))
+            .map_err(|_| ParseError {
+                offset: line.len() - after.len() + msg_end,
+                kind: ParseErrorKind::MalformedPair,
+            })?;
     record.form = Form::Tty;
     record.prefix = prefix_of(line, start);
     record.time = (!time.is_empty()).then_some(time);

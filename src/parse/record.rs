@@ -209,6 +209,67 @@ pub type Field<'a> = (&'a str, Value<'a>);
 /// Inline capacity for fields: authenticator request lines carry at most about fifteen.
 const INLINE_FIELDS: usize = 16;
 
+/// The data keys the analysis reads. They are indexed while the line is parsed, so looking
+/// one up is a load instead of a scan over a dozen keys with a string compare each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Known {
+    /// `arn=`
+    Arn,
+    /// `username=`
+    Username,
+    /// `client=`
+    Client,
+    /// `error=`
+    Error,
+    /// `session=`
+    Session,
+    /// `userid=`
+    Userid,
+    /// `accesskeyid=`
+    Accesskeyid,
+    /// `accountid=`
+    Accountid,
+    /// `stsendpoint=`
+    Stsendpoint,
+    /// `sts=` (older EKS builds)
+    Sts,
+    /// `uid=`
+    Uid,
+    /// `role=` (mapping lines)
+    Role,
+    /// `user=` (mapping lines)
+    User,
+    /// `groups=`
+    Groups,
+}
+
+impl Known {
+    const COUNT: usize = 14;
+
+    /// The known key spelled `key`, if any.
+    #[inline]
+    pub fn of(key: &str) -> Option<Known> {
+        // Byte-string patterns compile to a switch on the length, then a few word compares.
+        Some(match key.as_bytes() {
+            b"arn" => Known::Arn,
+            b"username" => Known::Username,
+            b"client" => Known::Client,
+            b"error" => Known::Error,
+            b"session" => Known::Session,
+            b"userid" => Known::Userid,
+            b"accesskeyid" => Known::Accesskeyid,
+            b"accountid" => Known::Accountid,
+            b"stsendpoint" => Known::Stsendpoint,
+            b"sts" => Known::Sts,
+            b"uid" => Known::Uid,
+            b"role" => Known::Role,
+            b"user" => Known::User,
+            b"groups" => Known::Groups,
+            _ => return None,
+        })
+    }
+}
+
 /// One parsed logrus line. Borrows from the line; duplicate keys are kept in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record<'a> {
@@ -223,7 +284,9 @@ pub struct Record<'a> {
     /// The message.
     pub msg: Option<Value<'a>>,
     /// Every key/value pair after the fixed keys, in line order.
-    pub fields: SmallVec<[Field<'a>; INLINE_FIELDS]>,
+    fields: SmallVec<[Field<'a>; INLINE_FIELDS]>,
+    /// For each [`Known`] key, 1 + the index in `fields` of its first pair, or 0.
+    known: [u32; Known::COUNT],
     /// Stray text after the last pair that is not a pair.
     pub trailing: Option<&'a str>,
     /// The last quoted value had no closing quote (an event cut at the size limit).
@@ -241,6 +304,7 @@ impl<'a> Record<'a> {
             level: None,
             msg: None,
             fields: SmallVec::new(),
+            known: [0; Known::COUNT],
             trailing: None,
             truncated: false,
         }
@@ -255,19 +319,75 @@ impl<'a> Record<'a> {
         self.level = None;
         self.msg = None;
         self.fields.clear();
+        self.known = [0; Known::COUNT];
         self.trailing = None;
         self.truncated = false;
+    }
+
+    /// Appends a data pair, indexing it if its key is [`Known`] and not seen yet.
+    #[inline]
+    pub fn push(&mut self, key: &'a str, value: Value<'a>) {
+        if let Some(k) = Known::of(key) {
+            let slot = &mut self.known[k as usize];
+            if *slot == 0 {
+                // Past u32::MAX pairs the index saturates and `get` falls back to a scan.
+                *slot = u32::try_from(self.fields.len() + 1).unwrap_or(u32::MAX);
+            }
+        }
+        self.fields.push((key, value));
+    }
+
+    /// Every data pair after the fixed keys, in line order.
+    #[inline]
+    pub fn fields(&self) -> &[Field<'a>] {
+        &self.fields
+    }
+
+    /// The first value for a known key among the data fields.
+    #[inline]
+    pub fn known(&self, key: Known) -> Option<&Value<'a>> {
+        match self.known[key as usize] {
+            0 => None,
+            u32::MAX => self.scan(key_name(key)),
+            i => self.fields.get(i as usize - 1).map(|(_, v)| v),
+        }
     }
 
     /// The first value for `key` among the data fields.
     #[inline]
     pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        match Known::of(key) {
+            Some(k) => self.known(k),
+            None => self.scan(key),
+        }
+    }
+
+    fn scan(&self, key: &str) -> Option<&Value<'a>> {
         self.fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// The message's text as written (escapes not decoded), or "" when there is none.
     pub fn msg_raw(&self) -> &'a str {
         self.msg.map_or("", |m| m.raw())
+    }
+}
+
+fn key_name(k: Known) -> &'static str {
+    match k {
+        Known::Arn => "arn",
+        Known::Username => "username",
+        Known::Client => "client",
+        Known::Error => "error",
+        Known::Session => "session",
+        Known::Userid => "userid",
+        Known::Accesskeyid => "accesskeyid",
+        Known::Accountid => "accountid",
+        Known::Stsendpoint => "stsendpoint",
+        Known::Sts => "sts",
+        Known::Uid => "uid",
+        Known::Role => "role",
+        Known::User => "user",
+        Known::Groups => "groups",
     }
 }
 

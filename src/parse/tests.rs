@@ -18,7 +18,7 @@ fn parses_the_public_cluster_creator_line() {
     assert_eq!(r.time, Some("2021-08-11T10:09:43Z"));
     assert_eq!(r.level, Some(Level::Info));
     assert_eq!(r.msg_raw(), "access granted");
-    let keys: Vec<&str> = r.fields.iter().map(|(k, _)| *k).collect();
+    let keys: Vec<&str> = r.fields().iter().map(|(k, _)| *k).collect();
     assert_eq!(
         keys,
         [
@@ -66,7 +66,7 @@ fn keeps_equals_signs_inside_quoted_values() {
         r.msg.unwrap().decoded(),
         "Calling ec2:DescribeInstances for the InstanceId = i-0123456789abcdef0 "
     );
-    assert!(r.fields.is_empty());
+    assert!(r.fields().is_empty());
 }
 
 #[test]
@@ -95,7 +95,7 @@ fn decodes_escapes_in_messages() {
 fn keeps_duplicate_keys_in_order() {
     let r = parse_line(r#"level=info msg=x a=1 b=2 a=3 level=debug"#).unwrap();
     assert_eq!(r.level, Some(Level::Info), "the first level wins");
-    let pairs: Vec<(&str, &str)> = r.fields.iter().map(|(k, v)| (*k, v.raw())).collect();
+    let pairs: Vec<(&str, &str)> = r.fields().iter().map(|(k, v)| (*k, v.raw())).collect();
     assert_eq!(
         pairs,
         [("a", "1"), ("b", "2"), ("a", "3"), ("level", "debug")]
@@ -139,7 +139,7 @@ fn reads_the_tty_layout() {
     assert_eq!(r.time, Some("2019-04-27T20:00:09Z"));
     assert_eq!(r.msg_raw(), "access denied");
     assert_eq!(decoded(&r, "client").as_deref(), Some("127.0.0.1:55340"));
-    assert_eq!(r.fields.len(), 4);
+    assert_eq!(r.fields().len(), 4);
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn tty_message_may_contain_a_spaced_equals_sign() {
         r.msg_raw(),
         "Calling ec2:DescribeInstances for the InstanceId = i-0123456789abcdef0"
     );
-    assert!(r.fields.is_empty());
+    assert!(r.fields().is_empty());
 }
 
 #[test]
@@ -245,9 +245,30 @@ proptest! {
         prop_assert_eq!(r.msg.map(|m| m.decoded().into_owned()), Some(msg.clone()));
         prop_assert_eq!(r.trailing, None);
         prop_assert!(!r.truncated);
-        let got: Vec<(String, String)> = r.fields.iter().map(|(k, v)| (k.to_string(), v.decoded().into_owned())).collect();
+        let got: Vec<(String, String)> = r.fields().iter().map(|(k, v)| (k.to_string(), v.decoded().into_owned())).collect();
         // Repeats of the fixed keys are data: they stay in the fields, in order.
         let want: Vec<(String, String)> = pairs.clone();
         prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn indexed_keys_find_the_first_pair_like_a_scan(
+        pairs in proptest::collection::vec((
+            prop::sample::select(vec!["arn", "username", "uid", "client", "error", "sts", "stsendpoint", "role", "user", "groups", "session", "userid", "accesskeyid", "accountid", "msg", "x", "usernames", "ar"]),
+            "[a-z0-9:/ ]{0,12}",
+        ), 0..24),
+    ) {
+        let mut line = String::from("time=\"2026-01-15T09:30:00Z\" level=info msg=m");
+        for (k, v) in &pairs {
+            line.push(' ');
+            line.push_str(k);
+            line.push('=');
+            line.push_str(&logrus_value(v));
+        }
+        let r = parse_line(&line).unwrap();
+        for key in ["arn", "username", "uid", "client", "error", "sts", "stsendpoint", "role", "user", "groups", "session", "userid", "accesskeyid", "accountid", "msg", "x", "usernames", "ar", "level"] {
+            let scan = r.fields().iter().find(|(k, _)| *k == key).map(|(_, v)| v.decoded().into_owned());
+            prop_assert_eq!(decoded(&r, key), scan, "key {}", key);
+        }
     }
 }

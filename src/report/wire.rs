@@ -183,8 +183,8 @@ impl<'a> EventOut<'a> {
                 input: e.loc.input,
                 line: e.loc.line,
             },
-            fields: FieldsOut(&e.record.fields),
-            fields_repeated: RepeatedOut(&e.record.fields),
+            fields: FieldsOut(e.record.fields()),
+            fields_repeated: RepeatedOut(e.record.fields()),
             truncated: e.record.truncated,
         }
     }
