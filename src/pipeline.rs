@@ -13,10 +13,11 @@ use crate::analysis::{self, Analyzer, Report};
 use crate::classify::Class;
 use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::parse::ParseError;
 use crate::report::events::EventWriter;
 use crate::report::wire::{EventOut, StsOut};
 use crate::source::detect::{self, Detection};
-use crate::source::{self, Envelope, Input, InputFormat, InputStats, Loc};
+use crate::source::{self, Envelope, Input, InputFormat, InputStats, LineSink, Loc};
 
 /// What to read and how to analyse it.
 #[derive(Clone, Debug, Default)]
@@ -62,13 +63,38 @@ impl InputSummary {
 
 /// Pushes one line into an analyzer.
 pub fn feed(analyzer: &mut Analyzer, text: &[u8], env: &Envelope<'_>, loc: Loc<'_>) {
-    // Built here and filled in place: the record is too big to return through the parser.
-    let mut e = Event::empty(*env, loc);
-    match e.fill(text) {
-        Ok(()) => {
-            analyzer.event(&e);
+    Feed(analyzer).line(text, env, loc)
+}
+
+/// An analyzer as a [`LineSink`].
+pub struct Feed<'a>(pub &'a mut Analyzer);
+
+impl Feed<'_> {
+    #[inline]
+    fn take(&mut self, e: &Event<'_>, parsed: Result<(), ParseError>) {
+        match parsed {
+            Ok(()) => {
+                self.0.event(e);
+            }
+            Err(err) => self.0.reject(err.kind, e.loc.input, e.loc.line),
         }
-        Err(err) => analyzer.reject(err.kind, loc.input, loc.line),
+    }
+}
+
+impl LineSink for Feed<'_> {
+    #[inline]
+    fn line(&mut self, text: &[u8], env: &Envelope<'_>, loc: Loc<'_>) {
+        // Built here and filled in place: the record is too big to return through the parser.
+        let mut e = Event::empty(*env, loc);
+        let parsed = e.fill(text);
+        self.take(&e, parsed);
+    }
+
+    #[inline]
+    fn line_str(&mut self, text: &str, env: &Envelope<'_>, loc: Loc<'_>) {
+        let mut e = Event::empty(*env, loc);
+        let parsed = e.fill_str(text);
+        self.take(&e, parsed);
     }
 }
 
@@ -89,7 +115,7 @@ pub fn report(job: &Job) -> Result<(Report, Sources)> {
         let mut aggregates = Vec::new();
         let metas = crate::remote::fetch(
             cw,
-            &mut |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| feed(&mut analyzer, t, e, l),
+            &mut Feed(&mut analyzer),
             &mut |a: &analysis::Aggregate<'_>| aggregates.push(owned_aggregate(a)),
         )?;
         for a in &aggregates {
@@ -168,11 +194,7 @@ fn report_local(job: &Job) -> Result<(Report, Vec<InputSummary>)> {
             Input::File(path) if threads > 1 => {
                 report_file(path, &name, job, threads, BLOCK, &mut analyzer)?
             }
-            _ => source::read_input(
-                input,
-                job.format,
-                &mut |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| feed(&mut analyzer, t, e, l),
-            )?,
+            _ => source::read_input(input, job.format, &mut Feed(&mut analyzer))?,
         };
         inputs.push(InputSummary::new(&name, stats));
     }
@@ -226,7 +248,7 @@ fn report_file(
     }
     if len < min || !is_plain_raw(&head, job.format) {
         let reader = std::io::Cursor::new(head).chain(file);
-        let mut sink = |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| feed(analyzer, t, e, l);
+        let mut sink = Feed(analyzer);
         let stats = source::read_from(name, reader, job.format, &mut sink)?;
         return Ok(stats);
     }
@@ -348,9 +370,9 @@ fn analyze_parallel(
                 .collect();
             (results, read)
         });
-        for (a, n, pushed) in results {
+        for (a, n) in results {
             line += n;
-            records += pushed;
+            records += n;
             analyzer.merge(a);
         }
         more = read?;
@@ -376,26 +398,12 @@ fn chunk_starts(buf: &[u8], chunks: &[Range<usize>], first: u64) -> Vec<u64> {
         .collect()
 }
 
-/// Analyses one chunk of whole lines. Returns the analysis, the chunk's line count and the
-/// number of lines pushed (non-empty).
-fn analyze_chunk(
-    name: &str,
-    text: &[u8],
-    start: u64,
-    opts: analysis::Options,
-) -> (Analyzer, u64, u64) {
+/// Analyses one chunk of whole lines. Returns the analysis and the chunk's line count (every
+/// line, empty ones included, is pushed to the analyzer).
+fn analyze_chunk(name: &str, text: &[u8], start: u64, opts: analysis::Options) -> (Analyzer, u64) {
     let mut a = Analyzer::new(opts);
-    let mut pushed = 0;
-    let n = source::split_lines(
-        text,
-        start,
-        name,
-        &mut |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| {
-            pushed += 1;
-            feed(&mut a, t, e, l)
-        },
-    );
-    (a, n, pushed)
+    let n = source::split_lines(text, start, name, &mut Feed(&mut a));
+    (a, n)
 }
 
 /// Analyses lines from any reader (stdin, a test buffer) as one input.
@@ -405,12 +413,7 @@ pub fn report_from(
     job: &Job,
 ) -> Result<(Report, Vec<InputSummary>)> {
     let mut analyzer = Analyzer::new(job.options.clone());
-    let stats = source::read_from(
-        name,
-        reader,
-        job.format,
-        &mut |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| feed(&mut analyzer, t, e, l),
-    )?;
+    let stats = source::read_from(name, reader, job.format, &mut Feed(&mut analyzer))?;
     check_strict(job, &analyzer)?;
     Ok((analyzer.finish(), vec![InputSummary::new(name, stats)]))
 }

@@ -113,12 +113,15 @@ pub fn rfc3339(s: &str) -> Option<i64> {
 /// optional), or an epoch-milliseconds integer (as moto returns it).
 pub fn parse_timestamp_ms(s: &str) -> Option<i64> {
     let s = s.trim();
-    if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) {
-        return s.parse().ok();
-    }
-    match date_time(s.as_bytes(), b" ") {
-        Some((ms, n)) if n == s.len() => Some(ms),
-        _ => rfc3339(s),
+    // The byte after the date tells the forms apart, so each line's time is read once.
+    match s.as_bytes().get(10) {
+        Some(b'T' | b't') => rfc3339(s),
+        Some(b' ') => match date_time(s.as_bytes(), b" ") {
+            Some((ms, n)) if n == s.len() => Some(ms),
+            _ => None,
+        },
+        _ if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) => s.parse().ok(),
+        _ => None,
     }
 }
 

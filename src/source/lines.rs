@@ -61,10 +61,28 @@ pub fn split_lines<S: LineSink + ?Sized>(
 ) -> u64 {
     let envelope = Envelope::default();
     let mut line = start_line;
-    for (_, text) in lines(buf) {
-        // Empty lines are pushed too: every line read is accounted for (as blank).
-        sink.line(strip_cr(text), &envelope, Loc { input, line });
-        line += 1;
+    // Empty lines are pushed too: every line read is accounted for (as blank).
+    if let Ok(text) = std::str::from_utf8(buf) {
+        // A `\n` is never inside a multi-byte character, so every line of valid text is too.
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', buf).chain(std::iter::once(buf.len())) {
+            if start >= buf.len() {
+                break;
+            }
+            let l = &text[start..end];
+            sink.line_str(
+                l.strip_suffix('\r').unwrap_or(l),
+                &envelope,
+                Loc { input, line },
+            );
+            line += 1;
+            start = end + 1;
+        }
+    } else {
+        for (_, text) in lines(buf) {
+            sink.line(strip_cr(text), &envelope, Loc { input, line });
+            line += 1;
+        }
     }
     line - start_line
 }
