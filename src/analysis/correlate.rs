@@ -12,7 +12,7 @@
 //! in-order merge resolves those against the previous chunks' open responses. The result is
 //! the same as reading the input in one pass, whatever the number of threads.
 
-use std::collections::hash_map::Entry;
+use hashbrown::hash_map::Entry;
 
 use super::fxhash::{FxHashMap, hash_bytes};
 

@@ -7,7 +7,7 @@
 //! Determinism is a bonus: nothing in the output depends on map order (it is sorted), but
 //! profiles are reproducible.
 
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// rustc-hash v2's multiplier.

@@ -156,6 +156,9 @@ struct PrincipalAcc {
     /// Whether the ARN itself is an EKS-internal one, worked out on the first grant (parsing
     /// the ARN on every grant showed in profiles). A cache: not merged, not reported.
     arn_internal: Option<bool>,
+    /// The unique ids (`uid=`) this ARN was granted under, with when: a later denial under
+    /// another id means the principal was deleted and re-created.
+    ids: BTreeMap<String, Span>,
 }
 
 /// `count` grants or denials that Logs Insights aggregated server-side (strategy
@@ -221,7 +224,6 @@ pub struct Analyzer {
     hours: HashMap<(i64, Class), u64>,
     principals: HashMap<String, PrincipalAcc>,
     creator: creator::Evidence,
-    grants: HashMap<String, BTreeMap<String, Span>>,
     static_roles: BTreeSet<String>,
     not_mapped: HashMap<NotMappedKey, NotMappedAcc>,
     heads: Vec<HeadDenial>,
@@ -415,9 +417,9 @@ impl Analyzer {
             _ => None,
         };
         if let Some(arn) = &arn {
-            // Look up before inserting: grants repeat a few dozen principals millions of times,
-            // so the owned keys are built once per principal, not once per line.
-            let p = get_or_insert(&mut self.principals, arn);
+            // One hash per line; the owned key is built only for a new principal (grants repeat
+            // a few dozen principals millions of times).
+            let p = self.principals.entry_ref(arn.as_ref()).or_default();
             // `is_internal`, with the ARN half parsed once per principal.
             let internal = is_internal(None, username.as_deref())
                 || *p
@@ -435,13 +437,12 @@ impl Analyzer {
                 }
             }
             if let Some(uid) = e.uid_raw().and_then(Uid::parse) {
-                let ids = get_or_insert(&mut self.grants, arn);
-                match ids.get_mut(uid.principal_id) {
+                match p.ids.get_mut(uid.principal_id) {
                     Some(span) => span.add(e.time_ms),
                     None => {
                         let mut span = Span::default();
                         span.add(e.time_ms);
-                        ids.insert(uid.principal_id.to_owned(), span);
+                        p.ids.insert(uid.principal_id.to_owned(), span);
                     }
                 }
             }
@@ -474,12 +475,13 @@ impl Analyzer {
             Pairing::Unpaired => (false, None),
         };
         let example = self.example(e, sts.as_ref(), Some(&denial));
-        if let Some(a) = &arn {
-            let p = get_or_insert(&mut self.principals, a);
+        let principal = arn.as_deref().map(|a| {
+            let p = self.principals.entry_ref(a).or_default();
             p.denied += 1;
             p.span.add(e.time_ms);
             p.internal |= internal;
-        }
+            p
+        });
         if denial.class == Class::IdentityNotMapped {
             if head {
                 self.heads.push(HeadDenial {
@@ -499,11 +501,8 @@ impl Analyzer {
             });
         }
         let class = denial.class;
-        if let Some(a) = &arn {
-            *get_or_insert(&mut self.principals, a)
-                .denied_by_class
-                .entry(class)
-                .or_default() += 1;
+        if let Some(p) = principal {
+            *p.denied_by_class.entry(class).or_default() += 1;
         }
         let acc = self.failures.entry(class).or_default();
         acc.count += 1;
@@ -620,14 +619,11 @@ impl Analyzer {
             }
             mine.span.merge(p.span);
             mine.internal |= p.internal;
-        }
-        self.creator.merge(next.creator);
-        for (arn, ids) in next.grants {
-            let mine = self.grants.entry(arn).or_default();
-            for (id, span) in ids {
-                mine.entry(id).or_default().merge(span);
+            for (id, span) in p.ids {
+                mine.ids.entry(id).or_default().merge(span);
             }
         }
+        self.creator.merge(next.creator);
         self.static_roles.extend(next.static_roles);
         for (k, acc) in next.not_mapped {
             let mine = self.not_mapped.entry(k).or_default();
@@ -659,9 +655,10 @@ impl Analyzer {
             let earlier = key
                 .arn
                 .as_ref()
-                .and_then(|a| self.grants.get(a))
-                .and_then(|ids| {
-                    ids.iter()
+                .and_then(|a| self.principals.get(a))
+                .and_then(|p| {
+                    p.ids
+                        .iter()
                         .filter(|(id, span)| {
                             Some(id.as_str()) != key.userid.as_deref()
                                 && span.first.zip(first_deny).is_none_or(|(g, d)| g <= d)
@@ -714,14 +711,6 @@ pub struct Verdict {
     pub class: Option<Class>,
     /// The paired `STS response`, for grants and denials.
     pub sts: Option<Sts>,
-}
-
-/// `map[key]`, inserting a default first; allocates the owned key only when it is new.
-fn get_or_insert<'m, V: Default>(map: &'m mut HashMap<String, V>, key: &str) -> &'m mut V {
-    if !map.contains_key(key) {
-        map.insert(key.to_owned(), V::default());
-    }
-    map.get_mut(key).expect("inserted above")
 }
 
 fn corr_key(e: &Event<'_>) -> Key {
