@@ -133,8 +133,14 @@ pub struct Uid<'a> {
 impl<'a> Uid<'a> {
     /// Splits a uid value; `None` when it does not have three `:`-separated parts.
     pub fn parse(s: &'a str) -> Option<Uid<'a>> {
-        let (prefix, rest) = s.split_once(':')?;
-        let (account, principal_id) = rest.split_once(':')?;
+        // A byte loop: the parts are a dozen to twenty bytes, too short for `memchr` to pay
+        // for its set-up on every grant.
+        let colon = |t: &'a str| {
+            let i = t.bytes().position(|c| c == b':')?;
+            Some((&t[..i], &t[i + 1..]))
+        };
+        let (prefix, rest) = colon(s)?;
+        let (account, principal_id) = colon(rest)?;
         (!prefix.is_empty() && !account.is_empty()).then_some(Uid {
             prefix,
             account,

@@ -325,7 +325,7 @@ impl<'a> Record<'a> {
     }
 
     /// Appends a data pair, indexing it if its key is [`Known`] and not seen yet.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, key: &'a str, value: Value<'a>) {
         if let Some(k) = Known::of(key) {
             let slot = &mut self.known[k as usize];
