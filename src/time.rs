@@ -6,6 +6,8 @@
 //! per line and only ever needs "bytes → epoch ms", and because detection needs "how many
 //! bytes did the timestamp take". Formatting, which runs once per report value, uses chrono.
 
+use std::cell::Cell;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Days from 1970-01-01 to the given civil date (proleptic Gregorian), after H. Hinnant's
@@ -37,20 +39,39 @@ fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
     })
 }
 
-/// `YYYY-MM-DD?HH:MM:SS[.fraction]` where `?` is one of `seps`; returns (epoch ms in UTC,
-/// bytes used).
-fn date_time(b: &[u8], seps: &[u8]) -> Option<(i64, usize)> {
+std::thread_local! {
+    /// The last date [`date`] read and its day number: a log's lines share their date for a
+    /// day at a time, so most lines skip the calendar arithmetic.
+    static LAST_DATE: Cell<([u8; 10], i64)> = const { Cell::new(([0; 10], 0)) };
+}
+
+/// `YYYY-MM-DD` at the start of `b` as days since 1970-01-01, validated.
+fn date(b: &[u8]) -> Option<i64> {
+    let key = *b.first_chunk::<10>()?;
+    let (last, days) = LAST_DATE.get();
+    if key == last {
+        return Some(days);
+    }
     let y = i64::from(digits(b, 0, 4)?);
     let mo = digits(b, 5, 2)?;
     let d = digits(b, 8, 2)?;
+    if b[4] != b'-' || b[7] != b'-' || !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo)
+    {
+        return None;
+    }
+    let days = days_from_civil(y, mo, d);
+    LAST_DATE.set((key, days));
+    Some(days)
+}
+
+/// `YYYY-MM-DD?HH:MM:SS[.fraction]` where `?` is one of `seps`; returns (epoch ms in UTC,
+/// bytes used).
+fn date_time(b: &[u8], seps: &[u8]) -> Option<(i64, usize)> {
+    let days = date(b)?;
     let h = digits(b, 11, 2)?;
     let mi = digits(b, 14, 2)?;
     let s = digits(b, 17, 2)?;
-    if b[4] != b'-' || b[7] != b'-' || !seps.contains(&b[10]) || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60
-    {
+    if !seps.contains(&b[10]) || b[13] != b':' || b[16] != b':' || h > 23 || mi > 59 || s > 60 {
         return None;
     }
     let mut pos = 19;
@@ -71,10 +92,7 @@ fn date_time(b: &[u8], seps: &[u8]) -> Option<(i64, usize)> {
             _ => {}
         }
     }
-    let secs = days_from_civil(y, mo, d) * 86_400
-        + i64::from(h) * 3600
-        + i64::from(mi) * 60
-        + i64::from(s);
+    let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s);
     Some((secs * 1000 + frac_ms, pos))
 }
 
