@@ -26,6 +26,7 @@
 
 pub mod accounting;
 pub mod analysis;
+mod bytes;
 pub mod classify;
 pub mod config;
 pub mod corpus;

@@ -15,7 +15,7 @@ pub mod taxonomy;
 #[cfg(test)]
 mod tests;
 
-use memchr::memmem;
+use crate::bytes;
 
 pub use self::arn::{Arn, ArnError, Partition, PrincipalKind, Uid, UidPrefix};
 pub use self::remedy::{Remedy, RemedyContext, remedy};
@@ -271,7 +271,7 @@ fn template_cause(cause: &str) -> Denial<'_> {
         d.class = Class::NodeTemplateSessionNotInstance;
         return d;
     }
-    if let Some(i) = memmem::find(
+    if let Some(i) = bytes::find(
         cause.as_bytes(),
         b"failed querying private DNS from EC2 API for node ",
     ) {
@@ -287,7 +287,7 @@ fn template_cause(cause: &str) -> Denial<'_> {
         };
         return d;
     }
-    if let Some(i) = memmem::find(cause.as_bytes(), b"failed to find node ") {
+    if let Some(i) = bytes::find(cause.as_bytes(), b"failed to find node ") {
         let rest = &cause[i + "failed to find node ".len()..];
         d.instance_id = rest.split(' ').next().filter(|s| !s.is_empty());
         d.class = if contains(rest, "in PrivateDNSNameCache returning from loop") {
@@ -302,7 +302,7 @@ fn template_cause(cause: &str) -> Denial<'_> {
 /// The EC2 error code at the start of an SDK v1 error (`Code: Message\n\tstatus code: …`) or
 /// after `api error ` in an SDK v2 error (`operation error EC2: …, api error Code: Message`).
 fn ec2_code(err: &str) -> Option<&str> {
-    let start = match memmem::find(err.as_bytes(), b"api error ") {
+    let start = match bytes::find(err.as_bytes(), b"api error ") {
         Some(i) => &err[i + "api error ".len()..],
         None => err,
     };
@@ -320,7 +320,7 @@ fn aggregate(error: &str) -> Denial<'_> {
     let inner = inner.strip_suffix(']').unwrap_or(inner);
     // The ARN mismatch wins over any other item: it is the real cause, the others are
     // backends that simply had no entry (§3.6 "hides an otherwise-plain not mapped").
-    let (class, at) = match memmem::find(inner.as_bytes(), b"ARN does not match User ID") {
+    let (class, at) = match bytes::find(inner.as_bytes(), b"ARN does not match User ID") {
         Some(i) => (Class::AccessEntryArnMismatch, i),
         None => (Class::MapperBackendError, 0),
     };
@@ -340,7 +340,7 @@ fn aggregate(error: &str) -> Denial<'_> {
 }
 
 fn contains(hay: &str, needle: &str) -> bool {
-    memmem::find(hay.as_bytes(), needle.as_bytes()).is_some()
+    bytes::find(hay.as_bytes(), needle.as_bytes()).is_some()
 }
 
 /// Classifies a non-request line (backend health, webhook misuse) by its level and `msg`.

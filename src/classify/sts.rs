@@ -7,7 +7,7 @@
 //! does. Scanning is by hand on borrowed slices because it runs on every denied line and
 //! the body may be cut or followed by nothing; nothing here can panic on odd input.
 
-use memchr::memmem;
+use crate::bytes;
 
 /// What could be read from an STS failure. Every field is optional because each server
 /// version logs a different subset (no body before v0.5.0, no region before v0.6.28).
@@ -35,7 +35,7 @@ impl<'a> StsFailure<'a> {
     /// (`error from AWS (expected 200, got 403) on us-west-2 endpoint. Body: {…}`,
     /// `error during GET: … on global endpoint`) or a bare body (the throttled form).
     pub fn parse(text: &'a str) -> StsFailure<'a> {
-        let (head, body) = match memmem::find(text.as_bytes(), b". Body: ") {
+        let (head, body) = match bytes::find(text.as_bytes(), b". Body: ") {
             Some(i) => (&text[..i], Some(&text[i + ". Body: ".len()..])),
             None if looks_like_body(text) => ("", Some(text)),
             None => (text, None),
@@ -68,7 +68,7 @@ fn looks_like_body(text: &str) -> bool {
 
 /// Reads `NNN` after `got ` in `expected 200, got NNN`.
 fn status(head: &str) -> Option<u16> {
-    let i = memmem::find(head.as_bytes(), b"expected 200, got ")?;
+    let i = bytes::find(head.as_bytes(), b"expected 200, got ")?;
     let digits = &head.as_bytes()[i + "expected 200, got ".len()..];
     let n = digits.iter().take_while(|b| b.is_ascii_digit()).count();
     if n == 0 || n > 3 {
@@ -134,7 +134,7 @@ fn json_field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
 fn find_quoted_key(hay: &[u8], name: &str) -> Option<usize> {
     let mut from = 0;
     loop {
-        let i = from + memmem::find(&hay[from..], name.as_bytes())?;
+        let i = from + bytes::find(&hay[from..], name.as_bytes())?;
         let quoted_before = i > 0 && hay[i - 1] == b'"';
         let quoted_after = hay.get(i + name.len()) == Some(&b'"');
         if quoted_before && quoted_after {
@@ -155,7 +155,7 @@ fn xml_field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
     let bytes = body.as_bytes();
     let mut from = 0;
     loop {
-        let rel = memmem::find(&bytes[from..], name.as_bytes())?;
+        let rel = bytes::find(&bytes[from..], name.as_bytes())?;
         let i = from + rel;
         from = i + 1;
         let open = i > 0 && bytes[i - 1] == b'<' && bytes.get(i + name.len()) == Some(&b'>');
@@ -163,7 +163,7 @@ fn xml_field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
             continue;
         }
         let start = i + name.len() + 1;
-        let end = memmem::find(&bytes[start..], b"</")?;
+        let end = bytes::find(&bytes[start..], b"</")?;
         return body.get(start..start + end);
     }
 }

@@ -10,7 +10,7 @@
 mod logfmt;
 mod record;
 
-use memchr::memmem;
+use crate::bytes;
 pub use record::{Field, Form, Known, Level, Record, Value, unquote};
 
 /// Why a line did not parse. Small and `Copy`: it is counted, not carried around.
@@ -146,10 +146,10 @@ fn find_start(line: &str) -> Option<(usize, Form)> {
         return Some((0, Form::Tty));
     }
     // Something was put in front of the line. Look for the first logrus marker after a space.
-    if let Some(p) = memmem::find(b, b" time=\"") {
+    if let Some(p) = bytes::find(b, b" time=\"") {
         return Some((p + 1, Form::Logfmt));
     }
-    if let Some(p) = memmem::find(b, b" level=") {
+    if let Some(p) = bytes::find(b, b" level=") {
         return Some((p + 1, Form::Logfmt));
     }
     let mut from = 0;
