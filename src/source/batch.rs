@@ -4,8 +4,8 @@
 //! [`LineBatch`] copies them into a few flat buffers (texts in one, stream names and pointers
 //! in another, fixed-size records with ranges and numbers in a third), so a full batch is three
 //! allocations whatever its line count, can be sent to another thread, and is reused once
-//! emptied. [`LineBatch::replay`] pushes a run of its lines into a [`LineSink`] exactly as the
-//! reader pushed them. This module knows nothing about what the sink does with them.
+//! emptied. [`LineBatch::replay`] pushes its lines into a [`LineSink`] exactly as the reader
+//! pushed them. This module knows nothing about what the sink does with them.
 
 use std::ops::Range;
 
@@ -104,47 +104,15 @@ impl LineBatch {
         self.last_stream = None;
     }
 
-    /// Splits the lines into at most `n` contiguous runs of roughly equal text size, for
-    /// analysing one batch on several threads. The runs cover every line, in order; none is
-    /// empty. `n == 0` is treated as 1.
-    pub fn chunks(&self, n: usize) -> Vec<Range<usize>> {
-        let n = n.max(1);
-        let total = self.texts.len();
-        let mut out = Vec::with_capacity(n);
-        let mut start = 0;
-        for i in 1..n {
-            // `i * total / n` without overflow on huge batches.
-            let target = (total / n) * i + (total % n) * i / n;
-            // The first line that ends past the target closes this run.
-            let end = self.lines.partition_point(|r| r.text.end <= target) + 1;
-            if end >= self.lines.len() {
-                break;
-            }
-            if end > start {
-                out.push(start..end);
-                start = end;
-            }
-        }
-        if start < self.lines.len() {
-            out.push(start..self.lines.len());
-        }
-        out
-    }
-
-    /// Pushes the lines `range` (as returned by [`LineBatch::chunks`]) into `sink`, as coming
-    /// from `input`, exactly as they were pushed in.
+    /// Pushes every line into `sink`, as coming from `input`, exactly as it was pushed in.
     ///
-    /// The texts are checked for UTF-8 a run at a time, which is much cheaper than line by
-    /// line, and lines that pass go to [`LineSink::line_str`], the others to
-    /// [`LineSink::line`].
-    pub fn replay<S: LineSink + ?Sized>(&self, range: Range<usize>, input: &str, sink: &mut S) {
-        let Some(lines) = self.lines.get(range) else {
-            return;
-        };
-        let end = lines.last().map_or(0, |r| r.text.end);
+    /// The texts are checked for UTF-8 many lines at a time, which is much cheaper than line
+    /// by line; lines that pass go to [`LineSink::line_str`], the others to [`LineSink::line`].
+    pub fn replay<S: LineSink + ?Sized>(&self, input: &str, sink: &mut S) {
+        let end = self.texts.len();
         // `texts[from..]` checked: valid up to `from + valid.len()`.
         let (mut from, mut valid) = (0, "");
-        for r in lines {
+        for r in &self.lines {
             let envelope = Envelope {
                 timestamp_ms: r.timestamp_ms,
                 // Stored from `&str`s at char boundaries, so `get` always finds them.
@@ -262,49 +230,13 @@ mod tests {
             );
         }
         assert_eq!(batch.len(), pushed.len());
-        for n in 1..=pushed.len() + 1 {
-            let mut got = Collect::default();
-            for run in batch.chunks(n) {
-                batch.replay(run, "in", &mut got);
-            }
-            assert_eq!(got.lines(), want.lines(), "{n} chunks");
-            // Valid lines go to `line_str`; invalid ones, and the two halves of a character
-            // split over two lines, go to `line`.
-            let utf8: Vec<bool> = got.0.iter().map(|g| g.1).collect();
-            assert_eq!(
-                utf8,
-                [true, true, true, false, false, false, true],
-                "{n} chunks"
-            );
-        }
-    }
-
-    #[test]
-    fn chunks_cover_every_line_in_order() {
-        let mut batch = LineBatch::default();
-        assert!(batch.chunks(3).is_empty());
-        for i in 0..50u64 {
-            let text = "x".repeat((i as usize * 7) % 23);
-            batch.push(text.as_bytes(), &Envelope::default(), loc(i));
-        }
-        for n in 0..60 {
-            let chunks = batch.chunks(n);
-            assert!(!chunks.is_empty() && chunks.len() <= n.max(1), "n={n}");
-            let mut at = 0;
-            for c in &chunks {
-                assert_eq!(c.start, at, "n={n}");
-                assert!(c.end > c.start, "n={n}");
-                at = c.end;
-            }
-            assert_eq!(at, batch.len(), "n={n}");
-        }
-        assert_eq!(batch.chunks(4).len(), 4);
-        // Only empty lines: nothing to balance on, so one run.
-        let mut blank = LineBatch::default();
-        for i in 0..10 {
-            blank.push(b"", &Envelope::default(), loc(i));
-        }
-        assert_eq!(blank.chunks(3), vec![0..10]);
+        let mut got = Collect::default();
+        batch.replay("in", &mut got);
+        assert_eq!(got.lines(), want.lines());
+        // Valid lines go to `line_str`; invalid ones, and the two halves of a character split
+        // over two lines, go to `line`.
+        let utf8: Vec<bool> = got.0.iter().map(|g| g.1).collect();
+        assert_eq!(utf8, [true, true, true, false, false, false, true]);
     }
 
     #[test]
@@ -319,7 +251,7 @@ mod tests {
         // The last stream before clearing is not reused: its bytes are gone.
         batch.push(b"a", &env(None, Some("t"), None), loc(2));
         let mut got = Collect::default();
-        batch.replay(0..1, "i", &mut got);
+        batch.replay("i", &mut got);
         assert_eq!(got.0[0].0.stream.as_deref(), Some("t"));
     }
 }
