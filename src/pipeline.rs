@@ -668,7 +668,7 @@ impl Work<'_> {
                 return;
             };
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| m.analyzer.merge(a))) {
-                m.panic = Some(panic);
+                m.panic.get_or_insert(panic);
             }
             m.next += 1;
             self.give_back(b);

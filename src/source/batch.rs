@@ -79,11 +79,6 @@ impl LineBatch {
         start..self.strings.len()
     }
 
-    /// Lines in the batch.
-    pub fn len(&self) -> usize {
-        self.lines.len()
-    }
-
     /// Whether the batch holds no line.
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
@@ -95,11 +90,13 @@ impl LineBatch {
     }
 
     /// Empties the batch, keeping its buffers for the next one (but not more than `keep`
-    /// bytes of text, so one huge line does not pin its buffer for the rest of the run).
+    /// bytes of text or strings, so one huge line does not pin its buffer for the rest of the
+    /// run).
     pub fn clear(&mut self, keep: usize) {
         self.texts.clear();
         self.texts.shrink_to(keep);
         self.strings.clear();
+        self.strings.shrink_to(keep);
         self.lines.clear();
         self.last_stream = None;
     }
@@ -125,7 +122,7 @@ impl LineBatch {
                 line: r.line,
             };
             if r.text.end > from + valid.len() {
-                // Check from this line to the end of the run, or to the next invalid byte.
+                // Check from this line to the end of the batch, or to the next invalid byte.
                 from = r.text.start;
                 let rest = &self.texts[from..end];
                 valid = match std::str::from_utf8(rest) {
@@ -229,7 +226,7 @@ mod tests {
                 },
             );
         }
-        assert_eq!(batch.len(), pushed.len());
+        assert_eq!(batch.lines.len(), pushed.len());
         let mut got = Collect::default();
         batch.replay("in", &mut got);
         assert_eq!(got.lines(), want.lines());
