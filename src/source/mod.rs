@@ -48,6 +48,7 @@ impl<F: FnMut(&[u8], &Envelope<'_>, Loc<'_>)> LineSink for F {
     }
 }
 
+pub(crate) mod batch;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
 mod csv;
@@ -66,6 +67,7 @@ use std::rc::Rc;
 
 use flate2::read::MultiGzDecoder;
 
+pub(crate) use batch::LineBatch;
 pub use error::Error;
 pub use lines::{chunk_boundaries, count_lines, split_lines};
 
