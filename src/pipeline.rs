@@ -880,33 +880,13 @@ mod tests {
     /// Batch sizes from one line per batch to everything in one batch.
     const BATCHES: [usize; 4] = [1, 700, 4096, 1 << 20];
 
-    /// The class whose remedy names the session of the example's paired `STS response`.
-    const SESSION_NOTE_CLASS: &str = "node_template_session_not_instance";
-
-    /// The report without the one sentence `Analyzer::merge` can get wrong today: a denial
-    /// that is not "identity not mapped" and heads a chunk is not paired with the previous
-    /// chunk's `STS response`, so its example loses the session (see
-    /// `merge_pairs_every_denial_that_heads_a_chunk`). Only this class's remedy shows it.
-    /// Everything else is compared byte for byte.
-    fn masked(json: &[u8]) -> serde_json::Value {
-        let mut v: serde_json::Value = serde_json::from_slice(json).unwrap();
-        if let Some(classes) = v["failures"]["by_class"].as_array_mut() {
-            for c in classes {
-                if c["class"] == SESSION_NOTE_CLASS {
-                    c["remedy"]["summary"] = serde_json::Value::Null;
-                }
-            }
-        }
-        v
-    }
-
     fn same_report_batched(what: &str, data: &[u8], job: &Job) {
         let want = direct(data, job).unwrap();
         for threads in 1..=4 {
             for batch in BATCHES {
                 let got = batched(data, job, threads, batch).unwrap();
                 assert!(
-                    got == want || masked(&got) == masked(&want),
+                    got == want,
                     "{what}: threads {threads}, batch {batch}:\n{}\n---\n{}",
                     String::from_utf8_lossy(&want),
                     String::from_utf8_lossy(&got)
@@ -955,7 +935,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "analysis: Analyzer::merge pairs only not-mapped denials across chunks"]
     fn merge_pairs_every_denial_that_heads_a_chunk() {
         // One line per batch: the denial is analysed apart from its response.
         let data = concat!(

@@ -210,6 +210,14 @@ struct HeadDenial {
     example: Example,
 }
 
+/// A denial of a settled class at a chunk's head, whose example was built without a session.
+#[derive(Clone, Debug)]
+struct HeadExample {
+    key: Key,
+    class: Class,
+    at: ExampleKey,
+}
+
 const HOUR_MS: i64 = 3_600_000;
 
 /// Mergeable analysis state. Feed it events with [`Analyzer::event`] and rejected lines with
@@ -227,6 +235,9 @@ pub struct Analyzer {
     static_roles: BTreeSet<String>,
     not_mapped: HashMap<NotMappedKey, NotMappedAcc>,
     heads: Vec<HeadDenial>,
+    /// Other denials at the chunk's head: their example may need the session of a response
+    /// the previous chunk left open.
+    head_examples: Vec<HeadExample>,
     corr: Correlator,
     filtered_out: u64,
 }
@@ -501,6 +512,13 @@ impl Analyzer {
             });
         }
         let class = denial.class;
+        if head {
+            self.head_examples.push(HeadExample {
+                key,
+                class,
+                at: example.key.clone(),
+            });
+        }
         if let Some(p) = principal {
             *p.denied_by_class.entry(class).or_default() += 1;
         }
@@ -590,14 +608,34 @@ impl Analyzer {
     /// order gives the same result as one analyzer reading everything.
     pub fn merge(&mut self, mut next: Analyzer) {
         let heads = std::mem::take(&mut next.heads);
-        let keys: Vec<Key> = heads.iter().map(|h| h.key).collect();
-        let mut resolved: Vec<Option<Sts>> = vec![None; heads.len()];
+        let head_examples = std::mem::take(&mut next.head_examples);
+        // A key heads a chunk at most once, so the two lists never share a key and the order
+        // they are resolved in does not matter.
+        let keys: Vec<Key> = heads
+            .iter()
+            .map(|h| h.key)
+            .chain(head_examples.iter().map(|h| h.key))
+            .collect();
+        let mut resolved: Vec<Option<Sts>> = vec![None; keys.len()];
         self.corr
             .append(std::mem::take(&mut next.corr), &keys, |i, s| {
                 resolved[i] = s
             });
-        for (h, sts) in heads.into_iter().zip(resolved) {
+        let mut resolved = resolved.into_iter();
+        for (h, sts) in heads.into_iter().zip(&mut resolved) {
             self.add_not_mapped(h.arn, sts.as_ref(), h.time, h.internal, h.example);
+        }
+        // The response the head denial consumed gives its example the session it would have
+        // had in one pass (when that example is still the one kept for its class).
+        for (h, sts) in head_examples.into_iter().zip(resolved) {
+            let example = next
+                .failures
+                .get_mut(&h.class)
+                .and_then(|acc| acc.example.as_mut())
+                .filter(|x| x.key == h.at && x.session.is_none());
+            if let (Some(x), Some(session)) = (example, sts.as_ref().and_then(|s| s.session())) {
+                x.session = Some(session.to_owned());
+            }
         }
         self.accounting.merge(&next.accounting);
         self.span.merge(next.span);
