@@ -66,6 +66,19 @@ pub enum CorpusFormat {
     Docker,
 }
 
+impl CorpusFormat {
+    /// Every format, raw first.
+    pub const ALL: [CorpusFormat; 7] = [
+        CorpusFormat::Raw,
+        CorpusFormat::FilterLogEvents,
+        CorpusFormat::Ndjson,
+        CorpusFormat::QueryResults,
+        CorpusFormat::Csv,
+        CorpusFormat::S3Export,
+        CorpusFormat::Docker,
+    ];
+}
+
 /// What to generate.
 #[derive(Clone, Debug)]
 pub struct Spec {
@@ -1117,14 +1130,8 @@ mod tests {
             .filter(|l| !l.is_empty())
             .map(<[u8]>::to_vec)
             .collect();
-        for format in [
-            CorpusFormat::FilterLogEvents,
-            CorpusFormat::Ndjson,
-            CorpusFormat::QueryResults,
-            CorpusFormat::Csv,
-            CorpusFormat::S3Export,
-            CorpusFormat::Docker,
-        ] {
+        // Every format but raw, the one they are compared with.
+        for format in CorpusFormat::ALL.into_iter().skip(1) {
             let mut buf = Vec::new();
             write(
                 &Spec {

@@ -969,15 +969,7 @@ mod tests {
     #[test]
     fn batches_give_the_same_report_on_a_generated_corpus_in_every_shape() {
         use crate::corpus::CorpusFormat;
-        for format in [
-            CorpusFormat::Raw,
-            CorpusFormat::FilterLogEvents,
-            CorpusFormat::Ndjson,
-            CorpusFormat::QueryResults,
-            CorpusFormat::Csv,
-            CorpusFormat::S3Export,
-            CorpusFormat::Docker,
-        ] {
+        for format in CorpusFormat::ALL {
             let spec = Spec {
                 lines: Some(1500),
                 format,

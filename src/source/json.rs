@@ -561,26 +561,11 @@ impl Events {
         sink: &mut S,
     ) -> Result<Option<usize>, Fault> {
         let s = &buf[p..];
-        self.scratch.clear();
-        match fast_event(s, &mut self.scratch) {
-            Ok((fields, n)) => {
-                if one {
-                    // serde's from_slice checks what follows before we push anything.
-                    trailing(buf, p + n)?;
-                }
-                self.record += 1;
-                match push_fast(ctx, s, &self.scratch, &fields, self.record, sink) {
-                    Ok(()) => return Ok(Some(p + n)),
-                    Err(Pushed::NoMessage) => {
-                        return Err(Fault::MissingMessage {
-                            record: self.record,
-                        });
-                    }
-                    Err(Pushed::Retry) => self.record -= 1,
-                }
-            }
-            Err(Miss::Incomplete) if !complete => return Ok(None),
-            Err(_) => match page_head(s) {
+        match self.fast(ctx, buf, p, complete, one, sink)? {
+            Fast::Pushed(end) => return Ok(Some(end)),
+            Fast::Incomplete => return Ok(None),
+            Fast::Retry => {}
+            Fast::Miss => match page_head(s) {
                 Ok(n) => {
                     self.at = At::First;
                     return Ok(Some(p + n));
@@ -619,6 +604,43 @@ impl Events {
         }
     }
 
+    /// Tries the hand-written parser on the event at `buf[p]` and pushes it. With `one`
+    /// (an NDJSON line), only whitespace may follow the event, as serde's `from_slice`
+    /// requires.
+    fn fast<S: LineSink + ?Sized>(
+        &mut self,
+        ctx: &Ctx<'_>,
+        buf: &[u8],
+        p: usize,
+        complete: bool,
+        one: bool,
+        sink: &mut S,
+    ) -> Result<Fast, Fault> {
+        let s = &buf[p..];
+        self.scratch.clear();
+        match fast_event(s, &mut self.scratch) {
+            Ok((fields, n)) => {
+                if one {
+                    // serde's from_slice checks what follows before we push anything.
+                    trailing(buf, p + n)?;
+                }
+                self.record += 1;
+                match push_fast(ctx, s, &self.scratch, &fields, self.record, sink) {
+                    Ok(()) => Ok(Fast::Pushed(p + n)),
+                    Err(Pushed::NoMessage) => Err(Fault::MissingMessage {
+                        record: self.record,
+                    }),
+                    Err(Pushed::Retry) => {
+                        self.record -= 1;
+                        Ok(Fast::Retry)
+                    }
+                }
+            }
+            Err(Miss::Incomplete) if !complete => Ok(Fast::Incomplete),
+            Err(_) => Ok(Fast::Miss),
+        }
+    }
+
     fn push_event_or_page<S: LineSink + ?Sized>(
         &mut self,
         ctx: &Ctx<'_>,
@@ -639,22 +661,10 @@ impl Events {
         sink: &mut S,
     ) -> Result<Option<usize>, Fault> {
         let s = &buf[p..];
-        self.scratch.clear();
-        match fast_event(s, &mut self.scratch) {
-            Ok((fields, n)) => {
-                self.record += 1;
-                match push_fast(ctx, s, &self.scratch, &fields, self.record, sink) {
-                    Ok(()) => return Ok(Some(p + n)),
-                    Err(Pushed::NoMessage) => {
-                        return Err(Fault::MissingMessage {
-                            record: self.record,
-                        });
-                    }
-                    Err(Pushed::Retry) => self.record -= 1,
-                }
-            }
-            Err(Miss::Incomplete) if !complete => return Ok(None),
-            Err(_) => {}
+        match self.fast(ctx, buf, p, complete, false, sink)? {
+            Fast::Pushed(end) => return Ok(Some(end)),
+            Fast::Incomplete => return Ok(None),
+            Fast::Retry | Fast::Miss => {}
         }
         let mut values = serde_json::Deserializer::from_slice(s).into_iter::<Event<'_>>();
         match values.next() {
@@ -830,6 +840,18 @@ fn page_head(s: &[u8]) -> Result<usize, Miss> {
 }
 
 // ---- the event fast path ----
+
+/// What [`Events::fast`] did with an event.
+enum Fast {
+    /// Parsed and pushed; the event ends here.
+    Pushed(usize),
+    /// The event runs past the end of the buffer: read more first.
+    Incomplete,
+    /// Parsed, but not pushable (`Pushed::Retry`): serde must read it, nothing else.
+    Retry,
+    /// Not the flat event shape the fast parser reads.
+    Miss,
+}
 
 /// Why [`fast_event`] did not parse an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
