@@ -6,13 +6,12 @@ use std::io::IsTerminal;
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
-use eks_authlog::analysis::Options;
-use eks_authlog::classify::{Class, Family};
 use eks_authlog::config::{ClassOrFamily, Command, Config, FailOn, parse_time};
-use eks_authlog::corpus::{CorpusFormat, Spec};
-use eks_authlog::pipeline::Job;
-use eks_authlog::report::{Format, TableStyle};
-use eks_authlog::source::{Input, InputFormat};
+use eks_authlog_core::analysis::Options;
+use eks_authlog_core::classify::{Class, Family};
+use eks_authlog_core::pipeline::Job;
+use eks_authlog_core::report::{Format, TableStyle};
+use eks_authlog_core::source::{Input, InputFormat};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -49,37 +48,67 @@ enum Sub {
         /// Query name (creator, recent, failures, agg-identities, agg-failures).
         name: Option<String>,
     },
-    /// Generate a synthetic, realistic corpus for benchmarks (hidden: a developer tool).
-    #[command(hide = true)]
-    Corpus(CorpusArgs),
 }
 
-#[derive(Debug, ClapArgs)]
-struct CorpusArgs {
-    /// Number of log lines.
-    #[arg(long, conflicts_with = "bytes", required_unless_present = "bytes")]
-    lines: Option<u64>,
-    /// Uncompressed size to reach: 1G, 200M, 64k, or bytes.
-    #[arg(long, value_parser = eks_authlog::corpus::parse_size)]
-    bytes: Option<u64>,
-    /// Output shape.
-    #[arg(long, value_enum, default_value_t = CorpusFormat::Raw)]
-    format: CorpusFormat,
-    /// PRNG seed: the same seed gives the same bytes.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Hours the timestamps span.
-    #[arg(long, default_value_t = 24)]
-    hours: u32,
-    /// Number of authenticator log streams.
-    #[arg(long, default_value_t = 4)]
-    streams: usize,
-    /// Gzip the output.
-    #[arg(long)]
-    gzip: bool,
-    /// Output file (`-`: stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+/// Mirrors an enum of the library as a clap value enum: the library does not depend on clap.
+/// Each variant's doc comment is its help text; `From` maps it to the library's variant.
+macro_rules! value_enum {
+    ($(#[$meta:meta])* enum $name:ident => $target:path { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+        enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl From<$name> for $target {
+            fn from(v: $name) -> $target {
+                match v { $($name::$variant => <$target>::$variant),+ }
+            }
+        }
+    };
+}
+
+value_enum! {
+    /// `--input-format`: the shape of the inputs.
+    enum InputFormatArg => InputFormat {
+        /// Detect the shape from the first bytes.
+        Auto,
+        /// Plain log lines, one per line.
+        Raw,
+        /// `aws logs filter-log-events` JSON, whole documents or NDJSON of events or pages.
+        FilterLogEvents,
+        /// `aws logs get-query-results` JSON.
+        QueryResults,
+        /// Logs Insights console CSV export (header row with `@message`).
+        Csv,
+        /// Docker json-file logs (`{"log":…,"stream":…,"time":…}` per line).
+        Docker,
+        /// CloudWatch export-to-S3 objects (`<RFC 3339 time> <message>` per line).
+        S3Export,
+    }
+}
+
+value_enum! {
+    /// `--output`.
+    enum FormatArg => Format {
+        /// A readable table (comfy-table).
+        Table,
+        /// One JSON document.
+        Json,
+        /// One JSON object per line.
+        Ndjson,
+    }
+}
+
+#[cfg(feature = "cloudwatch")]
+value_enum! {
+    /// `--strategy`.
+    enum StrategyArg => eks_authlog_aws::StrategyChoice {
+        /// Events for windows up to 7 days over up to 5 log groups, aggregate otherwise.
+        Auto,
+        /// Fetch every authenticator line and analyse it here (exact).
+        Events,
+        /// Aggregate inside Logs Insights (long windows, many clusters).
+        Aggregate,
+    }
 }
 
 /// When to colour tables.
@@ -102,12 +131,12 @@ struct RunArgs {
     inputs: Vec<String>,
 
     /// Shape of the inputs (detected per input by default).
-    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
-    input_format: InputFormat,
+    #[arg(long, value_enum, default_value_t = InputFormatArg::Auto)]
+    input_format: InputFormatArg,
 
     /// Output format [default: table on a terminal; json (report) or ndjson (events) when piped].
     #[arg(short, long, value_enum)]
-    output: Option<Format>,
+    output: Option<FormatArg>,
 
     /// Only events at or after this time: 15m, 24h, 7d (ago), RFC 3339, or a date.
     #[arg(long, value_name = "TIME")]
@@ -185,8 +214,8 @@ struct RunArgs {
     /// CloudWatch: fetch lines (events) or aggregate in Insights (aggregate) [auto: events up
     /// to 7 days over up to 5 log groups; the default window is 24h, 90d for `creator`].
     #[cfg(feature = "cloudwatch")]
-    #[arg(long, value_enum, default_value_t = eks_authlog::remote::StrategyChoice::Auto, help_heading = "CloudWatch Logs Insights")]
-    strategy: eks_authlog::remote::StrategyChoice,
+    #[arg(long, value_enum, default_value_t = StrategyArg::Auto, help_heading = "CloudWatch Logs Insights")]
+    strategy: StrategyArg,
 
     /// Threads for large inputs (0: all cores).
     #[arg(long, default_value_t = 0)]
@@ -213,8 +242,6 @@ pub enum Plan {
     Classes,
     /// Print queries.
     Queries(Option<String>),
-    /// Write a synthetic corpus to a file (`-`: stdout), gzipped or not.
-    Corpus(Spec, String, bool),
 }
 
 impl Args {
@@ -227,18 +254,6 @@ impl Args {
             Sub::Events(a) => (Command::Events, a),
             Sub::Classes => return Ok(Plan::Classes),
             Sub::Queries { name } => return Ok(Plan::Queries(name)),
-            Sub::Corpus(c) => {
-                let spec = Spec {
-                    lines: c.lines,
-                    bytes: c.bytes,
-                    seed: c.seed,
-                    format: c.format,
-                    span_ms: i64::from(c.hours) * 3_600_000,
-                    streams: c.streams,
-                    ..Spec::default()
-                };
-                return Ok(Plan::Corpus(spec, c.output, c.gzip));
-            }
         };
         let now = chrono::Utc::now().timestamp_millis();
         let time = |s: &Option<String>| {
@@ -279,20 +294,19 @@ impl Args {
             } else {
                 "24h"
             };
-            Some(eks_authlog::remote::CloudWatchJob {
+            Some(eks_authlog_aws::CloudWatchJob {
                 clusters: a.cluster,
                 log_groups: a.log_group,
                 all_clusters: a.all_clusters,
                 regions: a.region.clone(),
                 profile: a.profile,
-                strategy: a.strategy,
+                strategy: a.strategy.into(),
                 start_ms: match since_ms {
                     Some(s) => s,
                     None => parse_time(default_window, now).map_err(|e| e.to_string())?,
                 },
                 end_ms: until_ms.unwrap_or(now),
                 creator_only: command == Command::Creator,
-                quiet: a.quiet,
             })
         };
         #[cfg(feature = "cloudwatch")]
@@ -306,11 +320,14 @@ impl Args {
             inputs.push(Input::Stdin);
         }
         let stdout_tty = std::io::stdout().is_terminal();
-        let format = a.output.unwrap_or(match (stdout_tty, command) {
-            (true, _) => Format::Table,
-            (false, Command::Events) => Format::Ndjson,
-            (false, _) => Format::Json,
-        });
+        let format = a
+            .output
+            .map(Format::from)
+            .unwrap_or(match (stdout_tty, command) {
+                (true, _) => Format::Table,
+                (false, Command::Events) => Format::Ndjson,
+                (false, _) => Format::Json,
+            });
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let color = match a.color {
             ColorWhen::Always => true,
@@ -338,13 +355,13 @@ impl Args {
             command,
             job: Job {
                 inputs,
-                format: a.input_format,
+                format: a.input_format.into(),
                 options,
                 threads: a.threads,
                 strict: a.strict,
-                #[cfg(feature = "cloudwatch")]
-                cloudwatch,
             },
+            #[cfg(feature = "cloudwatch")]
+            cloudwatch,
             format,
             table: TableStyle {
                 width: a.width.max(40),
@@ -360,12 +377,15 @@ impl Args {
 
 /// The `queries` listing: each query with its name and purpose as comments.
 pub fn queries_text(name: Option<&str>) -> Result<String, String> {
-    let chosen: Vec<&eks_authlog::queries::Query> = match name {
-        Some(n) => vec![eks_authlog::queries::get(n).ok_or_else(|| {
-            let names: Vec<&str> = eks_authlog::queries::ALL.iter().map(|q| q.name).collect();
+    let chosen: Vec<&eks_authlog_core::queries::Query> = match name {
+        Some(n) => vec![eks_authlog_core::queries::get(n).ok_or_else(|| {
+            let names: Vec<&str> = eks_authlog_core::queries::ALL
+                .iter()
+                .map(|q| q.name)
+                .collect();
             format!("no query named '{n}' (have: {})", names.join(", "))
         })?],
-        None => eks_authlog::queries::ALL.iter().collect(),
+        None => eks_authlog_core::queries::ALL.iter().collect(),
     };
     let mut out = String::new();
     for q in chosen {
@@ -404,6 +424,32 @@ mod tests {
     use clap::CommandFactory;
 
     use super::*;
+
+    #[test]
+    fn input_format_names_are_the_library_names() {
+        // The clap mirror and the library enum must agree on every name, in order.
+        let names: Vec<String> = InputFormatArg::value_variants()
+            .iter()
+            .map(|f| f.to_possible_value().unwrap().get_name().to_owned())
+            .collect();
+        let library: Vec<&str> = InputFormatArg::value_variants()
+            .iter()
+            .map(|&f| InputFormat::from(f).as_str())
+            .collect();
+        assert_eq!(names, library);
+        assert_eq!(
+            library,
+            [
+                "auto",
+                "raw",
+                "filter-log-events",
+                "query-results",
+                "csv",
+                "docker",
+                "s3-export"
+            ]
+        );
+    }
 
     #[test]
     fn verify_cli() {

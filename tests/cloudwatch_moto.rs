@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Line, moto, now_ms, put};
-use eks_authlog::queries;
-use eks_authlog::source::cloudwatch::{Error, Request, Silent};
-use eks_authlog::source::{Envelope, Loc};
+use eks_authlog_aws::cloudwatch::{Error, Request, Silent};
+use eks_authlog_core::queries;
+use eks_authlog_core::source::{Envelope, Loc};
 
 fn granted(ms: i64, i: usize) -> String {
     format!(
