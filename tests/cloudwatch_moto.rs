@@ -2,8 +2,9 @@
 //! through the real CloudWatch Logs API (PutLogEvents), then fetched through the engine.
 //!
 //! moto runs only `fields`, `sort` and `limit` (it ignores `filter`, `parse` and `stats`),
-//! answers `Complete` on the first poll and returns `@timestamp` as epoch ms; see
-//! `/work/shared/reference/cloudwatch-emulator.md`. So these tests check the plumbing
+//! answers `Complete` on the first poll and returns `@timestamp` as epoch ms (moto's
+//! `moto/logs/logs_query/`, observed with the version pinned in
+//! `scripts/moto-requirements.txt`). So these tests check the plumbing
 //! (requests, decoding, splitting, the local stream re-filter, errors, discovery), not query
 //! semantics; `cloudwatch_mock.rs` covers what moto cannot do.
 //!

@@ -65,7 +65,10 @@ impl Kind {
     }
 }
 
-/// Message prefixes of the server's start, stop and backend lines (reference §2.2–2.5).
+/// Message prefixes of the server's start, stop and backend lines (aws-iam-authenticator
+/// `pkg/server/server.go`, `pkg/config/certs/certs.go`, `pkg/mapper/configmap/configmap.go`,
+/// `pkg/fileutil/util.go`, `pkg/mapper/dynamicfile/dynamicfile.go`,
+/// `pkg/ec2provider/ec2provider.go`).
 const LIFECYCLE_PREFIXES: &[&str] = &[
     "starting mapper",
     "listening on",
@@ -375,7 +378,7 @@ mod tests {
 
     #[test]
     fn typed_fields_of_an_sts_response() {
-        // reference §1.5 #11.
+        // Public EKS line (2025); see `docs/authenticator-log.md#public-example-lines`.
         let e = event(
             r#"time="2025-12-24T19:52:38Z" level=info msg="STS response" accesskeyid=ASIA5PYP2AD2ANOSYXTN accountid=927209226484 arn="arn:aws:sts::927209226484:assumed-role/AWSWesleyClusterManagerLambda-NodeManagerRole-1W15HHFYBJTFL/EKSAuthTokenSession" client="127.0.0.1:38940" method=POST path=/authenticate session=EKSAuthTokenSession stsendpoint=sts.us-east-1.amazonaws.com userid=AROA5PYP2AD2O47IG7477"#,
         );

@@ -6,7 +6,7 @@
 //! `testdata/classes/*.log`), and about 3 % are other lines (startup mappings, aws-auth watch
 //! errors, klog lines, a few unparsable ones). Every grant and every denial that got past STS
 //! is preceded by its `STS response` on the same `client`, as modern EKS logs it. Values are
-//! quoted exactly as logrus's `TextFormatter` does (reference §1.3).
+//! quoted exactly as logrus's `TextFormatter` does (`text_formatter.go`, `needsQuoting`).
 //!
 //! The same seed always gives the same bytes: the generator carries its own small PRNG
 //! (SplitMix64) so the output does not depend on a dependency's algorithm.

@@ -1,7 +1,7 @@
 //! The logrus `TextFormatter` quoting, emulated, for tests that write log lines.
 
-/// Writes a value the way logrus `TextFormatter` does (reference §1.3): bare when every char
-/// is in the safe set, else Go `%q`.
+/// Writes a value the way logrus `TextFormatter` does (`text_formatter.go`, `needsQuoting` and
+/// `appendValue`): bare when every char is in the safe set, else Go `%q`.
 pub fn logrus_value(v: &str) -> String {
     let safe = !v.is_empty()
         && v.chars()

@@ -2,9 +2,10 @@
 //!
 //! The authenticator logs `STS response` after STS accepted a token and before mapping, then
 //! `access granted` or `access denied` for the same HTTP request, in the same log stream
-//! with the same `client` (reference §6, correlation rules). A response stays *open* until
-//! the next grant or denial on its key consumes it; a later request on a reused port finds
-//! nothing open, so it is never paired with a stale response.
+//! with the same `client` (aws-iam-authenticator `pkg/server/server.go`,
+//! `authenticateEndpoint`; `docs/authenticator-log.md#correlation`). A response stays
+//! *open* until the next grant or denial on its key consumes it; a later request on a reused
+//! port finds nothing open, so it is never paired with a stale response.
 //!
 //! Chunks of one input are analysed in parallel, so a denial at the head of a chunk may
 //! belong to a response at the tail of the previous chunk. Each chunk therefore remembers

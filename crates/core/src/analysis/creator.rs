@@ -1,4 +1,5 @@
-//! The cluster creator: the IAM identity EKS maps to `kubernetes-admin` (reference §7).
+//! The cluster creator: the IAM identity EKS maps to `kubernetes-admin`
+//! (`docs/authenticator-log.md#cluster-creator`).
 //!
 //! Two kinds of evidence: the startup `mapping IAM user|role` line with
 //! `username=kubernetes-admin` (the static mapping EKS writes for the creator; best signal),

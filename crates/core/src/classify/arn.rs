@@ -1,9 +1,12 @@
 //! Borrowing parser for the AWS ARNs and `uid` values the authenticator logs.
 //!
 //! This module owns ARN shape questions: which partition, which kind of principal, what the
-//! authenticator's canonical form is (reference §4.2), what an aws-auth entry must contain
-//! (§4.3, §4.4), and how to split a `uid` field (§5). It never allocates unless it has to
-//! build a new ARN string (canonicalising an assumed-role ARN, stripping a role path).
+//! authenticator's canonical form is (aws-iam-authenticator `pkg/arn/arn.go`, `Canonicalize`),
+//! what an aws-auth entry must contain (`pkg/config/mapper.go`, `RoleMapping.Matches`; the
+//! EKS User Guide page "Grant IAM users access to Kubernetes with a ConfigMap"), and how to
+//! split a `uid` field (`pkg/server/server.go`, `authenticateEndpoint`). It never allocates
+//! unless it has to build a new ARN string (canonicalising an assumed-role ARN, stripping a
+//! role path).
 //!
 //! Case: old `ARN is not mapped: <arn>` errors carry the canonical ARN lower-cased, so every
 //! keyword comparison here (resource type, `AWSReservedSSO_`, the SSO path, the EKS-internal
@@ -11,7 +14,8 @@
 
 use std::borrow::Cow;
 
-/// The AWS partitions the authenticator recognises (`pkg/endpoints/partitions.go`, §3.5).
+/// The AWS partitions the authenticator recognises (aws-iam-authenticator
+/// `pkg/endpoints/partitions.go`, `GetSTSPartitionDomain`; `pkg/arn/arn.go`, `checkPartition`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Partition {
     /// `aws`: commercial regions.
@@ -72,7 +76,7 @@ impl Partition {
 ///
 /// Only the forms the authenticator's `Canonicalize` accepts get their own variant; anything
 /// else is [`PrincipalKind::Other`], which upstream rejects with an `sts getCallerIdentity
-/// failed` error (§3.5).
+/// failed` error (`pkg/token/token.go`, `getIdentityFromSTSResponse`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PrincipalKind<'a> {
     /// `iam … user/<path/>name`.
@@ -195,7 +199,8 @@ impl<'a> Arn<'a> {
         self.kind
     }
 
-    /// The authenticator's canonical form (§4.2).
+    /// The authenticator's canonical form (aws-iam-authenticator `pkg/arn/arn.go`,
+    /// `Canonicalize`).
     ///
     /// `sts … assumed-role/<role>/<session>` becomes `arn:<p>:iam::<acct>:role/<role>`;
     /// IAM roles, users, root and federated users come back unchanged (borrowed). Forms
@@ -229,7 +234,8 @@ impl<'a> Arn<'a> {
     /// `role/team/developers/eks-admin`); empty when there is none or the kind has none.
     ///
     /// For an assumed-role ARN this is whatever sits between `assumed-role/` and the role
-    /// name, which real STS answers leave empty (§4.2).
+    /// name, which real STS answers leave empty (IAM User Guide, "IAM identifiers":
+    /// `assumed-role/<role-name>/<session-name>`; aws-iam-authenticator issue #153).
     pub fn path(&self) -> &'a str {
         match self.kind {
             PrincipalKind::Role { path, .. } | PrincipalKind::User { path, .. } => path,
@@ -242,7 +248,9 @@ impl<'a> Arn<'a> {
     }
 
     /// Whether this is an IAM Identity Center (SSO) role: the role name starts with
-    /// `AWSReservedSSO_` or the path starts with `aws-reserved/sso.amazonaws.com` (§4.4).
+    /// `AWSReservedSSO_` or the path starts with `aws-reserved/sso.amazonaws.com` (AWS
+    /// re:Post knowledge-center/eks-api-server-unauthorized-error; aws-iam-authenticator
+    /// `pkg/config/mapper.go`, `RoleMapping.SSOArnLike`).
     pub fn is_sso_role(&self) -> bool {
         let Some(name) = self.role_name() else {
             return false;
@@ -254,13 +262,15 @@ impl<'a> Arn<'a> {
     }
 
     /// Whether this is one of the roles EKS maps for itself (`AWSWesleyClusterManagerLambda-*`,
-    /// §2.6), whose traffic is expected and not a user's problem.
+    /// `docs/authenticator-log.md#what-eks-logs-that-upstream-does-not`), whose traffic is
+    /// expected and not a user's problem.
     pub fn is_eks_internal(&self) -> bool {
         self.role_name()
             .is_some_and(|n| starts_with_ci(n, "AWSWesleyClusterManagerLambda-"))
     }
 
-    /// What an aws-auth `rolearn` must contain for this principal (§4.3): roles lose their
+    /// What an aws-auth `rolearn` must contain for this principal (aws-iam-authenticator
+    /// `pkg/config/mapper.go`, `RoleMapping.Matches`, compares it exactly): roles lose their
     /// path (`role/team/dev/eks-admin` → `role/eks-admin`), assumed-role ARNs become the
     /// path-less role ARN, and everything else is returned unchanged (IAM users keep their
     /// path in the canonical ARN, so `mapUsers` entries must keep it too).
@@ -355,7 +365,8 @@ pub(crate) fn starts_with_ci(s: &str, prefix: &str) -> bool {
     s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
-/// Which program wrote a `uid` value (§3.7: EKS kept the pre-2018 prefix into 2021).
+/// Which program wrote a `uid` value (EKS kept the pre-2018 prefix into 2021;
+/// `docs/authenticator-log.md#version-markers`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum UidPrefix {
     /// `aws-iam-authenticator:` (upstream since v0.4.0).
@@ -374,7 +385,9 @@ impl UidPrefix {
     }
 }
 
-/// A `uid` value split into its parts (§5), borrowing from the input.
+/// A `uid` value split into its parts (`aws-iam-authenticator:<account>:<unique id>`, built
+/// in aws-iam-authenticator `pkg/server/server.go`, `authenticateEndpoint`), borrowing from
+/// the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Uid<'a> {
     /// Which prefix it had.

@@ -1,11 +1,12 @@
 //! The failure classifier: pure functions from decoded log text to a [`Class`].
 //!
-//! This module owns the rules of reference §3.1 and §6: [`classify_denial`] for the `error`
-//! of an `access denied` line, [`classify_message`] for backend health and webhook lines,
-//! and [`refine_not_mapped`] for the not-mapped sub-classes, which need context that only
-//! the correlator has. It does not parse logfmt (inputs are already unquoted), does not
-//! correlate lines, and does not render anything. Everything here borrows from its input and
-//! never allocates; [`remedy()`] is the one place that builds strings, and only on demand.
+//! This module owns the rules of `docs/authenticator-log.md` (`#failure-classes`,
+//! `#rule-order`): [`classify_denial`] for the `error` of an `access denied` line,
+//! [`classify_message`] for backend health and webhook lines, and [`refine_not_mapped`] for
+//! the not-mapped sub-classes, which need context that only the correlator has. It does not
+//! parse logfmt (inputs are already unquoted), does not correlate lines, and does not render
+//! anything. Everything here borrows from its input and never allocates; [`remedy()`] is the
+//! one place that builds strings, and only on demand.
 
 pub mod arn;
 pub mod remedy;
@@ -63,11 +64,11 @@ impl<'a> Denial<'a> {
 
 /// Classifies the decoded `error` value of an `access denied` line.
 ///
-/// Rules run top-down and the first match wins (§3.1 matching rule, §6): the token-format
-/// prefix, the throttled prefix, the STS prefix, the two raw host-check errors, then the
-/// mapping forms. Mapping forms are told apart by their prefix first and only then by the
-/// cause inside, which gives the same answer as §6's order on every documented string but
-/// cannot be fooled by a cause that quotes another form's text (a username, an URL).
+/// Rules run top-down and the first match wins (`docs/authenticator-log.md#rule-order`): the
+/// token-format prefix, the throttled prefix, the STS prefix, the two raw host-check errors,
+/// then the mapping forms. Mapping forms are told apart by their prefix first and only then by
+/// the cause inside, which gives the same answer as a plain top-down order on every documented
+/// string but cannot be fooled by a cause that quotes another form's text (a username, an URL).
 ///
 /// A not-mapped error returns [`Class::IdentityNotMapped`]; its sub-classes need other
 /// lines, see [`refine_not_mapped`].
@@ -93,8 +94,9 @@ pub fn classify_denial(error: &str) -> Denial<'_> {
     mapping(error)
 }
 
-/// Token-format details (§3.2). Anything not listed is a Go base64 or URL-parse error,
-/// whose text varies by Go version, so the fallback is [`Class::TokenCorrupt`].
+/// Token-format details (aws-iam-authenticator `pkg/token/token.go`, `tokenVerifier.Verify`,
+/// `FormatError`). Anything not listed is a Go base64 or URL-parse error, whose text varies
+/// by Go version, so the fallback is [`Class::TokenCorrupt`].
 fn token_class(detail: &str) -> Class {
     const RULES: &[(&str, Class)] = &[
         ("token is missing expected ", Class::TokenNotIam),
@@ -149,7 +151,8 @@ fn token_class(detail: &str) -> Class {
     Class::TokenCorrupt
 }
 
-/// STS call details (§3.3, §3.4), in §6 order: body code, then transport, then status.
+/// STS call details (aws-iam-authenticator `pkg/token/token.go`, `tokenVerifier.Verify`,
+/// `STSError`), in rule order: body code, then transport, then status.
 fn sts_class(detail: &str, sts: &StsFailure<'_>) -> Class {
     if detail.starts_with("error from AWS") {
         match sts.code {
@@ -182,18 +185,21 @@ fn sts_class(detail: &str, sts: &StsFailure<'_>) -> Class {
         return Class::StsUnreachable;
     }
     // Every other STSError upstream raises comes after a 200 answer: the JSON decode error,
-    // the Canonicalize errors (§3.5) and `malformed UserID`. Their texts vary (Go JSON errors,
-    // embedded ARNs), so they are the fallback rather than a list.
+    // the Canonicalize errors (`pkg/arn/arn.go`) and `malformed UserID`. Their texts vary (Go
+    // JSON errors, embedded ARNs), so they are the fallback rather than a list.
     Class::StsResponseUnusable
 }
 
-/// The host-check errors of v0.7.5+ that reach the deny line without a prefix (§3.1).
+/// The host-check errors of v0.7.5+ that reach the deny line without a prefix
+/// (aws-iam-authenticator `pkg/token/token.go`, `verifySTSHostnameFormat`;
+/// `pkg/endpoints/partitions.go`, `GetSTSPartitionDomain`).
 fn is_raw_host_error(error: &str) -> bool {
     error.starts_with("invalid host format, too few labels")
         || (error.starts_with("partition ") && error.ends_with(" not valid"))
 }
 
-/// The four not-mapped wordings of §3.1 (NOTMAPPED), without the old `: <arn>` suffix.
+/// The four not-mapped wordings across aws-iam-authenticator versions (`pkg/errutil/errors.go`,
+/// `ErrNotMapped`, and its predecessors), without the old `: <arn>` suffix.
 const NOT_MAPPED: &[&str] = &[
     "ARN is not mapped",
     "Identity is not mapped",
@@ -264,7 +270,8 @@ fn render(text: &str) -> Denial<'_> {
     }
 }
 
-/// Classifies the cause of a template failure (§3.6 RENDER rows).
+/// Classifies the cause of a template failure (aws-iam-authenticator `pkg/server/server.go`,
+/// `renderTemplates`; `pkg/ec2provider/ec2provider.go`, `GetPrivateDNSName`).
 fn template_cause(cause: &str) -> Denial<'_> {
     let mut d = Denial::new(Class::NodeTemplateOther, cause);
     if cause.starts_with("SessionName did not contain an instance id") {
@@ -314,12 +321,13 @@ fn ec2_code(err: &str) -> Option<&str> {
     ok.then_some(code)
 }
 
-/// `mapper X Map error: …` or `[mapper X Map error: …, mapper Y Map error: …]` (§3.1 AGG).
+/// `mapper X Map error: …` or `[mapper X Map error: …, mapper Y Map error: …]`
+/// (aws-iam-authenticator `pkg/server/server.go`, `doMapping`, via `utilerrors.NewAggregate`).
 fn aggregate(error: &str) -> Denial<'_> {
     let inner = error.strip_prefix('[').unwrap_or(error);
     let inner = inner.strip_suffix(']').unwrap_or(inner);
     // The ARN mismatch wins over any other item: it is the real cause, the others are
-    // backends that simply had no entry (§3.6 "hides an otherwise-plain not mapped").
+    // backends that simply had no entry (`docs/authenticator-log.md#rule-order`).
     let (class, at) = match bytes::find(inner.as_bytes(), b"ARN does not match User ID") {
         Some(i) => (Class::AccessEntryArnMismatch, i),
         None => (Class::MapperBackendError, 0),
@@ -355,7 +363,8 @@ pub fn classify_message(level: &str, msg: &str) -> Option<Class> {
             Class::BackendAwsAuthUnhealthy,
         ),
         ("received a watch error", Class::BackendAwsAuthUnhealthy),
-        // The typo is what v0.5.0–v0.7.11 log (§2.3).
+        // The typo is what v0.5.0–v0.7.11 log (`pkg/mapper/configmap/configmap.go`,
+        // `startLoadConfigMap`).
         ("recieved a watch error", Class::BackendAwsAuthUnhealthy),
         ("Watch channel closed", Class::BackendAwsAuthUnhealthy),
         ("Errors parsing configmap", Class::BackendAwsAuthInvalid),
@@ -396,7 +405,8 @@ pub fn is_instance_session(session: &str) -> bool {
         && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// Picks the not-mapped sub-class from context the correlator collected (§6).
+/// Picks the not-mapped sub-class from context the correlator collected
+/// (`docs/authenticator-log.md#failure-classes`).
 ///
 /// * `canonical_arn`: the deny line's `arn` (or the ARN in `ARN is not mapped: <arn>`).
 /// * `paired_session`: `session` of the paired `STS response` (same stream and `client`).

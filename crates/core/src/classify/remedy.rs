@@ -1,8 +1,9 @@
 //! What to do about a class: one summary line plus commands a user can paste.
 //!
-//! This module owns the remedy text (reference §3.2–§3.6 and the remedy column of §6). It
-//! fills commands with what the caller knows ([`RemedyContext`]) and leaves clear
-//! `<PLACEHOLDER>`s for the rest; it states nothing the reference does not. Values that come
+//! This module owns the remedy text (causes as in
+//! `docs/authenticator-log.md#failure-classes`). It fills commands with what the caller knows
+//! ([`RemedyContext`]) and leaves clear `<PLACEHOLDER>`s for the rest; it states nothing its
+//! sources do not. Values that come
 //! from log lines are shell-quoted when they hold anything but safe characters, because a
 //! pasted command must never run text an attacker put in a log field.
 
@@ -299,7 +300,8 @@ impl<'a> Values<'a> {
         }
     }
 
-    /// The path-less ARN an aws-auth entry needs (§4.3), quoted.
+    /// The path-less ARN an aws-auth entry needs (EKS User Guide, "Grant IAM users access to
+    /// Kubernetes with a ConfigMap"), quoted.
     fn stripped_arn(&self) -> Cow<'a, str> {
         match self.raw_arn.and_then(|a| Arn::parse(a).ok()) {
             Some(arn) => match arn.strip_path() {

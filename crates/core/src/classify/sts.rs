@@ -1,7 +1,8 @@
 //! Details of a failed STS `GetCallerIdentity` call, read out of the decoded `error` text.
 //!
-//! This module owns scanning (reference §3.3, §3.4): the HTTP status from `expected 200, got
-//! NNN`, the endpoint region from `on <region|global> endpoint`, and `Code`, `Message`,
+//! This module owns scanning (aws-iam-authenticator `pkg/token/token.go`,
+//! `tokenVerifier.Verify`): the HTTP status from `expected 200, got NNN`, the endpoint
+//! region from `on <region|global> endpoint`, and `Code`, `Message`,
 //! `Type` and `RequestId` from the STS error body (`{"Error":{"Code":…},"RequestId":…}`, or
 //! the XML form, accepted defensively). It does not decide the failure class; `classify`
 //! does. Scanning is by hand on borrowed slices because it runs on every denied line and
@@ -77,9 +78,9 @@ fn status(head: &str) -> Option<u16> {
     std::str::from_utf8(&digits[..n]).ok()?.parse().ok()
 }
 
-/// Reads `<region>` from a trailing ` on <region> endpoint` (v0.6.28+, §3.3). The suffix
-/// is at the very end of the text before `. Body:`, so a cause that happens to contain
-/// ` on ` elsewhere does not confuse it.
+/// Reads `<region>` from a trailing ` on <region> endpoint` (v0.6.28+, `pkg/token/token.go`,
+/// `tokenVerifier.Verify`). The suffix is at the very end of the text before `. Body:`, so a
+/// cause that happens to contain ` on ` elsewhere does not confuse it.
 fn region(head: &str) -> Option<&str> {
     let before = head.trim_end().strip_suffix(" endpoint")?;
     let i = before.rfind(" on ")?;
@@ -176,7 +177,8 @@ mod tests {
 
     #[test]
     fn public_invalid_client_token_line() {
-        // §1.5 #3, decoded.
+        // Public EKS line, decoded (AWS re:Post
+        // knowledge-center/eks-api-server-unauthorized-error).
         let f = StsFailure::parse(
             r#"error from AWS (expected 200, got 403). Body: {"Error":{"Code":"InvalidClientTokenId","Message":"The security token included in the request is invalid.","Type":"Sender"},"RequestId":"a9068247-f1ab-47ef-b1b1-cda46a27be0e"}"#,
         );

@@ -1,15 +1,16 @@
 //! The failure taxonomy: [`Class`], its [`Family`] and who fixes it ([`Fixer`]).
 //!
-//! Class names are a stable contract (reference §6): they appear in JSON output, in
-//! `--class` filters and in fixture file names, always in snake_case. This module only names
-//! and describes classes; deciding which class a line belongs to is `classify`'s job.
+//! Class names are a stable contract (`docs/authenticator-log.md#failure-classes`): they
+//! appear in JSON output, in `--class` filters and in fixture file names, always in
+//! snake_case. This module only names and describes classes; deciding which class a line
+//! belongs to is `classify`'s job.
 
 use std::fmt;
 use std::str::FromStr;
 
-/// One failure class of reference §6.
+/// One failure class (`docs/authenticator-log.md#failure-classes`).
 ///
-/// The variants are in the order of §6, so sorting by class groups related failures.
+/// The variants are in the order of that table, so sorting by class groups related failures.
 #[derive(
     Clone,
     Copy,
@@ -248,7 +249,7 @@ impl Class {
         }
     }
 
-    /// Who can fix it (the "who" column of §6).
+    /// Who can fix it.
     pub const fn fixer(self) -> Fixer {
         use Class::*;
         match self {

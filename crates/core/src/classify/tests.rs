@@ -1,10 +1,10 @@
 //! Behaviour tests for the classifier: a case table per rule, the not-mapped refinement,
 //! the `testdata/classes/*.log` fixtures, and "never panics" properties.
 //!
-//! The fixture test carries its own tiny logfmt reader (reference §1.3) and correlator
-//! (§6 correlation rules) so that this module does not depend on `parse`; it also re-renders
-//! every line with logrus' quoting rules and demands the exact original bytes, which is what
-//! keeps the fixtures faithful for the real parser.
+//! The fixture test carries its own tiny logfmt reader (logrus `text_formatter.go`) and
+//! correlator (`docs/authenticator-log.md#correlation`) so that this module does not depend
+//! on `parse`; it also re-renders every line with logrus' quoting rules and demands the exact
+//! original bytes, which is what keeps the fixtures faithful for the real parser.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,7 +16,7 @@ use super::*;
 use eks_authlog_testkit::logrus::logrus_value;
 
 #[rstest]
-// token_* (§3.2)
+// token_* (pkg/token/token.go, tokenVerifier.Verify)
 #[case::not_iam(
     r#"input token was not properly formatted: token is missing expected "k8s-aws-v1." prefix"#,
     Class::TokenNotIam
@@ -109,7 +109,7 @@ use eks_authlog_testkit::logrus::logrus_value;
     "input token was not properly formatted: X-Amz-Date parameter is expired (15 minute expiration) 2026-01-15 09:10:02 +0000 UTC",
     Class::TokenExpired
 )]
-// sts_* (§3.3, §3.4)
+// sts_* (pkg/token/token.go, tokenVerifier.Verify; STS error codes)
 #[case::signature(r#"sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: {"Error":{"Code":"SignatureDoesNotMatch","Message":"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.","Type":"Sender"},"RequestId":"r"}"#, Class::StsWrongClusterOrSecret)]
 #[case::skew_past(r#"sts getCallerIdentity failed: error from AWS (expected 200, got 403) on us-east-1 endpoint. Body: {"Error":{"Code":"SignatureDoesNotMatch","Message":"Signature expired: 20260115T084500Z is now earlier than 20260115T084600Z (20260115T090100Z - 15 min.)","Type":"Sender"},"RequestId":"r"}"#, Class::StsClockSkew)]
 #[case::skew_future(r#"sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: {"Error":{"Code":"SignatureDoesNotMatch","Message":"Signature not yet current: a is still later than b (c + 15 min.)","Type":"Sender"},"RequestId":"r"}"#, Class::StsClockSkew)]
@@ -166,7 +166,7 @@ use eks_authlog_testkit::logrus::logrus_value;
     "sts getCallerIdentity failed: invalid character '<' looking for beginning of value",
     Class::StsResponseUnusable
 )]
-// mapping (§3.6)
+// mapping (pkg/server/server.go, doMapping)
 #[case::arn_mismatch(
     "mapper DynamicFile Map error: ARN does not match User ID",
     Class::AccessEntryArnMismatch
@@ -446,7 +446,8 @@ fn refines_not_mapped(
 
 // ---- fixtures ------------------------------------------------------------------------------
 
-/// Splits a logrus text line into raw `(key, value)` pairs, values still quoted (§1.3).
+/// Splits a logrus text line into raw `(key, value)` pairs, values still quoted (logrus
+/// `text_formatter.go`, `needsQuoting`).
 fn pairs(line: &str) -> Vec<(&str, &str)> {
     let mut out = Vec::new();
     let mut rest = line;
@@ -515,7 +516,8 @@ fn unquote(v: &str) -> String {
     out
 }
 
-/// Classifies every failure line of a fixture, correlating like the real pipeline (§6):
+/// Classifies every failure line of a fixture, correlating like the real pipeline
+/// (`docs/authenticator-log.md#correlation`):
 /// an `STS response` pairs with the next grant/deny of the same `client`, grants remember
 /// `arn → uid`, and startup `mapping IAM role` lines are the static mappings.
 fn classify_fixture(text: &str) -> Vec<(usize, Class)> {

@@ -11,7 +11,7 @@ fn decoded<'a>(r: &Record<'a>, key: &str) -> Option<String> {
 
 #[test]
 fn parses_the_public_cluster_creator_line() {
-    // reference §1.5 #1 (S6), CSV quote-doubling removed.
+    // AWS re:Post knowledge-center/eks-get-control-plane-logs, CSV quote-doubling removed.
     let line = r#"time="2021-08-11T10:09:43Z" level=info msg="access granted" arn="arn:aws:iam::12345678910:user/awscli" client="127.0.0.1:51326" groups="[system:masters]" method=POST path=/authenticate sts=sts.eu-west-1.amazonaws.com uid="heptio-authenticator-aws:12345678910:ABCDEFGHIJKLMNOP" username=kubernetes-admin"#;
     let r = parse_line(line).unwrap();
     assert_eq!(r.form, Form::Logfmt);
@@ -34,7 +34,7 @@ fn parses_the_public_cluster_creator_line() {
 
 #[test]
 fn decodes_an_sts_body_with_escaped_quotes() {
-    // reference §1.5 #3 (S5).
+    // AWS re:Post knowledge-center/eks-api-server-unauthorized-error.
     let line = r#"time="2022-12-26T20:46:48Z" level=warning msg="access denied" client="127.0.0.1:43440" error="sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: {\"Error\":{\"Code\":\"InvalidClientTokenId\",\"Message\":\"The security token included in the request is invalid.\",\"Type\":\"Sender\"},\"RequestId\":\"a9068247-f1ab-47ef-b1b1-cda46a27be0e\"}" method=POST path=/authenticate"#;
     let r = parse_line(line).unwrap();
     assert_eq!(r.level, Some(Level::Warning));
@@ -48,7 +48,7 @@ fn decodes_an_sts_body_with_escaped_quotes() {
 
 #[test]
 fn keeps_empty_values_and_their_neighbours() {
-    // reference §1.5 #12: `session= userid=…`.
+    // Public 2019 line (docs/authenticator-log.md#public-example-lines): `session= userid=…`.
     let line = r#"time="2019-10-31T20:16:50Z" level=info msg="STS response" accountid=1234567890 arn="arn:aws:iam::1234567890:user/dev-garland" client="127.0.0.1:55534" method=POST path=/authenticate session= userid=AIDAJOZJZRVACX2SX5NPE"#;
     let r = parse_line(line).unwrap();
     assert_eq!(decoded(&r, "session").as_deref(), Some(""));
@@ -71,7 +71,8 @@ fn keeps_equals_signs_inside_quoted_values() {
 
 #[test]
 fn reads_a_line_without_time() {
-    // reference §1.5 #9: startup lines with the time prefix cropped.
+    // Startup lines with the time prefix cropped, from
+    // https://fun-every-day.com/2023/02/19/eks-authenticator-log/.
     let line = r#"level=info msg="mapping IAM role" groups="[]" role="arn:aws:iam::753431191269:role/AWSWesleyClusterManagerLambda-NodeManagerRole-1XKG670YXPD3V" username="eks:node-manager""#;
     let r = parse_line(line).unwrap();
     assert_eq!(r.time, None);
@@ -131,7 +132,7 @@ fn strips_a_crlf_ending() {
 
 #[test]
 fn reads_the_tty_layout() {
-    // reference §1.4 (PR #178 test output).
+    // aws-iam-authenticator PR #178 test output (logrus `text_formatter.go`, `printColored`).
     let line = r#"WARN[2019-04-27T20:00:09Z] access denied                                 client="127.0.0.1:55340" error="sts getCallerIdentity failed: error from AWS (expected 200, got 403)" method=POST path=/authenticate"#;
     let r = parse_line(line).unwrap();
     assert_eq!(r.form, Form::Tty);

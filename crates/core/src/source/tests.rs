@@ -9,13 +9,13 @@ use proptest::prelude::*;
 
 use super::*;
 
-/// §1.5 example 1 of the authenticator log reference.
+/// AWS re:Post knowledge-center/eks-get-control-plane-logs (2021).
 const L1: &str = r#"time="2021-08-11T10:09:43Z" level=info msg="access granted" arn="arn:aws:iam::12345678910:user/awscli" client="127.0.0.1:51326" groups="[system:masters]" method=POST path=/authenticate sts=sts.eu-west-1.amazonaws.com uid="heptio-authenticator-aws:12345678910:ABCDEFGHIJKLMNOP" username=kubernetes-admin"#;
-/// §1.5 example 3 (escaped JSON body, commas).
+/// AWS re:Post knowledge-center/eks-api-server-unauthorized-error (escaped JSON body, commas).
 const L3: &str = r#"time="2022-12-26T20:46:48Z" level=warning msg="access denied" client="127.0.0.1:43440" error="sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: {\"Error\":{\"Code\":\"InvalidClientTokenId\",\"Message\":\"The security token included in the request is invalid.\",\"Type\":\"Sender\"},\"RequestId\":\"a9068247-f1ab-47ef-b1b1-cda46a27be0e\"}" method=POST path=/authenticate"#;
-/// §1.5 example 4.
+/// AWS re:Post knowledge-center/eks-api-server-unauthorized-error.
 const L4: &str = r#"time="2022-12-28T15:37:19Z" level=warning msg="access denied" arn="arn:aws:iam::XXXXXXXXXX:role/admin-test-role" client="127.0.0.1:33384" error="ARN is not mapped" method=POST path=/authenticate"#;
-/// §1.5 example 9, first line.
+/// <https://fun-every-day.com/2023/02/19/eks-authenticator-log/>, first line.
 const L9: &str = r#"level=info msg="starting mapper \"MountedFile\"""#;
 const STREAM: &str = "authenticator-0123456789abcdef0123456789abcdef";
 
