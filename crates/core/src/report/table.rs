@@ -263,7 +263,7 @@ const TIMELINE_CLASSES: usize = 8;
 /// Most columns a sparkline takes; more bins are summed into this many.
 const SPARK_WIDTH: usize = 60;
 
-/// Draws counts as a sparkline of at most [`SPARK_WIDTH`] columns (a blank for zero).
+/// Draws counts as a sparkline of at most `SPARK_WIDTH` columns (a blank for zero).
 pub fn sparkline(counts: &[u64]) -> String {
     let per = counts.len().div_ceil(SPARK_WIDTH).max(1);
     let cols: Vec<u64> = counts.chunks(per).map(|c| c.iter().sum()).collect();
