@@ -1,5 +1,6 @@
 //! Validated, clap-free settings for a run, and the parsing of values clap cannot check
-//! (times, `--fail-on`, `--class`).
+//! (times) or checks by name only (`--fail-on`, `--class`: the CLI lists the names to clap
+//! and parses the chosen one here).
 
 use std::str::FromStr;
 

@@ -11,21 +11,10 @@ fn main() -> ExitCode {
     let args = cli::Args::parse(); // clap prints usage errors and exits 2 itself
     let config = match args.into_plan() {
         Ok(cli::Plan::Run(config)) => config,
-        Ok(cli::Plan::Classes) => {
-            let _ = io::stdout().write_all(cli::classes_table().as_bytes());
+        Ok(cli::Plan::Print(text)) => {
+            // Errors (a closed pipe, as with `| head`) are the reader's choice.
+            let _ = io::stdout().write_all(&text);
             return Exit::Success.into();
-        }
-        Ok(cli::Plan::Queries(name)) => {
-            return match cli::queries_text(name.as_deref()) {
-                Ok(text) => {
-                    let _ = io::stdout().write_all(text.as_bytes());
-                    Exit::Success.into()
-                }
-                Err(msg) => {
-                    eprintln!("eks-authlog: {msg}");
-                    Exit::Error.into()
-                }
-            };
         }
         Err(msg) => {
             eprintln!("eks-authlog: {msg}");

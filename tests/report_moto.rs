@@ -139,7 +139,7 @@ async fn report_from_cloudwatch_equals_report_from_a_file() {
         &[
             "report",
             file.to_str().unwrap(),
-            "--cluster-name",
+            "--cluster",
             "demo",
             "-o",
             "json",
