@@ -13,9 +13,11 @@
 //! in-order merge resolves those against the previous chunks' open responses. The result is
 //! the same as reading the input in one pass, whatever the number of threads.
 
+use std::hash::BuildHasher;
+
 use hashbrown::hash_map::Entry;
 
-use super::fxhash::{FxHashMap, hash_bytes};
+use super::HashMap;
 
 /// An open `STS response`: its four values (`arn`, `session`, `userid`, `accesskeyid`,
 /// decoded) in one allocation. Responses are about half of all lines and most are consumed
@@ -107,7 +109,7 @@ pub type Key = u64;
 /// Builds a key. A word-at-a-time hash (it runs on every grant, denial and STS response;
 /// byte-wise FNV was 4 % of `report`); a collision only costs one mis-paired request.
 pub fn key(stream: &str, client: &str) -> Key {
-    hash_bytes(&[stream.as_bytes(), client.as_bytes()])
+    rustc_hash::FxBuildHasher.hash_one((stream, client))
 }
 
 /// Every key this chunk has seen, with its open `STS response` if one is waiting. One map
@@ -115,7 +117,7 @@ pub fn key(stream: &str, client: &str) -> Key {
 /// one hash lookup instead of two.
 #[derive(Debug, Default)]
 pub struct Correlator {
-    keys: FxHashMap<Key, Option<Sts>>,
+    keys: HashMap<Key, Option<Sts>>,
 }
 
 /// What looking up a grant's or denial's key found.

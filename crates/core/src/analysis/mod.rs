@@ -10,7 +10,6 @@
 
 pub mod correlate;
 mod creator;
-pub mod fxhash;
 mod output;
 
 use crate::evidence::Aggregate;
@@ -23,8 +22,13 @@ use crate::parse::ParseErrorKind;
 
 use self::correlate::{Correlator, Key, Pairing, Sts};
 pub use self::creator::CreatorStatus;
-use self::fxhash::FxHashMap as HashMap;
 pub use self::output::*;
+
+/// The analysis maps' `HashMap`: FxHash (rustc-hash). SipHash's setup and per-byte cost were
+/// several percent of `report`'s time; keys come from log files the user chose to read, so
+/// resistance to hash flooding is not worth that price. It is deterministic, so profiles are
+/// reproducible (nothing in the output depends on map order: it is sorted).
+type HashMap<K, V> = hashbrown::HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// Which failures and principals a report keeps, and what it knows about the cluster.
 #[derive(Clone, Debug, Default)]

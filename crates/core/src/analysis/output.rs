@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::fxhash::FxHashMap as HashMap;
+use super::HashMap;
 
 use serde::Serialize;
 

@@ -7,6 +7,10 @@
 //! field still open at end of input, a row too short to have a message, and a header without
 //! `@message`. [`Loc::line`] is the 1-based CSV record number, the header being record 1, so
 //! it matches the row number a spreadsheet shows.
+//!
+//! Hand-written rather than csv-core (the `csv` crate's parser): csv-core's DFA goes a byte
+//! at a time where this reader jumps with memchr, and made `report` on an export about 20 %
+//! slower. The commit that added this note has the numbers.
 
 use std::io::Read;
 use std::ops::Range;

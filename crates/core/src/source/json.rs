@@ -840,6 +840,11 @@ fn page_head(s: &[u8]) -> Result<usize, Miss> {
 }
 
 // ---- the event fast path ----
+//
+// Not serde_json alone: the same borrowed `Event`, read by serde in this same splitter, made
+// `report` on a filter-log-events document 30-45 % slower (it allocates for every message
+// with an escape, which is nearly all of them, and validates all UTF-8). The commit that
+// added this note has the numbers.
 
 /// What [`Events::fast`] did with an event.
 enum Fast {
