@@ -53,7 +53,8 @@ pub(crate) struct Job {
     pub depth: u32,
 }
 
-pub(crate) struct Window {
+/// The rows one query window returned.
+pub(crate) struct WindowRows {
     pub job: Job,
     pub rows: Vec<Vec<ResultField>>,
     /// The window returned as many rows as the cap and could not be split further.
@@ -332,7 +333,7 @@ fn start_query_error(
 }
 
 /// Runs one window: StartQuery, poll, page. Holds a concurrency permit throughout.
-async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<Window, Error> {
+async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<WindowRows, Error> {
     let _permit = ctx.sem.acquire().await.expect("semaphore never closed");
     let log_group = ctx.group_name(job.group).to_owned();
     let text = ctx.queries[job.query].1.as_str();
@@ -449,7 +450,7 @@ async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<Window, Error> {
     }
     ctx.report("Complete");
     let capped = rows.len() >= ctx.limit as usize;
-    Ok(Window { job, rows, capped })
+    Ok(WindowRows { job, rows, capped })
 }
 
 /// A window is split only if both halves are strictly smaller: `[s, m]` and `[m, e]` overlap
@@ -477,7 +478,7 @@ pub(crate) async fn run<C: Future<Output = ()>>(
     ctx: Arc<Ctx>,
     jobs: Vec<Job>,
     cancel: C,
-) -> Result<Vec<Window>, Error> {
+) -> Result<Vec<WindowRows>, Error> {
     let mut set = JoinSet::new();
     for job in jobs {
         set.spawn(run_window(ctx.clone(), job));
@@ -514,8 +515,8 @@ pub(crate) async fn run<C: Future<Output = ()>>(
 
 async fn drive(
     ctx: &Arc<Ctx>,
-    set: &mut JoinSet<Result<Window, Error>>,
-    done: &mut Vec<Window>,
+    set: &mut JoinSet<Result<WindowRows, Error>>,
+    done: &mut Vec<WindowRows>,
 ) -> Result<(), Error> {
     while let Some(joined) = set.join_next().await {
         let window = match joined {

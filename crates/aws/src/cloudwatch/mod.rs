@@ -33,7 +33,7 @@ use serde::Serialize;
 use eks_authlog_core::queries::{self, Query, Shape};
 use eks_authlog_core::source::{Envelope, LineSink, Loc};
 
-pub use eks_authlog_core::report::source::{ApiCalls, FetchMeta, Strategy, Window};
+pub use eks_authlog_core::report::source::{ApiCalls, FetchMeta, QueryWindow, Strategy};
 pub use error::Error;
 pub use rows::{AUTHENTICATOR_STREAM_PREFIX, AggKind, AggregateRow};
 
@@ -657,7 +657,7 @@ impl Insights {
             queries: ctx.queries.iter().map(|(q, _)| q.name).collect(),
             log_groups: groups.to_vec(),
             regions: vec![self.region.clone()],
-            window: Window {
+            window: QueryWindow {
                 start: req.start,
                 end: req.end,
             },

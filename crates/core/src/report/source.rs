@@ -62,7 +62,7 @@ impl Strategy {
 
 /// Time window, epoch seconds, both ends inclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct Window {
+pub struct QueryWindow {
     /// Start.
     pub start: i64,
     /// End.
@@ -92,7 +92,7 @@ pub struct FetchMeta {
     /// Regions queried.
     pub regions: Vec<String>,
     /// Requested window.
-    pub window: Window,
+    pub window: QueryWindow,
     /// Queries that reached `Complete` (split windows count each).
     pub queries_run: u64,
     /// API calls.

@@ -64,7 +64,7 @@ fn trim_message(m: &[u8]) -> &[u8] {
 #[serde(rename_all = "camelCase")]
 struct EventOrPage<'a> {
     #[serde(borrow, default)]
-    events: Option<Vec<Event<'a>>>,
+    events: Option<Vec<LogEvent<'a>>>,
     // The event's own fields, spelled out: `#[serde(flatten)]` would buffer every key of
     // every event into an intermediate map first.
     #[serde(borrow, default)]
@@ -82,7 +82,7 @@ struct EventOrPage<'a> {
 /// One `filter-log-events` event. Unknown keys are ignored.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Event<'a> {
+struct LogEvent<'a> {
     #[serde(borrow, default)]
     log_stream_name: Option<Str<'a>>,
     #[serde(default)]
@@ -98,7 +98,7 @@ struct Event<'a> {
 /// Pushes one event as record `record`.
 fn push_event<S: LineSink + ?Sized>(
     ctx: &Ctx<'_>,
-    ev: &Event<'_>,
+    ev: &LogEvent<'_>,
     record: u64,
     sink: &mut S,
 ) -> Result<(), Error> {
@@ -138,7 +138,7 @@ fn push_event_or_page<S: LineSink + ?Sized>(
         }
         None => {
             *record += 1;
-            let ev = Event {
+            let ev = LogEvent {
                 log_stream_name: obj.log_stream_name,
                 timestamp: obj.timestamp,
                 message: obj.message,
@@ -157,7 +157,7 @@ fn push_event_or_page<S: LineSink + ?Sized>(
 /// document. [`Loc::line`] is the 1-based event number.
 ///
 /// Both shapes stream through one bounded buffer, so memory does not grow with the input: a
-/// document's `events` array is taken apart element by element (see [`Events`]), and each
+/// document's `events` array is taken apart element by element (see [`EventSplitter`]), and each
 /// event goes through a hand-written parser for the usual flat shape that decodes escapes
 /// into a reused scratch buffer. Anything that parser does not expect (an unknown key, a
 /// float timestamp, an invalid escape…) goes to serde instead, so what is accepted and the
@@ -185,8 +185,8 @@ where
     R: Read + ?Sized,
     S: LineSink + ?Sized,
 {
-    let mut win = Window::new(capacity);
-    let mut events = Events::default();
+    let mut win = ReadBuffer::new(capacity);
+    let mut events = EventSplitter::default();
     let mut decided = false;
     // Line number of `win.buf[win.start]`.
     let mut line_no = 1u64;
@@ -226,8 +226,8 @@ where
 fn read_document<R, S>(
     ctx: &Ctx<'_>,
     reader: &mut R,
-    win: &mut Window,
-    events: &mut Events,
+    win: &mut ReadBuffer,
+    events: &mut EventSplitter,
     sink: &mut S,
 ) -> Result<(), Error>
 where
@@ -252,7 +252,7 @@ where
 }
 
 /// The read buffer: `buf[start..end]` is read but not yet consumed.
-struct Window {
+struct ReadBuffer {
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -266,9 +266,9 @@ struct Window {
     col: u64,
 }
 
-impl Window {
+impl ReadBuffer {
     fn new(capacity: usize) -> Self {
-        Window {
+        ReadBuffer {
             buf: vec![0; capacity.max(1)],
             start: 0,
             end: 0,
@@ -439,7 +439,7 @@ const TAIL_PREFIX: &[u8] = b"{\"events\":[]";
 /// (`searchedLogStreams`, `nextToken`) is checked as one small unit once the array ends. Any
 /// other top-level value (a page with `events` not first, say) is parsed whole by serde.
 #[derive(Default)]
-struct Events {
+struct EventSplitter {
     at: At,
     /// The last record number used.
     record: u64,
@@ -451,7 +451,7 @@ struct Events {
     tail_whole: bool,
 }
 
-impl Events {
+impl EventSplitter {
     /// Reads one NDJSON line (`text`, line number `line`): exactly one event or page.
     fn line<S: LineSink + ?Sized>(
         &mut self,
@@ -666,7 +666,7 @@ impl Events {
             Fast::Incomplete => return Ok(None),
             Fast::Retry | Fast::Miss => {}
         }
-        let mut values = serde_json::Deserializer::from_slice(s).into_iter::<Event<'_>>();
+        let mut values = serde_json::Deserializer::from_slice(s).into_iter::<LogEvent<'_>>();
         match values.next() {
             Some(Ok(ev)) => {
                 let end = p + values.byte_offset();
@@ -841,12 +841,12 @@ fn page_head(s: &[u8]) -> Result<usize, Miss> {
 
 // ---- the event fast path ----
 //
-// Not serde_json alone: the same borrowed `Event`, read by serde in this same splitter, made
+// Not serde_json alone: the same borrowed `LogEvent`, read by serde in this same splitter, made
 // `report` on a filter-log-events document 30-45 % slower (it allocates for every message
 // with an escape, which is nearly all of them, and validates all UTF-8). The commit that
 // added this note has the numbers.
 
-/// What [`Events::fast`] did with an event.
+/// What [`EventSplitter::fast`] did with an event.
 enum Fast {
     /// Parsed and pushed; the event ends here.
     Pushed(usize),
