@@ -240,6 +240,7 @@ impl Analyzer {
     pub fn event(&mut self, e: &Event<'_>) -> Option<Verdict> {
         let in_window = self.opts.in_window(e.time_ms);
         self.accounting.accept(e.kind, in_window);
+        self.accounting.implausible_time += u64::from(e.time_rejected);
         if !in_window {
             return None;
         }

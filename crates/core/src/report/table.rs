@@ -82,6 +82,13 @@ pub fn write<W: Write>(
     if e.filtered_out > 0 {
         write!(out, ", {} left out by --principal", e.filtered_out)?;
     }
+    if e.implausible_time > 0 {
+        write!(
+            out,
+            ", {} with an implausible time (not used)",
+            e.implausible_time
+        )?;
+    }
     writeln!(out, ".")
 }
 

@@ -61,6 +61,10 @@ pub struct EventOut<'a> {
     /// The line's last value had no closing quote (a cut line). Omitted when false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// The line carried a time outside 2000–2100, which `time` does not use. Omitted when
+    /// false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub time_rejected: bool,
 }
 
 /// A split `uid`.
@@ -186,6 +190,7 @@ impl<'a> EventOut<'a> {
             fields: FieldsOut(e.record.fields()),
             fields_repeated: RepeatedOut(e.record.fields()),
             truncated: e.record.truncated,
+            time_rejected: e.time_rejected,
         }
     }
 }
