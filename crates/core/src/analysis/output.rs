@@ -407,7 +407,12 @@ fn failure_class(class: Class, acc: FailureAcc, opts: &super::Options) -> Failur
         last_seen: acc.span.last.map(format_ms),
         example: acc.example.map(|e| FailureExample {
             time: (e.key.0 != i64::MAX).then(|| format_ms(e.key.0)),
-            error: e.error,
+            // Under every output: a pre-signed URL or token quoted in the error is a
+            // credential.
+            error: match crate::report::redact::mask_credentials(&e.error) {
+                std::borrow::Cow::Owned(masked) => masked,
+                std::borrow::Cow::Borrowed(_) => e.error,
+            },
             input: e.input,
             line: e.line,
         }),
