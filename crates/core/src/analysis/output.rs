@@ -69,6 +69,10 @@ pub struct Events {
     /// Omitted when zero.
     #[serde(skip_serializing_if = "is_zero")]
     pub implausible_time: u64,
+    /// Events CloudWatch returned for the window whose own `time=` lies outside it: kept,
+    /// and counted here. Omitted when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub window_skew: u64,
     /// Parsed lines in the window, by kind (every kind present, zeros included).
     pub by_kind: BTreeMap<&'static str, u64>,
 }
@@ -106,6 +110,12 @@ impl Events {
             s.push_str(&format!(
                 ", {} with an implausible time (not used)",
                 self.implausible_time
+            ));
+        }
+        if self.window_skew > 0 {
+            s.push_str(&format!(
+                ", {} kept with a time= outside the window (clock skew)",
+                self.window_skew
             ));
         }
         s
@@ -285,6 +295,7 @@ pub(super) fn build(
         outside_window: acct.outside_window,
         filtered_out: a.filtered_out,
         implausible_time: acct.implausible_time,
+        window_skew: acct.window_skew,
         by_kind: Kind::ALL
             .iter()
             .map(|k| (k.as_str(), acct.by_kind[*k as usize]))

@@ -98,6 +98,13 @@ pub fn write<W: Write>(
     if e.filtered_out > 0 {
         write!(out, ", {} left out by --principal", e.filtered_out)?;
     }
+    if e.window_skew > 0 {
+        write!(
+            out,
+            ", {} kept with a time= outside the window (clock skew)",
+            e.window_skew
+        )?;
+    }
     if e.implausible_time > 0 {
         write!(
             out,
