@@ -339,6 +339,7 @@ impl Args {
             include_internal: a.include_internal,
             cluster: a.cluster_name,
             region: a.region.first().cloned(),
+            ..Options::default()
         };
         #[cfg(feature = "cloudwatch")]
         let options = Options {
