@@ -241,12 +241,8 @@ struct RunArgs {
     redact: bool,
 
     /// Key for --redact pseudonyms (without one, a 12-digit account id can be brute-forced).
-    #[arg(
-        long,
-        env = "EKS_AUTHLOG_REDACT_KEY",
-        hide_env_values = true,
-        value_name = "KEY"
-    )]
+    /// Implies --redact. EKS_AUTHLOG_REDACT_KEY sets the key without turning --redact on.
+    #[arg(long, value_name = "KEY")]
     redact_key: Option<String>,
 
     /// Exit 1 when failures of this class or family (or `any`) were found (repeatable).
@@ -518,6 +514,7 @@ impl Args {
             include_internal: a.include_internal,
             cluster,
             region: a.region.first().cloned(),
+            ..Options::default()
         };
         #[cfg(feature = "cloudwatch")]
         let options = Options {
@@ -543,13 +540,20 @@ impl Args {
                 width: table_width(a.width, stdout_tty, columns.as_deref()),
                 color,
             },
-            redact: a.redact,
-            redact_key: a.redact_key.unwrap_or_default().into_bytes(),
+            redact: a.redact || a.redact_key.is_some(),
+            redact_key: (a.redact_key)
+                .or_else(|| std::env::var(REDACT_KEY_ENV).ok())
+                .unwrap_or_default()
+                .into_bytes(),
             fail_on: a.fail_on,
             quiet: a.quiet,
         })))
     }
 }
+
+/// Keys `--redact` pseudonyms. Read here rather than by clap, so that a key kept in the
+/// environment does not turn redaction on the way `--redact-key` does.
+const REDACT_KEY_ENV: &str = "EKS_AUTHLOG_REDACT_KEY";
 
 /// The command line that completions describe: the visible subcommands only (clap_complete
 /// would also complete the hidden developer tool `corpus`).
@@ -702,6 +706,17 @@ mod tests {
         assert_eq!(c.job.options.families, [Family::Sts]);
         assert_eq!(c.fail_on, [FailOn::Any]);
         assert!(c.redact && c.job.options.since_ms.is_some());
+    }
+
+    #[test]
+    fn redact_key_implies_redact() {
+        // Before, `--redact-key abc` alone printed every account id as it was.
+        let args = Args::try_parse_from(["eks-authlog", "report", "a.log", "--redact-key", "k"]);
+        let Plan::Run(c) = args.unwrap().into_plan().unwrap() else {
+            panic!("expected a run")
+        };
+        assert!(c.redact);
+        assert_eq!(c.redact_key, b"k");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 
 /// Fetches the job's lines or aggregates and analyses them into a report.
 pub fn report(cw: &CloudWatchJob, job: &Job, quiet: bool) -> Result<(Report, Sources)> {
-    let mut analyzer = Analyzer::new(job.options.clone());
+    let mut analyzer = Analyzer::new(source_windowed(job));
     let mut aggregates = Vec::new();
     let metas = eks_authlog_aws::fetch(
         cw,
@@ -45,7 +45,7 @@ pub fn events<W: Write>(
     writer: &mut EventWriter<W>,
     quiet: bool,
 ) -> Result<Report> {
-    let mut analyzer = Analyzer::new(job.options.clone());
+    let mut analyzer = Analyzer::new(source_windowed(job));
     let mut failed: Option<std::io::Error> = None;
     let mut events_only = cw.clone();
     events_only.strategy = eks_authlog_aws::StrategyChoice::Events;
@@ -66,6 +66,14 @@ pub fn events<W: Write>(
     }
     pipeline::check_strict(job, &analyzer)?;
     Ok(analyzer.finish())
+}
+
+/// The job's options for rows Insights returned: it already applied the window (on
+/// `@timestamp`), so a row is not dropped again because its own `time=` says otherwise.
+fn source_windowed(job: &Job) -> eks_authlog_core::analysis::Options {
+    let mut options = job.options.clone();
+    options.window_applied_by_source = true;
+    options
 }
 
 /// An aggregate kept until the fetch returns (the sink closure cannot borrow the analyzer twice).

@@ -8,7 +8,7 @@ use eks_authlog_core::classify::{Class, Family};
 use eks_authlog_core::error::{Error, Result};
 use eks_authlog_core::pipeline::Job;
 use eks_authlog_core::report::{Format, TableStyle};
-use eks_authlog_core::time::parse_timestamp_ms;
+use eks_authlog_core::time::{RFC3339_FIRST_MS, RFC3339_LAST_MS, parse_timestamp_ms};
 
 /// Which job to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,7 +136,9 @@ pub fn parse_time(s: &str, now_ms: i64) -> Result<i64> {
         _ => return Err(bad_time(s)),
     };
     n.checked_mul(unit_ms)
-        .map(|d| now_ms - d)
+        .and_then(|d| now_ms.checked_sub(d))
+        // Years 0000 to 9999 only: the report writes the window as RFC 3339.
+        .filter(|t| (RFC3339_FIRST_MS..=RFC3339_LAST_MS).contains(t))
         .ok_or_else(|| bad_time(s))
 }
 
@@ -166,7 +168,12 @@ mod tests {
 
     #[test]
     fn bad_times_say_what_is_accepted() {
-        for bad in ["", "yesterday", "15", "5y", "99999999999999999999d"] {
+        // The last two are years -273 million and -9382 (not writable as RFC 3339).
+        let far = ["99999999999d", "100000000h"];
+        for bad in ["", "yesterday", "15", "5y", "99999999999999999999d"]
+            .into_iter()
+            .chain(far)
+        {
             let e = parse_time(bad, NOW).unwrap_err().to_string();
             assert!(e.contains("duration ago"), "{bad}: {e}");
         }

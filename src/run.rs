@@ -4,7 +4,7 @@ use std::io::Write;
 
 use eks_authlog_core::analysis::Report;
 use eks_authlog_core::pipeline;
-use eks_authlog_core::report::redact::{RedactingWriter, Redactor};
+use eks_authlog_core::report::redact::Redactor;
 use eks_authlog_core::report::source::Sources;
 use eks_authlog_core::report::table::View;
 use eks_authlog_core::report::{Format, document, events::EventWriter, table};
@@ -23,25 +23,27 @@ pub struct Outcome {
 }
 
 /// Runs the job and writes its output to `out`.
-pub fn run<W: Write>(config: &Config, out: W) -> Result<Outcome> {
-    if config.redact {
-        let out = RedactingWriter::new(out, Redactor::new(&config.redact_key));
-        render(config, out)
-    } else {
-        render(config, out)
-    }
-}
-
-fn render<W: Write>(config: &Config, mut out: W) -> Result<Outcome> {
+///
+/// With `--redact`, every value is redacted by field before it is serialised or laid out in a
+/// table (see [`Redactor`]); the rendered output is never rewritten.
+pub fn run<W: Write>(config: &Config, mut out: W) -> Result<Outcome> {
+    let redactor = config.redact.then(|| Redactor::new(&config.redact_key));
     let report = match (config.command, config.format) {
         (Command::Events, _) | (_, Format::Ndjson) => {
             let mut writer = EventWriter::new(config.format, &mut out, config.table);
+            if let Some(r) = &redactor {
+                writer = writer.redacting(r.clone());
+            }
             let report = events(config, &mut writer)?;
             writer.finish().map_err(Error::output)?;
             report
         }
         (command, format) => {
-            let (report, sources) = report(config)?;
+            let (mut report, mut sources) = report(config)?;
+            if let Some(r) = &redactor {
+                r.report(&mut report);
+                r.sources(&mut sources);
+            }
             let inputs = &sources.inputs;
             let written = if format == Format::Json {
                 document::write(&mut out, &report, inputs, sources.cloudwatch.as_deref())

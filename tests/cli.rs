@@ -222,6 +222,60 @@ fn redact_leaves_no_account_key_or_session_behind() {
 }
 
 #[test]
+fn redacted_tables_leak_nothing_at_ordinary_widths() {
+    // Before, redaction ran over the drawn table: at width 120 `events --redact` printed
+    // account ids, e-mails and instance ids split across wrapped cells (`arn:aws:sts::11` /
+    // `1122223333:assu…`), and `report --redact --width 80` the same.
+    let secrets = [
+        "111122223333",
+        "alice@example.com",
+        "bob@example.com",
+        "i-0123456789abcdef0",
+    ];
+    for (command, width) in [
+        ("events", "120"),
+        ("events", "80"),
+        ("report", "80"),
+        ("report", "60"),
+    ] {
+        let o = cmd()
+            .args([command, "testdata/sample.log", "--redact", "-o", "table"])
+            .args(["--width", width, "--color", "never"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = String::from_utf8(o.stdout).unwrap();
+        for secret in secrets {
+            for w in secret.as_bytes().windows(8) {
+                let w = std::str::from_utf8(w).unwrap();
+                if !"user-@example.invalid".contains(w) {
+                    assert!(!out.contains(w), "{command} at {width}: {w:?} of {secret}");
+                }
+            }
+        }
+        assert!(!out.contains("AROAEXAMPLE"), "{command} at {width}");
+    }
+}
+
+#[test]
+fn redact_key_alone_redacts() {
+    // Before, `--redact-key` without `--redact` printed every account id in clear.
+    let o = cmd()
+        .args([
+            "report",
+            "testdata/sample.log",
+            "--redact-key",
+            "abc",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(!out.contains("111122223333") && out.contains("acct-"));
+}
+
+#[test]
 fn colour_only_when_asked_or_on_a_terminal() {
     let plain = cmd()
         .args(["report", "testdata/sample.log", "-o", "table"])

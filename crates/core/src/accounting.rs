@@ -18,6 +18,12 @@ pub struct Accounting {
     pub outside_window: u64,
     /// Parsed lines within the window, by [`Kind`] (indexed by `Kind::ALL` order).
     pub by_kind: [u64; Kind::ALL.len()],
+    /// Parsed lines whose time was not plausible and so was not used (see
+    /// [`crate::time::plausible`]).
+    pub implausible_time: u64,
+    /// Events kept because the source returned them for the window although their own time
+    /// lies outside it (clock skew between `time=` and CloudWatch's `@timestamp`).
+    pub window_skew: u64,
     /// Where the first unparsed line was, and why (for `--strict` and summaries).
     pub first_unparsed: Option<(String, u64, ParseErrorKind)>,
 }
@@ -81,6 +87,8 @@ impl Accounting {
         self.read += other.read;
         self.parsed += other.parsed;
         self.outside_window += other.outside_window;
+        self.implausible_time += other.implausible_time;
+        self.window_skew += other.window_skew;
         for (a, b) in self.rejected.iter_mut().zip(other.rejected) {
             *a += b;
         }

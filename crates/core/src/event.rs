@@ -173,6 +173,9 @@ pub struct Event<'a> {
     /// Event time in epoch ms: `time=`, else the envelope's timestamp, else a timestamp
     /// prefix on the line.
     pub time_ms: Option<i64>,
+    /// The line carried a time that is not a [plausible](time::plausible) date (or no date
+    /// at all), so `time_ms` does not use it (reports count these lines).
+    pub time_rejected: bool,
     /// What kind of line this is.
     pub kind: Kind,
 }
@@ -199,6 +202,7 @@ impl<'a> Event<'a> {
             envelope,
             loc,
             time_ms: None,
+            time_rejected: false,
             kind: Kind::Other,
         }
     }
@@ -227,6 +231,7 @@ impl<'a> Event<'a> {
             envelope,
             loc,
             time_ms: None,
+            time_rejected: false,
             kind: Kind::Other,
         };
         e.settle();
@@ -237,11 +242,24 @@ impl<'a> Event<'a> {
     #[inline]
     fn settle(&mut self) {
         let record = &self.record;
-        self.time_ms = record
+        let mut rejected = false;
+        let mut trust = |t: Option<i64>| match t {
+            Some(ms) if time::plausible(ms) => Some(ms),
+            Some(_) => {
+                rejected = true;
+                None
+            }
+            None => None,
+        };
+        // A `time=` that is no date (a bare integer, the TTY layout's `WARN[0042]`) counts as
+        // rejected as well: the line said when it happened, and that cannot be used.
+        let own = record
             .time
-            .and_then(time::parse_timestamp_ms)
-            .or(self.envelope.timestamp_ms)
-            .or_else(|| record.prefix.and_then(prefix_timestamp));
+            .map(|t| time::parse_log_time(t).unwrap_or(i64::MIN));
+        self.time_ms = trust(own)
+            .or_else(|| trust(self.envelope.timestamp_ms))
+            .or_else(|| trust(record.prefix.and_then(prefix_timestamp)));
+        self.time_rejected = rejected;
         self.kind = Kind::of_message(record.msg_raw());
     }
 
@@ -430,7 +448,7 @@ mod tests {
     fn time_falls_back_to_the_envelope_then_the_prefix() {
         let line = br#"level=info msg="mapping IAM role" role="arn:aws:iam::111122223333:role/Admin" username=kubernetes-admin"#;
         let env = Envelope {
-            timestamp_ms: Some(42),
+            timestamp_ms: Some(1_768_469_400_042),
             ..Envelope::default()
         };
         let e = Event::parse(
@@ -442,7 +460,8 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(e.time_ms, Some(42));
+        assert_eq!(e.time_ms, Some(1_768_469_400_042));
+        assert!(!e.time_rejected);
         assert_eq!(
             e.mapping_arn().as_deref(),
             Some("arn:aws:iam::111122223333:role/Admin")

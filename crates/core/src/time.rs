@@ -143,9 +143,44 @@ pub fn parse_timestamp_ms(s: &str) -> Option<i64> {
     }
 }
 
+/// Parses the time a log line carries in its own text (`time="…"`, the TTY layout's
+/// `WARN[…]`): RFC 3339, or the Insights `YYYY-MM-DD HH:MM:SS` form. Unlike
+/// [`parse_timestamp_ms`] a bare integer is not a time here: logrus never writes one (its TTY
+/// layout writes seconds since the process started, `WARN[0042]`, which is no date at all).
+pub fn parse_log_time(s: &str) -> Option<i64> {
+    match s.trim().as_bytes().get(10) {
+        Some(b'T' | b't' | b' ') => parse_timestamp_ms(s),
+        _ => None,
+    }
+}
+
+/// 2000-01-01T00:00:00Z, the earliest time [`plausible`] accepts.
+pub const PLAUSIBLE_FROM_MS: i64 = 946_684_800_000;
+/// 2100-01-01T00:00:00Z, the first time [`plausible`] refuses.
+pub const PLAUSIBLE_UNTIL_MS: i64 = 4_102_444_800_000;
+
+/// Whether an event time is one an aws-iam-authenticator log can carry: from 2000 up to
+/// (not including) 2100. The authenticator dates from 2017, so anything outside is damage (Go's
+/// zero time `0001-01-01T00:00:00Z`, an epoch-zero timestamp, `9223372036854775807`) and is
+/// counted, never used: one such line would otherwise stretch the window and the timeline
+/// over centuries.
+pub fn plausible(ms: i64) -> bool {
+    (PLAUSIBLE_FROM_MS..PLAUSIBLE_UNTIL_MS).contains(&ms)
+}
+
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, the ends of what RFC 3339 can write.
+pub const RFC3339_FIRST_MS: i64 = -62_167_219_200_000;
+/// See [`RFC3339_FIRST_MS`].
+pub const RFC3339_LAST_MS: i64 = 253_402_300_799_999;
+
 /// Formats epoch milliseconds as RFC 3339 UTC with second resolution (or milliseconds when
 /// the value has them), the form every report uses.
+///
+/// Always RFC 3339: a value outside years 0000 to 9999 (which RFC 3339 cannot write) is
+/// clamped to the nearest end. Event times never get there, as [`plausible`] filters them
+/// first, and `--since`/`--until` are checked when read.
 pub fn format_ms(ms: i64) -> String {
+    let ms = ms.clamp(RFC3339_FIRST_MS, RFC3339_LAST_MS);
     match DateTime::<Utc>::from_timestamp_millis(ms) {
         Some(t) if ms % 1000 == 0 => t.to_rfc3339_opts(SecondsFormat::Secs, true),
         Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -225,6 +260,48 @@ mod tests {
             rfc3339_prefix(b"2026-01-15T09:30:00Z time=x"),
             Some((1_768_469_400_000, 20))
         );
+    }
+
+    #[test]
+    fn log_times_are_dates_not_integers() {
+        // logrus TTY output: seconds since the process started, not a 1970 time.
+        assert_eq!(parse_log_time("0042"), None);
+        assert_eq!(parse_log_time("9223372036854775807"), None);
+        assert_eq!(
+            parse_log_time("2026-01-15T09:30:00Z"),
+            Some(1_768_469_400_000)
+        );
+        assert_eq!(
+            parse_log_time("2026-11-22 03:53:32.520"),
+            Some(1_795_319_612_520)
+        );
+    }
+
+    #[test]
+    fn implausible_times_are_refused() {
+        assert!(plausible(rfc3339("2026-01-15T09:30:00Z").unwrap()));
+        for t in [
+            "0001-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "2100-01-01T00:00:00Z",
+        ] {
+            assert!(!plausible(rfc3339(t).unwrap()), "{t}");
+        }
+        assert!(!plausible(i64::MAX) && !plausible(i64::MIN) && !plausible(0));
+        assert_eq!(rfc3339("2000-01-01T00:00:00Z"), Some(PLAUSIBLE_FROM_MS));
+        assert_eq!(rfc3339("2100-01-01T00:00:00Z"), Some(PLAUSIBLE_UNTIL_MS));
+    }
+
+    #[test]
+    fn formatting_is_always_rfc3339() {
+        assert_eq!(format_ms(i64::MAX), "9999-12-31T23:59:59.999Z");
+        assert_eq!(format_ms(i64::MIN), "0000-01-01T00:00:00Z");
+        assert_eq!(format_ms(253_402_300_800_000), "9999-12-31T23:59:59.999Z");
+        assert_eq!(
+            rfc3339(&format_ms(RFC3339_FIRST_MS)),
+            Some(RFC3339_FIRST_MS)
+        );
+        assert_eq!(rfc3339(&format_ms(RFC3339_LAST_MS)), Some(RFC3339_LAST_MS));
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct Options {
     pub cluster: Option<String>,
     /// Region, for remedies.
     pub region: Option<String>,
+    /// The source already kept only events of the window (CloudWatch Logs Insights filters
+    /// on `@timestamp`): keep every event, and count those whose own time lies outside.
+    pub window_applied_by_source: bool,
 }
 
 impl Options {
@@ -243,7 +246,13 @@ impl Analyzer {
     /// callers that also print events.
     pub fn event(&mut self, e: &Event<'_>) -> Option<Verdict> {
         let in_window = self.opts.in_window(e.time_ms);
+        let (in_window, skew) = match self.opts.window_applied_by_source {
+            true => (true, !in_window),
+            false => (in_window, false),
+        };
+        self.accounting.window_skew += u64::from(skew);
         self.accounting.accept(e.kind, in_window);
+        self.accounting.implausible_time += u64::from(e.time_rejected);
         if !in_window {
             return None;
         }

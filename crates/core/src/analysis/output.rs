@@ -65,6 +65,14 @@ pub struct Events {
     pub outside_window: u64,
     /// Grants and denials left out by `--principal`.
     pub filtered_out: u64,
+    /// Parsed lines whose time was outside 2000–2100 and was not used (their time is null).
+    /// Omitted when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub implausible_time: u64,
+    /// Events CloudWatch returned for the window whose own `time=` lies outside it: kept,
+    /// and counted here. Omitted when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub window_skew: u64,
     /// Parsed lines in the window, by kind (every kind present, zeros included).
     pub by_kind: BTreeMap<&'static str, u64>,
 }
@@ -97,6 +105,18 @@ impl Events {
         }
         if self.filtered_out > 0 {
             s.push_str(&format!(", {} left out by --principal", self.filtered_out));
+        }
+        if self.implausible_time > 0 {
+            s.push_str(&format!(
+                ", {} with an implausible time (not used)",
+                self.implausible_time
+            ));
+        }
+        if self.window_skew > 0 {
+            s.push_str(&format!(
+                ", {} kept with a time= outside the window (clock skew)",
+                self.window_skew
+            ));
         }
         s
     }
@@ -256,7 +276,7 @@ pub struct Bin {
 
 /// Longest span drawn in hours before switching to days; most bins ever drawn.
 const HOURLY_UP_TO_HOURS: i64 = 72;
-const MAX_BINS: i64 = 2000;
+const MAX_BINS: usize = 2000;
 
 pub(super) fn build(
     a: Analyzer,
@@ -274,6 +294,8 @@ pub(super) fn build(
         not_authenticator_by_reason: acct.reasons(true).collect(),
         outside_window: acct.outside_window,
         filtered_out: a.filtered_out,
+        implausible_time: acct.implausible_time,
+        window_skew: acct.window_skew,
         by_kind: Kind::ALL
             .iter()
             .map(|k| (k.as_str(), acct.by_kind[*k as usize]))
@@ -347,6 +369,10 @@ pub(super) fn build(
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 fn account_of(arn: &str) -> Option<String> {
     Arn::parse(arn)
         .ok()
@@ -392,7 +418,12 @@ fn failure_class(class: Class, acc: FailureAcc, opts: &super::Options) -> Failur
         last_seen: acc.span.last.map(format_ms),
         example: acc.example.map(|e| FailureExample {
             time: (e.key.0 != i64::MAX).then(|| format_ms(e.key.0)),
-            error: e.error,
+            // Under every output: a pre-signed URL or token quoted in the error is a
+            // credential.
+            error: match crate::report::redact::mask_credentials(&e.error) {
+                std::borrow::Cow::Owned(masked) => masked,
+                std::borrow::Cow::Borrowed(_) => e.error,
+            },
             input: e.input,
             line: e.line,
         }),
@@ -478,35 +509,74 @@ fn creator_section(ev: &Evidence, opts: &super::Options, arn_usernames: bool) ->
 
 fn timeline(hours: impl Iterator<Item = ((i64, Class), u64)>) -> Timeline {
     let hours: Vec<((i64, Class), u64)> = hours.collect();
+    let empty = Timeline {
+        bin: "hour",
+        bins: Vec::new(),
+    };
     let (Some(first), Some(last)) = (
         hours.iter().map(|((h, _), _)| *h).min(),
         hours.iter().map(|((h, _), _)| *h).max(),
     ) else {
-        return Timeline {
-            bin: "hour",
-            bins: Vec::new(),
-        };
+        return empty;
+    };
+    // Event times are plausible (2000–2100) by the time they get here, but the arithmetic is
+    // checked anyway: a span that does not fit gives an empty timeline, never a panic.
+    let Some(span) = last.checked_sub(first) else {
+        return empty;
     };
     let mut size = HOUR_MS;
     let mut bin = "hour";
-    if (last - first) / HOUR_MS > HOURLY_UP_TO_HOURS {
+    if span / HOUR_MS > HOURLY_UP_TO_HOURS {
         size = 24 * HOUR_MS;
         bin = "day";
     }
     let floor = |t: i64| t.div_euclid(size) * size;
-    let (start, end) = (floor(first), floor(last));
-    let n = ((end - start) / size + 1).min(MAX_BINS);
+    let start = floor(first);
+    let index = |t: i64| {
+        floor(t)
+            .checked_sub(start)
+            .and_then(|d| usize::try_from(d / size).ok())
+    };
+    let Some(n) = index(last).and_then(|i| i.checked_add(1)) else {
+        return empty;
+    };
+    let n = n.min(MAX_BINS);
     let mut bins: Vec<Bin> = (0..n)
         .map(|i| Bin {
-            start: format_ms(start + i * size),
+            // `start + i * size <= floor(last)` for every `i < n`: no overflow.
+            start: format_ms(start + i as i64 * size),
             total: 0,
             by_class: BTreeMap::new(),
         })
         .collect();
     for ((h, class), count) in hours {
-        let i = (((floor(h) - start) / size) as usize).min(bins.len() - 1);
-        bins[i].total += count;
-        *bins[i].by_class.entry(class).or_default() += count;
+        let Some(b) = index(h).map(|i| i.min(n - 1)).and_then(|i| bins.get_mut(i)) else {
+            continue;
+        };
+        b.total += count;
+        *b.by_class.entry(class).or_default() += count;
     }
     Timeline { bin, bins }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeline_arithmetic_is_checked() {
+        // Hours at both ends of i64: before the checks, `last - first` overflowed and the
+        // bin index ran out of bounds (a panic in `report`).
+        let far = [i64::MIN, -HOUR_MS, 0, i64::MAX - HOUR_MS];
+        for (a, b) in [(far[0], far[3]), (far[1], far[3]), (far[0], far[2])] {
+            let hours = [
+                ((a, Class::IdentityNotMapped), 1),
+                ((b, Class::IdentityNotMapped), 1),
+            ];
+            let t = timeline(hours.into_iter());
+            assert!(t.bins.len() <= MAX_BINS);
+        }
+        let t = timeline([((0, Class::IdentityNotMapped), 2)].into_iter());
+        assert_eq!((t.bins.len(), t.bins[0].total), (1, 2));
+    }
 }

@@ -415,3 +415,54 @@ fn server_side_aggregates_feed_the_same_report() {
     assert_eq!(r.events.by_kind["access_granted"], 40);
     assert_eq!(r.window.start.as_deref(), Some("1970-01-01T00:00:01Z"));
 }
+
+#[test]
+fn implausible_times_are_counted_and_never_trusted() {
+    // A bare integer in `time=`, a time before 1970, Go's zero time, the logrus TTY layout's
+    // seconds-since-start: none of them is a time the report may use. Before, the first two
+    // made `report` panic in the timeline and the others put the window in 1970 or year 1.
+    let denied = r#"level=warning msg="access denied" arn="arn:aws:iam::111122223333:role/x" client="127.0.0.1:1" error="ARN is not mapped" method=POST path=/authenticate"#;
+    let text = [
+        format!(r#"time="9223372036854775807" {denied}"#),
+        format!(r#"time="1960-01-01T00:00:00Z" {denied}"#),
+        format!(r#"time="0001-01-01T00:00:00Z" {denied}"#),
+        format!(r#"time="2026-01-15T09:00:00Z" {denied}"#),
+        r#"WARN[0042] access denied                                 arn="arn:aws:iam::111122223333:role/x" client="127.0.0.1:1" error="ARN is not mapped""#.to_owned(),
+    ]
+    .join("\n");
+    let r = analyze(&text);
+    assert_eq!(r.failures.total, 5);
+    assert_eq!(r.events.implausible_time, 4);
+    assert_eq!(r.window.start.as_deref(), Some("2026-01-15T09:00:00Z"));
+    assert_eq!(r.window.end, r.window.start);
+    assert_eq!(r.timeline.bins.len(), 1);
+    assert_eq!(r.timeline.bins[0].total, 1);
+    assert!(r.events.summary().contains("4 with an implausible time"));
+}
+
+#[test]
+fn rows_the_source_windowed_are_counted_as_skew_not_dropped() {
+    // CloudWatch Insights filters on `@timestamp`; a row whose own `time=` is a little
+    // outside the window was dropped a second time before ("outside the time window").
+    let line = r#"time="2026-01-15T08:59:59Z" level=warning msg="access denied" arn="arn:aws:iam::111122223333:role/x" client="127.0.0.1:1" error="ARN is not mapped" method=POST path=/authenticate"#;
+    let window = Options {
+        since_ms: Some(1_768_467_600_000), // 2026-01-15T09:00:00Z
+        ..Options::default()
+    };
+    let local = analyze_with(line, window.clone());
+    assert_eq!((local.events.outside_window, local.failures.total), (1, 0));
+    let cw = analyze_with(
+        line,
+        Options {
+            window_applied_by_source: true,
+            ..window
+        },
+    );
+    assert_eq!(cw.events.outside_window, 0);
+    assert_eq!((cw.events.window_skew, cw.failures.total), (1, 1));
+    assert!(
+        cw.events
+            .summary()
+            .contains("1 kept with a time= outside the window")
+    );
+}

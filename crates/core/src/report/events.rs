@@ -7,11 +7,18 @@ use std::io::{self, Write};
 
 use comfy_table::Cell;
 
+use super::redact::{Redactor, escape_controls};
 use super::wire::EventOut;
 use super::{Format, TableStyle, new_table};
 
-/// Writes event records in one format.
-pub enum EventWriter<W: Write> {
+/// Writes event records in one format, redacted field by field when asked.
+pub struct EventWriter<W: Write> {
+    sink: Sink<W>,
+    redactor: Option<Redactor>,
+}
+
+/// Where and how the records go.
+enum Sink<W: Write> {
     /// One JSON object per line.
     Ndjson(W),
     /// A JSON array, streamed.
@@ -35,55 +42,80 @@ pub enum EventWriter<W: Write> {
 impl<W: Write> EventWriter<W> {
     /// A writer for `format`.
     pub fn new(format: Format, out: W, style: TableStyle) -> EventWriter<W> {
-        match format {
-            Format::Ndjson => EventWriter::Ndjson(out),
-            Format::Json => EventWriter::Json { out, first: true },
-            Format::Table => EventWriter::Table {
+        let sink = match format {
+            Format::Ndjson => Sink::Ndjson(out),
+            Format::Json => Sink::Json { out, first: true },
+            Format::Table => Sink::Table {
                 out,
                 rows: Vec::new(),
                 style,
             },
+        };
+        EventWriter {
+            sink,
+            redactor: None,
         }
+    }
+
+    /// Redacts every record with `r` (`--redact`) before it is serialised or laid out.
+    pub fn redacting(mut self, r: Redactor) -> EventWriter<W> {
+        self.redactor = Some(r);
+        self
     }
 
     /// Writes one record.
     pub fn write(&mut self, e: &EventOut<'_>) -> io::Result<()> {
+        match &self.redactor {
+            Some(r) => self.sink.write(&e.redacted(r)),
+            None => self.sink.write(e),
+        }
+    }
+
+    /// Ends the output (closes the JSON array, draws the table) and flushes.
+    pub fn finish(self) -> io::Result<()> {
+        self.sink.finish()
+    }
+}
+
+impl<W: Write> Sink<W> {
+    fn write(&mut self, e: &EventOut<'_>) -> io::Result<()> {
         match self {
-            EventWriter::Ndjson(out) => {
+            Sink::Ndjson(out) => {
                 serde_json::to_writer(&mut *out, e)?;
                 out.write_all(b"\n")
             }
-            EventWriter::Json { out, first } => {
+            Sink::Json { out, first } => {
                 out.write_all(if *first { b"[\n" } else { b",\n" })?;
                 *first = false;
                 serde_json::to_writer(&mut *out, e).map_err(io::Error::from)
             }
-            EventWriter::Table { rows, .. } => {
+            Sink::Table { rows, .. } => {
                 let who = e.username.as_deref().or(e.arn.as_deref()).unwrap_or("");
                 let detail = e.error.as_deref().unwrap_or(&e.msg);
+                // Escaped for the terminal: these are the client's texts.
+                let text = |s: &str| escape_controls(s).into_owned();
                 rows.push([
                     e.time.clone().unwrap_or_default(),
                     e.level.unwrap_or("").to_owned(),
                     e.kind.to_owned(),
                     e.class.unwrap_or("").to_owned(),
-                    who.to_owned(),
-                    e.client.as_deref().unwrap_or("").to_owned(),
-                    detail.to_owned(),
+                    text(who),
+                    text(e.client.as_deref().unwrap_or("")),
+                    text(detail),
                 ]);
                 Ok(())
             }
         }
     }
 
-    /// Ends the output (closes the JSON array, draws the table) and flushes.
-    pub fn finish(self) -> io::Result<()> {
+    fn finish(self) -> io::Result<()> {
         match self {
-            EventWriter::Ndjson(mut out) => out.flush(),
-            EventWriter::Json { mut out, first } => {
+            Sink::Ndjson(mut out) => out.flush(),
+            Sink::Json { mut out, first } => {
                 out.write_all(if first { b"[]\n" } else { b"\n]\n" })?;
                 out.flush()
             }
-            EventWriter::Table {
+            Sink::Table {
                 mut out,
                 rows,
                 style,

@@ -21,6 +21,12 @@ pub enum View {
     Failures,
 }
 
+fn escape_in_place(s: &mut String) {
+    if let std::borrow::Cow::Owned(e) = super::redact::escape_controls(s) {
+        *s = e;
+    }
+}
+
 /// How many principals a failure row names before "+N more".
 const PRINCIPALS_PER_ROW: usize = 3;
 
@@ -33,11 +39,21 @@ pub fn write<W: Write>(
     view: View,
     style: TableStyle,
 ) -> io::Result<()> {
+    // Texts from the log (an error quoting the client's hostname, an ARN with a NUL) reach
+    // the terminal with their control characters escaped, so they cannot move the cursor,
+    // set the title or clear the screen. Done before layout, so widths are measured on what
+    // is printed.
+    let mut escaped = r.clone();
+    super::redact::each_string(&mut escaped, &mut escape_in_place);
+    let r = &escaped;
+    let names: Vec<String> = inputs
+        .iter()
+        .map(|i| super::redact::escape_controls(&i.name).into_owned())
+        .collect();
     let span = match (&r.window.start, &r.window.end) {
         (Some(s), Some(e)) => format!("{s} → {e}"),
         _ => "no timestamps".to_owned(),
     };
-    let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
     writeln!(out, "eks-authlog: {} ({})", span, names.join(", "))?;
     if let Some(cw) = cloudwatch {
         source_lines(out, cw)?;
@@ -81,6 +97,20 @@ pub fn write<W: Write>(
     }
     if e.filtered_out > 0 {
         write!(out, ", {} left out by --principal", e.filtered_out)?;
+    }
+    if e.window_skew > 0 {
+        write!(
+            out,
+            ", {} kept with a time= outside the window (clock skew)",
+            e.window_skew
+        )?;
+    }
+    if e.implausible_time > 0 {
+        write!(
+            out,
+            ", {} with an implausible time (not used)",
+            e.implausible_time
+        )?;
     }
     writeln!(out, ".")
 }

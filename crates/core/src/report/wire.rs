@@ -11,6 +11,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use crate::analysis::correlate::Sts;
 use crate::event::{Event, Uid};
 use crate::parse::Field;
+use crate::report::redact::{Redactor, mask_credentials};
 use crate::time::format_ms;
 
 /// Schema id written in every NDJSON event record.
@@ -48,7 +49,7 @@ pub struct EventOut<'a> {
     /// The `STS response` paired with this grant or denial (same stream and client).
     pub sts: Option<StsOut>,
     /// CloudWatch log stream, when the input had it.
-    pub stream: Option<&'a str>,
+    pub stream: Option<Cow<'a, str>>,
     /// Logs Insights `@ptr` or CloudWatch event id, when the input had it.
     pub ptr: Option<&'a str>,
     /// Input and line number.
@@ -61,19 +62,23 @@ pub struct EventOut<'a> {
     /// The line's last value had no closing quote (a cut line). Omitted when false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// The line carried a time outside 2000–2100, which `time` does not use. Omitted when
+    /// false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub time_rejected: bool,
 }
 
 /// A split `uid`.
 #[derive(serde::Serialize)]
 pub struct UidOut<'a> {
     /// The value as written.
-    pub raw: &'a str,
+    pub raw: Cow<'a, str>,
     /// `aws-iam-authenticator` or `heptio-authenticator-aws`.
     pub prefix: Option<&'a str>,
     /// Account id (or `administrative`).
-    pub account: Option<&'a str>,
+    pub account: Option<Cow<'a, str>>,
     /// IAM unique id.
-    pub principal_id: Option<&'a str>,
+    pub principal_id: Option<Cow<'a, str>>,
 }
 
 /// What the paired `STS response` said about the caller.
@@ -104,20 +109,33 @@ impl From<&Sts> for StsOut {
 #[derive(serde::Serialize)]
 pub struct SourceOut<'a> {
     /// Input name (`-` for stdin, a path, a log group).
-    pub input: &'a str,
+    pub input: Cow<'a, str>,
     /// 1-based line or record number.
     pub line: u64,
 }
 
-/// Serializes fields as a JSON object of decoded values, first occurrence of each key.
-pub struct FieldsOut<'a>(pub &'a [Field<'a>]);
+/// Serializes fields as a JSON object of decoded values, first occurrence of each key; with
+/// a redactor, each value redacted by its key.
+pub struct FieldsOut<'a>(pub &'a [Field<'a>], pub Option<&'a Redactor>);
+
+/// A field's decoded value as written: credentials masked, then redacted by key when asked.
+fn field_value<'v>(k: &str, v: Cow<'v, str>, r: Option<&Redactor>) -> Cow<'v, str> {
+    let v = match mask_credentials(&v) {
+        Cow::Borrowed(_) => v,
+        Cow::Owned(m) => Cow::Owned(m),
+    };
+    match r {
+        Some(r) => r.field(k, v),
+        None => v,
+    }
+}
 
 impl Serialize for FieldsOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
         for (i, (k, v)) in self.0.iter().enumerate() {
             if !self.0[..i].iter().any(|(seen, _)| seen == k) {
-                map.serialize_entry(k, &v.decoded())?;
+                map.serialize_entry(k, &field_value(k, v.decoded(), self.1))?;
             }
         }
         map.end()
@@ -125,7 +143,7 @@ impl Serialize for FieldsOut<'_> {
 }
 
 /// Serializes the repeats of keys as `[key, value]` pairs.
-pub struct RepeatedOut<'a>(pub &'a [Field<'a>]);
+pub struct RepeatedOut<'a>(pub &'a [Field<'a>], pub Option<&'a Redactor>);
 
 impl RepeatedOut<'_> {
     fn repeats(&self) -> impl Iterator<Item = &Field<'_>> {
@@ -143,7 +161,10 @@ impl RepeatedOut<'_> {
 
 impl Serialize for RepeatedOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.repeats().map(|(k, v)| (k, v.decoded())))
+        s.collect_seq(
+            self.repeats()
+                .map(|(k, v)| (k, field_value(k, v.decoded(), self.1))),
+        )
     }
 }
 
@@ -168,24 +189,82 @@ impl<'a> EventOut<'a> {
             uid: e.uid_raw().map(|raw| {
                 let parts = Uid::parse(raw);
                 UidOut {
-                    raw,
+                    raw: Cow::Borrowed(raw),
                     prefix: parts.map(|u| u.prefix),
-                    account: parts.map(|u| u.account),
-                    principal_id: parts.map(|u| u.principal_id),
+                    account: parts.map(|u| Cow::Borrowed(u.account)),
+                    principal_id: parts.map(|u| Cow::Borrowed(u.principal_id)),
                 }
             }),
             client: e.client(),
-            error: e.error(),
+            error: e.error().map(|t| match mask_credentials(&t) {
+                Cow::Borrowed(_) => t,
+                Cow::Owned(m) => Cow::Owned(m),
+            }),
             sts,
-            stream: e.envelope.stream,
+            stream: e.envelope.stream.map(Cow::Borrowed),
             ptr: e.envelope.ptr,
             source: SourceOut {
-                input: e.loc.input,
+                input: Cow::Borrowed(e.loc.input),
                 line: e.loc.line,
             },
-            fields: FieldsOut(e.record.fields()),
-            fields_repeated: RepeatedOut(e.record.fields()),
+            fields: FieldsOut(e.record.fields(), None),
+            fields_repeated: RepeatedOut(e.record.fields(), None),
             truncated: e.record.truncated,
+            time_rejected: e.time_rejected,
+        }
+    }
+
+    /// This record with every text redacted by field, for `--redact`: identifier fields
+    /// (`session`, `userid`, `accesskeyid`, the uid's account and unique id) become
+    /// pseudonyms whole, free texts are scanned. Times, kinds, classes and numbers are kept.
+    pub fn redacted<'b>(&'b self, r: &'b Redactor) -> EventOut<'b> {
+        let text = |v: &'b Cow<'a, str>| r.value(Cow::Borrowed(v.as_ref()));
+        let opt = |v: &'b Option<Cow<'a, str>>| v.as_ref().map(text);
+        let by_key = |k: &str, v: &'b Option<String>| {
+            v.as_deref()
+                .map(|v| r.field(k, Cow::Borrowed(v)).into_owned())
+        };
+        EventOut {
+            schema: self.schema,
+            time: self.time.clone(),
+            level: self.level,
+            msg: text(&self.msg),
+            kind: self.kind,
+            class: self.class,
+            family: self.family,
+            arn: opt(&self.arn),
+            username: opt(&self.username),
+            groups: self.groups.iter().map(|g| r.redact(g)).collect(),
+            uid: self.uid.as_ref().map(|u| UidOut {
+                raw: text(&u.raw),
+                prefix: u.prefix,
+                account: u
+                    .account
+                    .as_ref()
+                    .map(|a| r.field("accountid", Cow::Borrowed(a.as_ref()))),
+                principal_id: u
+                    .principal_id
+                    .as_ref()
+                    .map(|p| r.field("principal_id", Cow::Borrowed(p.as_ref()))),
+            }),
+            client: opt(&self.client),
+            error: opt(&self.error),
+            sts: self.sts.as_ref().map(|s| StsOut {
+                arn: s.arn.as_deref().map(|a| r.redact(a)),
+                session: by_key("session", &s.session),
+                userid: by_key("userid", &s.userid),
+                accesskeyid: by_key("accesskeyid", &s.accesskeyid),
+            }),
+            stream: opt(&self.stream),
+            ptr: self.ptr,
+            source: SourceOut {
+                input: text(&self.source.input),
+                line: self.source.line,
+            },
+            fields: FieldsOut(self.fields.0, Some(r)),
+            fields_repeated: RepeatedOut(self.fields_repeated.0, Some(r)),
+            truncated: self.truncated,
+            time_rejected: self.time_rejected,
         }
     }
 }

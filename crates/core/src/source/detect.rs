@@ -1,4 +1,4 @@
-//! `--format auto`: guess an input's shape from its first bytes (after gzip and a UTF-8 BOM).
+//! `--input-format auto`: guess an input's shape from its first bytes (after gzip and a UTF-8 BOM).
 //!
 //! Rules, in order, on the first non-whitespace byte:
 //!

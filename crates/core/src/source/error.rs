@@ -41,7 +41,7 @@ pub enum Error {
     /// The input looks like JSON but is none of the shapes we know.
     #[error(
         "{input}: JSON input of unknown shape (expected aws logs filter-log-events, \
-         aws logs get-query-results or Docker json-file); use --format to choose one"
+         aws logs get-query-results or Docker json-file); use --input-format to choose one"
     )]
     UnknownShape {
         /// Input name.

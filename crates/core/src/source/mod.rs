@@ -69,7 +69,7 @@ pub(crate) use batch::LineBatch;
 pub use error::Error;
 pub use lines::{chunk_boundaries, count_lines, split_lines};
 
-/// The shape of an input. Chosen with `--format`; [`InputFormat::Auto`] detects it (see
+/// The shape of an input. Chosen with `--input-format`; [`InputFormat::Auto`] detects it (see
 /// [`detect`] for the rules). Any shape may be gzip-compressed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum InputFormat {
@@ -91,7 +91,7 @@ pub enum InputFormat {
 }
 
 impl InputFormat {
-    /// The `--format` name of this shape.
+    /// The `--input-format` name of this shape.
     pub fn as_str(self) -> &'static str {
         match self {
             InputFormat::Auto => "auto",

@@ -423,6 +423,11 @@ fn unknown_json_shape_names_the_input() {
     );
     let e = err(b"[{\"message\":\"x\"}]", InputFormat::Auto);
     assert!(matches!(e, Error::UnknownShape { .. }), "{e:?}");
+    // It names the option that exists (before: `--format`, which clap refuses).
+    assert!(
+        e.to_string().ends_with("use --input-format to choose one"),
+        "{e}"
+    );
 }
 
 #[test]
