@@ -2,18 +2,24 @@
 //! mode, read from files, and what they say about each rejected identity.
 //!
 //! This module owns reading access-configuration documents ([`read`], detected by content),
-//! merging them into one [`AccessConfig`], and the diagnosis of an `identity is not mapped` denial ([`diagnose`]). It reads no logs and
+//! merging them into one [`AccessConfig`], the inventory and its findings ([`inventory`]),
+//! and the diagnosis of an `identity is not mapped` denial ([`diagnose`]). It reads no logs and
 //! calls no API: the live EKS reads belong to the `aws` crate, and the report only attaches
 //! what [`diagnose`] returns.
 
 pub mod awsauth;
 pub mod diagnose;
 pub mod entries;
+pub mod inventory;
 pub mod yaml;
+
+#[cfg(test)]
+mod tests;
 
 pub use self::awsauth::{AwsAuth, AwsAuthFormat, EntryState, Mapping, SectionKind};
 pub use self::diagnose::{Cause, Denial, Diagnosis, Evidence, Fix, diagnose};
 pub use self::entries::{AccessEntries, AccessEntry, ClusterInfo, Mode};
+pub use self::inventory::{Finding, FindingKind, Inventory, inventory};
 
 /// An access-configuration file that could not be read.
 #[derive(Debug, thiserror::Error)]
