@@ -159,6 +159,8 @@ pub struct Denial<'a> {
     pub session: Option<&'a str>,
     /// When the denial happened (RFC 3339), for telling propagation delay from a dead entry.
     pub time: Option<&'a str>,
+    /// The log already showed this is a node (an instance-ID session on the paired STS line).
+    pub node: bool,
 }
 
 /// Seconds an access entry may take to become effective ("may take several seconds", EKS
@@ -354,7 +356,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn is_node(&self) -> bool {
-        let session_is_instance = self.denial.session.is_some_and(is_instance_id);
+        let session_is_instance =
+            self.denial.node || self.denial.session.is_some_and(is_instance_id);
         let name_says_node = self
             .principal
             .as_ref()
@@ -631,7 +634,16 @@ impl<'a> Ctx<'a> {
             match (cause, mode) {
                 (Cause::EntryBoundToOldPrincipal | Cause::ShadowedByAccessEntry, _) => {
                     fix.commands.push(self.aws("delete-access-entry", &arn));
-                    fix.commands.extend(self.access_entry_commands(&arn));
+                    match self
+                        .cfg
+                        .entries
+                        .entries
+                        .iter()
+                        .find(|e| e.principal_arn == arn)
+                    {
+                        Some(e) if e.kind.is_some() => fix.commands.extend(self.recreate(e)),
+                        _ => fix.commands.extend(self.access_entry_commands(&arn)),
+                    }
                 }
                 (_, Some(Mode::Api)) => fix.commands.extend(self.access_entry_commands(&arn)),
                 (Cause::AccessEntriesIgnoredByMode, _) | (_, Some(Mode::ConfigMap)) => {
@@ -775,6 +787,41 @@ impl<'a> Ctx<'a> {
                 self.aws("associate-access-policy", arn)
             ),
         ]
+    }
+
+    /// Re-creates an access entry as it was described: type, username, groups, policies.
+    fn recreate(&self, e: &AccessEntry) -> Vec<String> {
+        let mut create = self.aws("create-access-entry", &e.principal_arn);
+        if let Some(kind) = e.kind.as_deref().filter(|k| *k != "STANDARD") {
+            let _ = write!(create, " --type {kind}");
+        }
+        let default_username = e
+            .username
+            .as_deref()
+            .is_none_or(|u| u.starts_with("arn:") || u.starts_with("system:node:"));
+        if let Some(u) = e.username.as_deref().filter(|_| !default_username) {
+            let _ = write!(create, " --username '{u}'");
+        }
+        if !e.groups.is_empty() {
+            let _ = write!(create, " --kubernetes-groups {}", e.groups.join(" "));
+        }
+        let mut out = vec![create];
+        for p in e.policies.iter().flatten() {
+            let scope = if p.access_scope.kind == "namespace" {
+                format!(
+                    "type=namespace,namespaces={}",
+                    p.access_scope.namespaces.join(",")
+                )
+            } else {
+                "type=cluster".to_owned()
+            };
+            out.push(format!(
+                "{} --policy-arn {} --access-scope {scope}",
+                self.aws("associate-access-policy", &e.principal_arn),
+                p.policy_arn
+            ));
+        }
+        out
     }
 
     fn eksctl_create(&self, arn: &str, username: &str, groups: &[String]) -> String {

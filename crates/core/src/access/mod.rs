@@ -1,12 +1,13 @@
 //! The cluster's own access configuration: aws-auth, access entries and the authentication
 //! mode, read from files, and what they say about each rejected identity.
 //!
-//! This module owns reading access-configuration documents ([`read`], detected by content),
-//! merging them into one [`AccessConfig`], the inventory and its findings ([`inventory`]),
-//! and the diagnosis of an `identity is not mapped` denial ([`diagnose`]). It reads no logs and
+//! This module owns reading access-configuration documents ([`AccessConfig::read`], detected by content),
+//! merging them into one [`AccessConfig`], the inventory and its findings ([`inventory()`]),
+//! and the diagnosis of an `identity is not mapped` denial ([`diagnose()`]). It reads no logs and
 //! calls no API: the live EKS reads belong to the `aws` crate, and the report only attaches
-//! what [`diagnose`] returns.
+//! what [`diagnose()`] returns.
 
+pub mod attach;
 pub mod awsauth;
 pub mod diagnose;
 pub mod entries;
@@ -16,6 +17,7 @@ pub mod yaml;
 #[cfg(test)]
 mod tests;
 
+pub use self::attach::attach;
 pub use self::awsauth::{AwsAuth, AwsAuthFormat, EntryState, Mapping, SectionKind};
 pub use self::diagnose::{Cause, Denial, Diagnosis, Evidence, Fix, diagnose};
 pub use self::entries::{AccessEntries, AccessEntry, ClusterInfo, Mode};
@@ -46,6 +48,27 @@ impl AccessConfig {
     /// The authentication mode, when `describe-cluster` output was given.
     pub fn mode(&self) -> Option<Mode> {
         self.entries.cluster.mode
+    }
+
+    /// Reads the files (`-` is stdin) into one configuration.
+    pub fn from_paths<S: AsRef<str>>(paths: &[S]) -> Result<AccessConfig, ReadError> {
+        let mut cfg = AccessConfig::default();
+        for path in paths {
+            let path = path.as_ref();
+            let bytes = if path == "-" {
+                let mut buf = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut buf).map(|_| buf)
+            } else {
+                std::fs::read(path)
+            };
+            let bytes = bytes.map_err(|e| ReadError {
+                file: path.to_owned(),
+                line: None,
+                message: format!("cannot read: {e}"),
+            })?;
+            cfg.read(path, &bytes)?;
+        }
+        Ok(cfg)
     }
 
     /// Reads one document (a file's bytes) and merges it in. The kind is detected by

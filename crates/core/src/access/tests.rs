@@ -457,7 +457,7 @@ fn m27_missing_node_role_gets_a_node_mapping() {
         &Denial {
             arn: "arn:aws:iam::111122223333:role/eksctl-my-cluster-NodeInstanceRole-1ABC",
             session: Some("i-0123456789abcdef0"),
-            time: None,
+            ..Denial::default()
         },
     );
     assert_eq!(d.cause, Cause::NoEntry);
@@ -480,7 +480,7 @@ fn m28_node_role_used_by_a_human_is_explained() {
         &Denial {
             arn: NODE,
             session: Some("alice"),
-            time: None,
+            ..Denial::default()
         },
     );
     assert_eq!(d.cause, Cause::EntryIsFine);
@@ -581,8 +581,8 @@ fn access_entry_created_seconds_before_the_denial_is_propagation() {
         &cfg,
         &Denial {
             arn: "arn:aws:iam::111122223333:role/my-role",
-            session: None,
             time: Some("2024-04-29T17:50:20Z"),
+            ..Denial::default()
         },
     );
     assert_eq!(d.cause, Cause::EntryIsFine);

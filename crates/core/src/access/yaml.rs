@@ -69,7 +69,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The word `encoding/json` uses in "cannot unmarshal <word> into …".
+    /// The word `encoding/json` uses in `cannot unmarshal <word> into …`.
     pub const fn json_word(self) -> &'static str {
         match self {
             Kind::Null => "null",
