@@ -41,6 +41,8 @@ enum Sub {
     Failures(RunArgs),
     /// One record per event (NDJSON when piped), classified.
     Events(RunArgs),
+    /// The access inventory from aws-auth / access-entry files, with audit findings.
+    Access(AccessArgs),
     /// List the failure classes: family, who fixes it, meaning.
     Classes,
     /// Print the Logs Insights queries (all, or one by name), ready to paste into the console.
@@ -232,6 +234,24 @@ struct RunArgs {
     /// No summary line on stderr.
     #[arg(short, long)]
     quiet: bool,
+
+    /// aws-auth / access-entry / describe-cluster files: diagnose each not-mapped principal
+    /// (repeatable; see `eks-authlog access`).
+    #[arg(long, value_name = "FILE")]
+    access_config: Vec<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+struct AccessArgs {
+    /// aws-auth (kubectl -o yaml|json, its data block, eksctl get iamidentitymapping -o
+    /// json|yaml) and aws eks list-access-entries / describe-access-entry /
+    /// list-associated-access-policies / describe-cluster JSON; `-` reads stdin.
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<String>,
+
+    /// Output format [default: table on a terminal, json when piped].
+    #[arg(short, long, value_enum)]
+    output: Option<FormatArg>,
 }
 
 /// What `main` should do.
@@ -242,6 +262,8 @@ pub enum Plan {
     Classes,
     /// Print queries.
     Queries(Option<String>),
+    /// Print the access inventory of these files.
+    Access(Vec<String>, Format),
 }
 
 impl Args {
@@ -252,6 +274,15 @@ impl Args {
             Sub::Creator(a) => (Command::Creator, a),
             Sub::Failures(a) => (Command::Failures, a),
             Sub::Events(a) => (Command::Events, a),
+            Sub::Access(a) => {
+                let tty = std::io::stdout().is_terminal();
+                let format = a.output.map(Format::from).unwrap_or(if tty {
+                    Format::Table
+                } else {
+                    Format::Json
+                });
+                return Ok(Plan::Access(a.files, format));
+            }
             Sub::Classes => return Ok(Plan::Classes),
             Sub::Queries { name } => return Ok(Plan::Queries(name)),
         };
@@ -371,6 +402,7 @@ impl Args {
             redact_key: a.redact_key.unwrap_or_default().into_bytes(),
             fail_on,
             quiet: a.quiet,
+            access_config: a.access_config,
         })))
     }
 }
