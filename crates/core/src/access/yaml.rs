@@ -227,14 +227,29 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
             }
             Event::StreamStart | Event::Nothing => {}
             Event::Alias(id) => {
-                let node = builder.anchors.get(&id).cloned().unwrap_or(Node {
-                    line,
-                    value: Value::Scalar {
-                        text: String::new(),
-                        plain: true,
-                        literal: false,
-                    },
-                });
+                // Expanding aliases copies nodes; bound the copies so that a "billion laughs"
+                // document fails as yaml.v2 fails it (decode.go, `allowedAliasRatio`) instead
+                // of exhausting memory.
+                builder.expanded += builder.anchors.get(&id).map_or(1, |(_, size)| *size);
+                if builder.expanded > MAX_ALIAS_NODES {
+                    return Err(SyntaxError {
+                        reported_line: None,
+                        line,
+                        problem: "document contains excessive aliasing".to_owned(),
+                    });
+                }
+                let node = builder
+                    .anchors
+                    .get(&id)
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or(Node {
+                        line,
+                        value: Value::Scalar {
+                            text: String::new(),
+                            plain: true,
+                            literal: false,
+                        },
+                    });
                 builder.push(node, 0);
             }
             Event::Scalar(text, style, anchor, _tag) => {
@@ -264,7 +279,10 @@ struct Builder {
     /// Open collections, each with its anchor id and (for mappings) a pending key.
     stack: Vec<(Node, usize, Option<Node>)>,
     root: Option<Node>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes and their sizes in nodes.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes copied by alias expansion so far.
+    expanded: usize,
 }
 
 impl Builder {
@@ -280,7 +298,8 @@ impl Builder {
 
     fn push(&mut self, node: Node, anchor: usize) {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let size = node_count(&node);
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         let Some((parent, _, pending)) = self.stack.last_mut() else {
             self.root.get_or_insert(node);
@@ -295,6 +314,29 @@ impl Builder {
             Value::Scalar { .. } => {}
         }
     }
+}
+
+/// Alias expansion beyond this many nodes is refused (aws-auth documents have hundreds).
+const MAX_ALIAS_NODES: usize = 100_000;
+
+/// How many nodes `node` holds, itself included (iteratively: depth is the parser's to bound).
+fn node_count(node: &Node) -> usize {
+    let mut count = 0;
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        count += 1;
+        match &n.value {
+            Value::Seq(items) => stack.extend(items),
+            Value::Map(pairs) => {
+                for (k, v) in pairs {
+                    stack.push(k);
+                    stack.push(v);
+                }
+            }
+            Value::Scalar { .. } => {}
+        }
+    }
+    count
 }
 
 /// Rewords a saphyr error as yaml.v2 (libyaml) words it.
@@ -398,6 +440,30 @@ mod tests {
         assert_eq!(
             e.go_text(),
             "yaml: line 2: found a tab character that violates indentation"
+        );
+    }
+
+    #[test]
+    fn alias_bombs_fail_instead_of_exhausting_memory() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            doc.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let e = parse(&doc).unwrap_err();
+        assert_eq!(e.go_text(), "yaml: document contains excessive aliasing");
+        // Ordinary anchors still expand.
+        let n = parse("a: &x [1]\nb: *x\n").unwrap().unwrap();
+        assert_eq!(
+            n.get("b").unwrap().value,
+            Value::Seq(vec![Node {
+                line: 1,
+                value: Value::Scalar {
+                    text: "1".into(),
+                    plain: true,
+                    literal: false
+                }
+            }])
         );
     }
 
