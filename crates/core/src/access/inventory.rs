@@ -64,6 +64,26 @@ pub enum FindingKind {
     AccessEntriesIgnoredByMode,
 }
 
+impl FindingKind {
+    /// Every kind, in declaration order.
+    pub const ALL: &[FindingKind] = &[
+        FindingKind::AdminMapping,
+        FindingKind::DuplicateMapping,
+        FindingKind::SectionUnparsable,
+        FindingKind::TopLevelKeyMisspelt,
+        FindingKind::EntryDropped,
+        FindingKind::EntryUnmatchable,
+        FindingKind::GroupWhitespace,
+        FindingKind::FieldTypeError,
+        FindingKind::UnknownTemplate,
+        FindingKind::EmptyUsername,
+        FindingKind::MapAccountsBreadth,
+        FindingKind::ShadowedByAccessEntry,
+        FindingKind::AwsAuthIgnoredByMode,
+        FindingKind::AccessEntriesIgnoredByMode,
+    ];
+}
+
 /// One finding.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {

@@ -596,6 +596,26 @@ fn every_cause_name_is_its_serde_name() {
     assert_eq!(Cause::ALL.len(), 18);
 }
 
+#[test]
+fn readme_documents_every_cause_and_finding_kind() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    for c in Cause::ALL {
+        assert!(
+            readme.contains(&format!("| `{}` |", c.as_str())),
+            "README lacks cause {c:?}"
+        );
+    }
+    for k in FindingKind::ALL {
+        let name = serde_json::to_value(k).unwrap();
+        let name = name.as_str().unwrap();
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "README lacks finding {name}"
+        );
+    }
+}
+
 // --- readers ---
 
 #[test]
