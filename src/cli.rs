@@ -42,6 +42,7 @@ const MAN_PAGES: &[&str] = &[
     "creator",
     "failures",
     "events",
+    "access",
     "classes",
     "queries",
     "completions",
@@ -66,6 +67,8 @@ enum Sub {
     Failures(DocArgs),
     /// One record per event (NDJSON when piped), classified.
     Events(StreamArgs),
+    /// The access inventory from aws-auth / access-entry files, with audit findings.
+    Access(AccessArgs),
     /// List the failure classes: family, who fixes it, meaning.
     Classes,
     /// Print the Logs Insights queries (all, or one by name), ready to paste into the console.
@@ -328,6 +331,24 @@ struct RunArgs {
     /// No summary line on stderr.
     #[arg(short, long)]
     quiet: bool,
+
+    /// aws-auth / access-entry / describe-cluster files: diagnose each not-mapped principal
+    /// (repeatable; see `eks-authlog access`).
+    #[arg(long, value_name = "FILE")]
+    access_config: Vec<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+struct AccessArgs {
+    /// aws-auth (kubectl -o yaml|json, its data block, eksctl get iamidentitymapping -o
+    /// json|yaml) and aws eks list-access-entries / describe-access-entry /
+    /// list-associated-access-policies / describe-cluster JSON; `-` reads stdin.
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<String>,
+
+    /// Output format [default: table on a terminal, json when piped].
+    #[arg(short, long, value_enum)]
+    output: Option<FormatArg>,
 }
 
 /// `--class` values: every family, then every class (`unclassified` names both, the same
@@ -390,6 +411,8 @@ pub enum Plan {
     Run(Box<Config>),
     /// Write this text to stdout (class list, queries, completions, man page).
     Print(Vec<u8>),
+    /// Print the access inventory of these files.
+    Access(Vec<String>, Format),
 }
 
 impl Args {
@@ -410,6 +433,15 @@ impl Args {
                 return Ok(Plan::Print(out));
             }
             Sub::Man { command } => return man_page(command.as_deref()).map(Plan::Print),
+            Sub::Access(a) => {
+                let tty = std::io::stdout().is_terminal();
+                let format = a.output.map(Format::from).unwrap_or(if tty {
+                    Format::Table
+                } else {
+                    Format::Json
+                });
+                return Ok(Plan::Access(a.files, format));
+            }
         };
         let now = chrono::Utc::now().timestamp_millis();
         let time = |s: &Option<String>| {
@@ -547,6 +579,7 @@ impl Args {
                 .into_bytes(),
             fail_on: a.fail_on,
             quiet: a.quiet,
+            access_config: a.access_config,
         })))
     }
 }

@@ -106,6 +106,8 @@ pub struct Config {
     pub fail_on: Vec<FailOn>,
     /// No summary on stderr.
     pub quiet: bool,
+    /// Access-configuration files whose diagnoses are attached to not-mapped principals.
+    pub access_config: Vec<String>,
 }
 
 /// Parses a `--since`/`--until` value relative to `now_ms`: a duration ago (`15m`, `24h`,

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
 pub mod config;

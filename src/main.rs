@@ -16,6 +16,20 @@ fn main() -> ExitCode {
             let _ = io::stdout().write_all(&text);
             return Exit::Success.into();
         }
+        Ok(cli::Plan::Access(files, format)) => {
+            let stdout = BufWriter::new(io::stdout().lock());
+            return match eks_authlog::access::run(&files, format, stdout) {
+                Ok(summary) => {
+                    eprintln!("eks-authlog: {summary}");
+                    Exit::Success.into()
+                }
+                Err(e) if e.is_broken_pipe() => Exit::Success.into(),
+                Err(e) => {
+                    eprintln!("eks-authlog: error: {}", chain(&e));
+                    Exit::Error.into()
+                }
+            };
+        }
         Err(msg) => {
             eprintln!("eks-authlog: {msg}");
             return Exit::Error.into();

@@ -76,9 +76,12 @@ pub fn run<W: Write>(config: &Config, mut out: W) -> Result<Outcome> {
 fn report(config: &Config) -> Result<(Report, Sources)> {
     #[cfg(feature = "cloudwatch")]
     if let Some(cw) = &config.cloudwatch {
-        return crate::cloudwatch::report(cw, &config.job, config.quiet);
+        let (mut report, sources) = crate::cloudwatch::report(cw, &config.job, config.quiet)?;
+        attach_diagnoses(config, &mut report)?;
+        return Ok((report, sources));
     }
-    let (report, inputs) = pipeline::report(&config.job)?;
+    let (mut report, inputs) = pipeline::report(&config.job)?;
+    attach_diagnoses(config, &mut report)?;
     Ok((
         report,
         Sources {
@@ -86,6 +89,17 @@ fn report(config: &Config) -> Result<(Report, Sources)> {
             cloudwatch: None,
         },
     ))
+}
+
+/// With `--access-config`, diagnoses every not-mapped principal from those files.
+fn attach_diagnoses(config: &Config, report: &mut Report) -> Result<()> {
+    if config.access_config.is_empty() {
+        return Ok(());
+    }
+    let cfg = eks_authlog_core::access::AccessConfig::from_paths(&config.access_config)
+        .map_err(eks_authlog_core::Error::from)?;
+    eks_authlog_core::access::attach(report, &cfg);
+    Ok(())
 }
 
 /// Streams the events of the configured CloudWatch source, or of the job's local inputs.

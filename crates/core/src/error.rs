@@ -19,6 +19,9 @@ pub enum Error {
         /// Where the first one was, and why.
         first: String,
     },
+    /// An access-configuration file (`access`, `--access-config`) could not be read.
+    #[error(transparent)]
+    Access(#[from] crate::access::ReadError),
     /// A bad argument value that clap cannot check (a time range, a filter).
     #[error("{0}")]
     Usage(String),

@@ -207,6 +207,10 @@ pub struct Count {
     pub name: String,
     /// How many.
     pub count: u64,
+    /// Why the access configuration does not map this principal (not-mapped failures, when
+    /// `--access-config` was given; see `access::attach`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<Box<crate::access::Diagnosis>>,
 }
 
 /// The earliest line of a class.
@@ -381,7 +385,13 @@ fn account_of(arn: &str) -> Option<String> {
 }
 
 fn sorted_counts(it: impl Iterator<Item = (String, u64)>) -> Vec<Count> {
-    let mut v: Vec<Count> = it.map(|(name, count)| Count { name, count }).collect();
+    let mut v: Vec<Count> = it
+        .map(|(name, count)| Count {
+            name,
+            count,
+            diagnosis: None,
+        })
+        .collect();
     v.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
     v
 }

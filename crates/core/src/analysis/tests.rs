@@ -191,7 +191,8 @@ fn a_node_denial_pairs_with_its_sts_response() {
         c.principals,
         [Count {
             name: "arn:aws:iam::111122223333:role/eks-node-role".into(),
-            count: 1
+            count: 1,
+            diagnosis: None,
         }]
     );
     // Without the STS response the same denial is only "not mapped".

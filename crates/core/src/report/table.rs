@@ -278,9 +278,25 @@ fn failures<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Result<
         if let Some(ex) = &c.example {
             writeln!(out, "  e.g. {}:{}: {}", ex.input, ex.line, ex.error)?;
         }
+        // With --access-config, each principal's diagnosis replaces the generic remedy.
+        let diagnosed: Vec<_> = c
+            .principals
+            .iter()
+            .filter_map(|p| p.diagnosis.as_ref().map(|d| (p, d)))
+            .collect();
+        if !diagnosed.is_empty() {
+            writeln!(out, "  Diagnosis from the access configuration:")?;
+            for (p, d) in diagnosed {
+                crate::access::attach::write_text(out, &p.name, d)?;
+            }
+            continue;
+        }
         writeln!(out, "  Fix ({}): {}", c.fixer.as_str(), c.remedy.summary)?;
         for cmd in &c.remedy.commands {
             writeln!(out, "    $ {cmd}")?;
+        }
+        if crate::access::attach::is_not_mapped(c.class) && !c.principals.is_empty() {
+            writeln!(out, "  Diagnose: {}", crate::access::attach::HINT)?;
         }
     }
     writeln!(out)

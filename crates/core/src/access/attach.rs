@@ -1,0 +1,81 @@
+//! Joining diagnoses to a report: every principal of a not-mapped failure class gets the
+//! [`Diagnosis`] its cluster's access configuration gives, and the table shows it in place of
+//! the class's generic remedy.
+//!
+//! This module owns which classes are "not mapped" and how a diagnosis reads as text. It does
+//! not build the report (that is `analysis`) nor lay out the table (that is `report::table`,
+//! which calls [`write_text`]).
+
+use std::io::{self, Write};
+
+use super::{AccessConfig, Denial, Diagnosis, diagnose};
+use crate::analysis::Report;
+use crate::classify::Class;
+
+/// What to run for a diagnosis when no access configuration was given.
+pub const HINT: &str = "add --access-config FILE for the exact cause and fix (kubectl get \
+     configmap aws-auth -n kube-system -o yaml; aws eks describe-cluster, list-access-entries, \
+     describe-access-entry JSON)";
+
+/// Whether the class is a principal that no mapping matched, which the configuration explains.
+pub const fn is_not_mapped(class: Class) -> bool {
+    matches!(
+        class,
+        Class::IdentityNotMapped
+            | Class::NodeRoleNotMapped
+            | Class::SsoRoleNotMapped
+            | Class::PrincipalRecreated
+            | Class::RolePathInMapping
+    )
+}
+
+/// Diagnoses every principal of every not-mapped class of `report`.
+pub fn attach(report: &mut Report, cfg: &AccessConfig) {
+    for class in &mut report.failures.by_class {
+        if !is_not_mapped(class.class) {
+            continue;
+        }
+        let node = class.class == Class::NodeRoleNotMapped;
+        let time = class.last_seen.clone();
+        for p in &mut class.principals {
+            let d = diagnose(
+                cfg,
+                &Denial {
+                    arn: &p.name,
+                    session: None,
+                    time: time.as_deref(),
+                    node,
+                },
+            );
+            p.diagnosis = Some(Box::new(d));
+        }
+    }
+}
+
+/// Writes a diagnosis as indented text: cause, evidence, summary, YAML and commands.
+pub fn write_text<W: Write>(out: &mut W, arn: &str, d: &Diagnosis) -> io::Result<()> {
+    writeln!(out, "  {arn}: {}", d.cause.as_str())?;
+    let ev = &d.evidence;
+    let mut at: Vec<String> = Vec::new();
+    at.extend(ev.source.clone());
+    at.extend(ev.section.clone());
+    at.extend(ev.line.map(|l| format!("line {l}")));
+    if !at.is_empty() {
+        write!(out, "    at {}", at.join(" "))?;
+        match &ev.entry {
+            Some(e) => writeln!(out, ": {e}")?,
+            None => writeln!(out)?,
+        }
+    }
+    writeln!(out, "    {}", d.fix.summary)?;
+    if let Some(yaml) = &d.fix.yaml {
+        writeln!(out, "    aws-auth entry:")?;
+        for line in yaml.lines() {
+            writeln!(out, "      {line}")?;
+        }
+    }
+    for cmd in &d.fix.commands {
+        writeln!(out, "    $ {cmd}")?;
+    }
+    Ok(())
+}

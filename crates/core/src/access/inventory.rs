@@ -1,0 +1,551 @@
+//! The access inventory: every mapping the configuration holds, and the findings an audit
+//! wants (admin-level mappings, duplicates, entries the authenticator drops or cannot match,
+//! stray whitespace, `mapAccounts` breadth, shadowing and mode conflicts).
+//!
+//! This module owns [`inventory`] and its two renderings (the `eks-authlog.access/v1` JSON
+//! document and a table). It does not read files and does not diagnose denials.
+
+use std::collections::HashMap;
+use std::io;
+
+use serde::Serialize;
+
+use super::AccessConfig;
+use super::awsauth::{AccountMapping, EntryState, Mapping, SectionKind};
+use super::entries::{AccessEntry, ClusterInfo, Mode};
+use crate::classify::{Arn, PrincipalKind};
+
+/// The JSON schema id of the `access` document.
+pub const SCHEMA: &str = "eks-authlog.access/v1";
+
+/// The placeholders the authenticator renders (`pkg/server/server.go`, `renderTemplate`); any
+/// other `{{…}}` reaches RBAC literally.
+const TEMPLATES: [&str; 5] = [
+    "{{EC2PrivateDNSName}}",
+    "{{AccountID}}",
+    "{{SessionName}}",
+    "{{SessionNameRaw}}",
+    "{{AccessKeyID}}",
+];
+
+/// What a finding is about. Names are stable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// `system:masters` in aws-auth, or `AmazonEKSClusterAdminPolicy` at cluster scope.
+    AdminMapping,
+    /// The same ARN mapped twice; the message says which wins.
+    DuplicateMapping,
+    /// A whole section the authenticator drops (YAML error, not a list, not a string).
+    SectionUnparsable,
+    /// A data key that is not exactly `mapRoles`/`mapUsers`/`mapAccounts`.
+    TopLevelKeyMisspelt,
+    /// An entry `Validate()` drops (no ARN under the key the section reads).
+    EntryDropped,
+    /// An entry that is stored but can never match (a path, a session ARN, a wildcard, a
+    /// malformed ARN, a non-lower-case key).
+    EntryUnmatchable,
+    /// A group with leading, trailing or inner whitespace (` - system:nodes` folded in).
+    GroupWhitespace,
+    /// A field of the wrong type, kept empty (`username: 12345`, `groups: system:masters`,
+    /// an unquoted `on`).
+    FieldTypeError,
+    /// A `{{…}}` placeholder the authenticator does not know.
+    UnknownTemplate,
+    /// A kept entry with no username.
+    EmptyUsername,
+    /// `mapAccounts` lets every principal of an account authenticate.
+    MapAccountsBreadth,
+    /// An aws-auth entry overridden by an access entry for the same ARN.
+    ShadowedByAccessEntry,
+    /// aws-auth on an `API` cluster, which ignores it.
+    AwsAuthIgnoredByMode,
+    /// Access entries on a `CONFIG_MAP` cluster, which ignores them.
+    AccessEntriesIgnoredByMode,
+}
+
+impl FindingKind {
+    /// Every kind, in declaration order.
+    pub const ALL: &[FindingKind] = &[
+        FindingKind::AdminMapping,
+        FindingKind::DuplicateMapping,
+        FindingKind::SectionUnparsable,
+        FindingKind::TopLevelKeyMisspelt,
+        FindingKind::EntryDropped,
+        FindingKind::EntryUnmatchable,
+        FindingKind::GroupWhitespace,
+        FindingKind::FieldTypeError,
+        FindingKind::UnknownTemplate,
+        FindingKind::EmptyUsername,
+        FindingKind::MapAccountsBreadth,
+        FindingKind::ShadowedByAccessEntry,
+        FindingKind::AwsAuthIgnoredByMode,
+        FindingKind::AccessEntriesIgnoredByMode,
+    ];
+}
+
+/// One finding.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// What it is about.
+    pub kind: FindingKind,
+    /// The file.
+    pub source: Option<String>,
+    /// The aws-auth data key, or `access_entries`.
+    pub section: Option<String>,
+    /// The line in the file.
+    pub line: Option<usize>,
+    /// The entry's ARN or text.
+    pub entry: Option<String>,
+    /// What is wrong, in a sentence.
+    pub message: String,
+}
+
+/// The inventory document (`eks-authlog.access/v1`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Inventory<'a> {
+    /// [`SCHEMA`].
+    pub schema: &'static str,
+    /// `describe-cluster` facts.
+    pub cluster: &'a ClusterInfo,
+    /// The aws-auth file.
+    pub aws_auth_source: Option<&'a str>,
+    /// aws-auth role and user entries.
+    pub mappings: &'a [Mapping],
+    /// `mapAccounts`.
+    pub accounts: &'a [AccountMapping],
+    /// Access entries.
+    pub access_entries: &'a [AccessEntry],
+    /// Findings.
+    pub findings: Vec<Finding>,
+}
+
+/// Builds the inventory and its findings.
+pub fn inventory(cfg: &AccessConfig) -> Inventory<'_> {
+    let aws = cfg.aws_auth.as_ref();
+    let source = aws.map(|a| a.source.clone());
+    let mut findings = Vec::new();
+    let mode = cfg.mode();
+    let mut push = |kind, section: Option<&str>, line, entry: Option<&str>, message: String| {
+        findings.push(Finding {
+            kind,
+            source: source.clone(),
+            section: section.map(str::to_owned),
+            line,
+            entry: entry.map(str::to_owned),
+            message,
+        });
+    };
+    if let Some(aws) = aws {
+        if mode == Some(Mode::Api) && !aws.mappings.is_empty() {
+            push(
+                FindingKind::AwsAuthIgnoredByMode,
+                None,
+                None,
+                None,
+                "The cluster's authentication mode is API: aws-auth is ignored entirely."
+                    .to_owned(),
+            );
+        }
+        for s in &aws.sections {
+            if !s.read && s.kind.is_some() {
+                push(
+                    FindingKind::TopLevelKeyMisspelt,
+                    Some(&s.key),
+                    s.line,
+                    None,
+                    format!(
+                        "Data key `{}` is never read; the authenticator reads exactly `{}`.",
+                        s.key,
+                        s.kind.map(SectionKind::key).unwrap_or("")
+                    ),
+                );
+            }
+            if s.dropped && s.read {
+                push(
+                    FindingKind::SectionUnparsable,
+                    Some(&s.key),
+                    s.error_line.or(s.line),
+                    None,
+                    format!(
+                        "The authenticator drops the whole {}: {}",
+                        s.key,
+                        s.errors.join("; ")
+                    ),
+                );
+            }
+            if s.not_a_string {
+                push(
+                    FindingKind::SectionUnparsable,
+                    Some(&s.key),
+                    s.line,
+                    None,
+                    format!(
+                        "`{}` is not a string (missing `|`): the API server rejects this ConfigMap.",
+                        s.key
+                    ),
+                );
+            }
+        }
+        let mut seen: HashMap<String, &Mapping> = HashMap::new();
+        for m in &aws.mappings {
+            let entry = m.arn.as_deref();
+            if let EntryState::Dropped(reason) = &m.state {
+                push(
+                    FindingKind::EntryDropped,
+                    Some(&m.section),
+                    m.line,
+                    entry,
+                    format!("The authenticator drops this entry: {reason}."),
+                );
+            }
+            for t in &m.type_errors {
+                push(
+                    FindingKind::FieldTypeError,
+                    Some(&m.section),
+                    m.line,
+                    entry,
+                    format!("{t} (the field is kept empty)."),
+                );
+            }
+            if m.state != EntryState::Kept {
+                continue;
+            }
+            if let Some(why) = m.arn.as_deref().and_then(|a| unmatchable(a, m)) {
+                push(
+                    FindingKind::EntryUnmatchable,
+                    Some(&m.section),
+                    m.line,
+                    entry,
+                    why,
+                );
+            }
+            if m.groups.iter().any(|g| g == "system:masters") {
+                push(
+                    FindingKind::AdminMapping,
+                    Some(&m.section),
+                    m.line,
+                    entry,
+                    "Group system:masters: cluster-admin that RBAC cannot revoke.".to_owned(),
+                );
+            }
+            for g in &m.groups {
+                if g.trim() != g || g.contains(char::is_whitespace) {
+                    push(
+                        FindingKind::GroupWhitespace,
+                        Some(&m.section),
+                        m.line,
+                        entry,
+                        format!(
+                            "Group `{g}` contains whitespace; RBAC compares group names exactly."
+                        ),
+                    );
+                }
+            }
+            for text in std::iter::once(&m.username).chain(&m.groups) {
+                if let Some(t) = unknown_template(text) {
+                    push(
+                        FindingKind::UnknownTemplate,
+                        Some(&m.section),
+                        m.line,
+                        entry,
+                        format!(
+                            "`{t}` is not a placeholder the authenticator renders (they are case-sensitive); it reaches RBAC literally."
+                        ),
+                    );
+                }
+            }
+            if m.username.is_empty() {
+                push(
+                    FindingKind::EmptyUsername,
+                    Some(&m.section),
+                    m.line,
+                    entry,
+                    "No username: the authenticator returns an empty username.".to_owned(),
+                );
+            }
+            let Some(arn) = m.arn.as_deref() else {
+                continue;
+            };
+            // Roles are stored lower-cased (one wins); users are not (both kept, one picked at
+            // random per login): pkg/config/mapper.go `Key`, configmap.go `saveMap`.
+            let key = match m.kind {
+                SectionKind::Users => format!("u:{arn}"),
+                _ => format!("r:{}", arn.to_ascii_lowercase()),
+            };
+            if let Some(prev) = seen.insert(key, m) {
+                push(
+                    FindingKind::DuplicateMapping,
+                    Some(&m.section),
+                    m.line,
+                    entry,
+                    format!(
+                        "Also mapped at {} line {}; this later entry wins.",
+                        prev.section,
+                        prev.line.unwrap_or(0)
+                    ),
+                );
+            } else if m.kind == SectionKind::Users
+                && let Some(other) = seen
+                    .iter()
+                    .find(|(k, o)| {
+                        k.starts_with("u:")
+                            && !std::ptr::eq(**o, m)
+                            && o.arn
+                                .as_deref()
+                                .is_some_and(|a| a != arn && a.eq_ignore_ascii_case(arn))
+                    })
+                    .map(|(_, o)| *o)
+            {
+                push(
+                    FindingKind::DuplicateMapping,
+                    Some(&m.section),
+                    m.line,
+                    entry,
+                    format!(
+                        "Differs only in case from {} line {}; both are kept and each login picks one at random.",
+                        other.section,
+                        other.line.unwrap_or(0)
+                    ),
+                );
+            }
+            if mode.is_none_or(Mode::reads_access_entries)
+                && let Some(e) = cfg
+                    .entries
+                    .entries
+                    .iter()
+                    .find(|e| same_principal(&e.principal_arn, arn))
+            {
+                push(
+                    FindingKind::ShadowedByAccessEntry,
+                    Some(&m.section),
+                    m.line,
+                    entry,
+                    format!(
+                        "The access entry for {} overrides this aws-auth entry.",
+                        e.principal_arn
+                    ),
+                );
+            }
+        }
+        for a in aws.accounts.iter().filter(|a| a.read) {
+            push(
+                FindingKind::MapAccountsBreadth,
+                Some("mapAccounts"),
+                a.line,
+                Some(&a.account),
+                format!(
+                    "Every IAM principal of account {} authenticates (as its ARN, with no groups).",
+                    a.account
+                ),
+            );
+        }
+    }
+    if mode == Some(Mode::ConfigMap) && !cfg.entries.entries.is_empty() {
+        findings.push(Finding {
+            kind: FindingKind::AccessEntriesIgnoredByMode,
+            source: None,
+            section: Some("access_entries".to_owned()),
+            line: None,
+            entry: None,
+            message: "The cluster's authentication mode is CONFIG_MAP: access entries are ignored."
+                .to_owned(),
+        });
+    }
+    for e in &cfg.entries.entries {
+        for p in e.policies.iter().flatten().filter(|p| p.is_cluster_admin()) {
+            findings.push(Finding {
+                kind: FindingKind::AdminMapping,
+                source: e.sources.first().cloned(),
+                section: Some("access_entries".to_owned()),
+                line: None,
+                entry: Some(e.principal_arn.clone()),
+                message: format!("{} at cluster scope.", p.name()),
+            });
+        }
+        for g in &e.groups {
+            if g.trim() != g {
+                findings.push(Finding {
+                    kind: FindingKind::GroupWhitespace,
+                    source: e.sources.first().cloned(),
+                    section: Some("access_entries".to_owned()),
+                    line: None,
+                    entry: Some(e.principal_arn.clone()),
+                    message: format!("Kubernetes group `{g}` has leading or trailing whitespace."),
+                });
+            }
+        }
+    }
+    Inventory {
+        schema: SCHEMA,
+        cluster: &cfg.entries.cluster,
+        aws_auth_source: aws.map(|a| a.source.as_str()),
+        mappings: aws.map_or(&[][..], |a| &a.mappings),
+        accounts: aws.map_or(&[][..], |a| &a.accounts),
+        access_entries: &cfg.entries.entries,
+        findings,
+    }
+}
+
+/// Why a stored aws-auth ARN can never equal a caller's canonical ARN, if it cannot.
+fn unmatchable(arn: &str, m: &Mapping) -> Option<String> {
+    if m.arn_key_not_lowercase() {
+        return Some(format!(
+            "Key `{}` is not lower case; some authenticator builds (and EKS, by users' reports) never match it.",
+            m.arn_key.as_deref().unwrap_or("")
+        ));
+    }
+    if arn.contains('*') {
+        return Some("aws-auth has no wildcards; this matches only the literal text.".to_owned());
+    }
+    let Ok(a) = Arn::parse(arn) else {
+        return Some("Not an ARN.".to_owned());
+    };
+    if arn.trim() != arn || arn.contains(char::is_whitespace) {
+        return Some("The ARN contains whitespace.".to_owned());
+    }
+    if !a.region().is_empty() {
+        return Some(format!(
+            "IAM ARNs have no region; this one has `{}`.",
+            a.region()
+        ));
+    }
+    match a.kind() {
+        PrincipalKind::Role { path, .. } if !path.is_empty() => Some(format!(
+            "The role path `{path}/` never appears in a caller's canonical ARN; map `{}`.",
+            a.strip_path()
+        )),
+        PrincipalKind::AssumedRole { .. } => Some(format!(
+            "An STS session ARN never matches; map the role `{}`.",
+            a.canonical()
+        )),
+        PrincipalKind::Other => Some("Not an IAM user or role ARN.".to_owned()),
+        _ => None,
+    }
+}
+
+fn unknown_template(text: &str) -> Option<&str> {
+    let start = text.find("{{").or_else(|| text.find('{'))?;
+    let rest = &text[start..];
+    let end = rest.find('}').map_or(rest.len(), |i| {
+        if rest[i..].starts_with("}}") {
+            i + 2
+        } else {
+            i + 1
+        }
+    });
+    let t = &rest[..end];
+    (!TEMPLATES.contains(&t)).then_some(t)
+}
+
+fn same_principal(a: &str, b: &str) -> bool {
+    let strip = |s: &str| {
+        Arn::parse(s)
+            .ok()
+            .map(|x| x.strip_path().to_ascii_lowercase())
+    };
+    strip(a).is_some() && strip(a) == strip(b)
+}
+
+impl Inventory<'_> {
+    /// Writes the JSON document.
+    pub fn write_json<W: io::Write>(&self, w: &mut W) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *w, self)?;
+        writeln!(w)
+    }
+
+    /// Writes the inventory and findings as tables.
+    pub fn write_table<W: io::Write>(&self, w: &mut W) -> io::Result<()> {
+        let mut t = table(&[
+            "SOURCE",
+            "SECTION",
+            "LINE",
+            "ARN",
+            "USERNAME",
+            "GROUPS / POLICIES",
+            "STATE",
+        ]);
+        for m in self.mappings {
+            let state = match &m.state {
+                EntryState::Kept => "kept".to_owned(),
+                EntryState::Dropped(r) => format!("dropped: {r}"),
+                EntryState::SectionDropped => "section dropped".to_owned(),
+                EntryState::SectionIgnored => "key never read".to_owned(),
+                EntryState::Rejected => "rejected by API server".to_owned(),
+            };
+            let arn = m
+                .arn
+                .clone()
+                .or_else(|| m.stray_arn.as_ref().map(|(k, v)| format!("{k}: {v}")))
+                .or_else(|| m.not_a_map.clone())
+                .unwrap_or_default();
+            t.add_row(vec![
+                "aws-auth".to_owned(),
+                m.section.clone(),
+                m.line.map(|l| l.to_string()).unwrap_or_default(),
+                arn,
+                m.username.clone(),
+                m.groups.join(","),
+                state,
+            ]);
+        }
+        for a in self.accounts {
+            t.add_row(vec![
+                "aws-auth".to_owned(),
+                "mapAccounts".to_owned(),
+                a.line.map(|l| l.to_string()).unwrap_or_default(),
+                a.account.clone(),
+                String::new(),
+                String::new(),
+                if a.read { "kept" } else { "key never read" }.to_owned(),
+            ]);
+        }
+        for e in self.access_entries {
+            let mut grants = e.groups.clone();
+            for p in e.policies.iter().flatten() {
+                let scope = if p.access_scope.kind == "namespace" {
+                    format!("namespace:{}", p.access_scope.namespaces.join("|"))
+                } else {
+                    p.access_scope.kind.clone()
+                };
+                grants.push(format!("{} ({scope})", p.name()));
+            }
+            t.add_row(vec![
+                "access entry".to_owned(),
+                e.kind.clone().unwrap_or_default(),
+                String::new(),
+                e.principal_arn.clone(),
+                e.username.clone().unwrap_or_default(),
+                grants.join(","),
+                String::new(),
+            ]);
+        }
+        writeln!(w, "{t}")?;
+        if !self.findings.is_empty() {
+            let mut f = table(&["FINDING", "SECTION", "LINE", "ENTRY", "MESSAGE"]);
+            for x in &self.findings {
+                f.add_row(vec![
+                    serde_json::to_value(x.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    x.section.clone().unwrap_or_default(),
+                    x.line.map(|l| l.to_string()).unwrap_or_default(),
+                    x.entry.clone().unwrap_or_default(),
+                    x.message.clone(),
+                ]);
+            }
+            writeln!(w, "{f}")?;
+        }
+        Ok(())
+    }
+}
+
+fn table(header: &[&str]) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::NOTHING)
+        .force_no_tty()
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    t
+}
