@@ -32,6 +32,7 @@ pub mod classify;
 pub mod error;
 pub mod event;
 pub mod evidence;
+pub mod merge;
 pub mod parse;
 pub mod pipeline;
 pub mod queries;

@@ -19,6 +19,7 @@ use crate::analysis::{self, Analyzer, Report};
 use crate::classify::Class;
 use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::merge::Merge;
 use crate::parse::ParseError;
 use crate::report::events::EventWriter;
 use crate::report::source::InputSummary;
