@@ -19,6 +19,7 @@ use crate::analysis::{self, Analyzer, Report};
 use crate::classify::Class;
 use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::evidence::Evidence;
 use crate::merge::Merge;
 use crate::parse::ParseError;
 use crate::report::events::EventWriter;
@@ -53,12 +54,14 @@ pub struct Feed<'a>(pub &'a mut Analyzer);
 impl Feed<'_> {
     #[inline]
     fn take(&mut self, e: &Event<'_>, parsed: Result<(), ParseError>) {
-        match parsed {
-            Ok(()) => {
-                self.0.event(e);
-            }
-            Err(err) => self.0.reject(err.kind, e.loc.input, e.loc.line),
-        }
+        self.0.add(match parsed {
+            Ok(()) => Evidence::Event(e),
+            Err(err) => Evidence::Unparsed {
+                kind: err.kind,
+                input: e.loc.input,
+                line: e.loc.line,
+            },
+        });
     }
 }
 
@@ -642,11 +645,15 @@ pub fn write_event<W: Write>(
     let e = match Event::parse(text, *env, loc) {
         Ok(e) => e,
         Err(err) => {
-            analyzer.reject(err.kind, loc.input, loc.line);
+            analyzer.add(Evidence::Unparsed {
+                kind: err.kind,
+                input: loc.input,
+                line: loc.line,
+            });
             return Ok(());
         }
     };
-    let Some(verdict) = analyzer.event(&e) else {
+    let Some(verdict) = analyzer.add(Evidence::Event(&e)) else {
         return Ok(());
     };
     let filtering = !opts.classes.is_empty() || !opts.families.is_empty();

@@ -1,6 +1,6 @@
 //! Analysis: from classified events to the report's answers.
 //!
-//! An [`Analyzer`] takes events one at a time and keeps compact, mergeable state: line
+//! An [`Analyzer`] takes [`Evidence`] one piece at a time and keeps compact, mergeable state: line
 //! accounting, failures by class, principals, the creator's evidence, the timeline and the
 //! correlation of `STS response` lines. Several analyzers (one per chunk or thread) merge in
 //! input order into one, and [`Analyzer::finish`] turns the state into a [`Report`]. The
@@ -13,14 +13,13 @@ mod creator;
 pub mod fxhash;
 mod output;
 
-use crate::evidence::Aggregate;
+use crate::evidence::{Aggregate, Evidence};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::accounting::Accounting;
 use crate::classify::{self, Arn, Class, Family};
 use crate::event::{Event, Kind, Uid};
 use crate::merge::Merge;
-use crate::parse::ParseErrorKind;
 
 use self::correlate::{Correlator, Key, Pairing, Sts};
 pub use self::creator::CreatorStatus;
@@ -249,8 +248,7 @@ struct HeadExample {
 
 const HOUR_MS: i64 = 3_600_000;
 
-/// Mergeable analysis state. Feed it events with [`Analyzer::event`] and rejected lines with
-/// [`Analyzer::reject`].
+/// Mergeable analysis state. Feed it evidence with [`Analyzer::add`].
 #[derive(Debug, Default)]
 pub struct Analyzer {
     opts: Options,
@@ -280,14 +278,25 @@ impl Analyzer {
         }
     }
 
-    /// Counts a line that did not parse.
-    pub fn reject(&mut self, kind: ParseErrorKind, input: &str, line: u64) {
-        self.accounting.reject(kind, input, line);
+    /// Takes one piece of evidence. Returns what the analyzer made of an event (class and
+    /// pairing) for callers that also print events.
+    #[inline]
+    pub fn add(&mut self, evidence: Evidence<'_, '_>) -> Option<Verdict> {
+        match evidence {
+            Evidence::Event(e) => self.event(e),
+            Evidence::Aggregate(a) => {
+                self.aggregate(a);
+                None
+            }
+            Evidence::Unparsed { kind, input, line } => {
+                self.accounting.reject(kind, input, line);
+                None
+            }
+        }
     }
 
-    /// Takes one parsed event. Returns what the analyzer made of it (class and pairing) for
-    /// callers that also print events.
-    pub fn event(&mut self, e: &Event<'_>) -> Option<Verdict> {
+    /// Takes one parsed event.
+    fn event(&mut self, e: &Event<'_>) -> Option<Verdict> {
         let in_window = self.opts.in_window(e.time_ms);
         self.accounting.accept(e.kind, in_window);
         if !in_window {
@@ -346,7 +355,7 @@ impl Analyzer {
 
     /// Takes a server-side aggregate. Its lines count as parsed events; it adds to failures,
     /// principals and the creator, but not to the timeline, which needs each line's time.
-    pub fn aggregate(&mut self, a: &Aggregate<'_>) {
+    fn aggregate(&mut self, a: &Aggregate<'_>) {
         let kind = if a.granted {
             Kind::AccessGranted
         } else {

@@ -378,7 +378,7 @@ fn inputs_of_every_shape_analyse_the_same() {
 #[test]
 fn server_side_aggregates_feed_the_same_report() {
     let mut a = Analyzer::new(Options::default());
-    a.aggregate(&Aggregate {
+    a.add(Evidence::Aggregate(&Aggregate {
         granted: true,
         arn: Some("arn:aws:iam::111122223333:user/alice"),
         username: Some("kubernetes-admin"),
@@ -386,9 +386,9 @@ fn server_side_aggregates_feed_the_same_report() {
         first_ms: Some(1_000),
         last_ms: Some(9_000),
         ..Aggregate::default()
-    });
+    }));
     // The aggregate query cuts the error before the STS body and reports the code apart.
-    a.aggregate(&Aggregate {
+    a.add(Evidence::Aggregate(&Aggregate {
         granted: false,
         error: Some("sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: "),
         sts_code: Some("InvalidClientTokenId"),
@@ -396,14 +396,14 @@ fn server_side_aggregates_feed_the_same_report() {
         first_ms: Some(2_000),
         last_ms: Some(3_000),
         ..Aggregate::default()
-    });
-    a.aggregate(&Aggregate {
+    }));
+    a.add(Evidence::Aggregate(&Aggregate {
         granted: false,
         arn: Some("arn:aws:iam::111122223333:role/Dev"),
         error: Some("identity is not mapped"),
         count: 3,
         ..Aggregate::default()
-    });
+    }));
     let r = a.finish();
     assert_eq!(r.creator.status, CreatorStatus::Found);
     assert_eq!(r.creator.identities[0].count, 40);
