@@ -75,6 +75,28 @@ impl Options {
             || self.classes.contains(&class)
             || self.families.contains(&class.family())
     }
+
+    /// Whether `events` prints an event of `class` (the base class, for not-mapped denials).
+    /// Not-mapped denials are sub-classed only at the end, so a filter on a sub-class keeps
+    /// the base class's events.
+    pub fn keeps_event(&self, class: Option<Class>) -> bool {
+        if self.classes.is_empty() && self.families.is_empty() {
+            return true;
+        }
+        class.is_some_and(|c| {
+            self.keeps_class(c)
+                || (c == Class::IdentityNotMapped
+                    && self.classes.iter().any(|w| {
+                        matches!(
+                            w,
+                            Class::NodeRoleNotMapped
+                                | Class::SsoRoleNotMapped
+                                | Class::PrincipalRecreated
+                                | Class::RolePathInMapping
+                        )
+                    }))
+        })
+    }
 }
 
 /// First and last time seen.
