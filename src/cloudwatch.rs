@@ -7,7 +7,7 @@ use std::sync::Arc;
 use eks_authlog_aws::CloudWatchJob;
 use eks_authlog_aws::cloudwatch::{Notice, Progress, Status};
 use eks_authlog_core::analysis::{Analyzer, Report};
-use eks_authlog_core::evidence::Aggregate;
+use eks_authlog_core::evidence::{Aggregate, Evidence};
 use eks_authlog_core::pipeline::{self, Feed, Job};
 use eks_authlog_core::report::events::EventWriter;
 use eks_authlog_core::report::source::Sources;
@@ -26,7 +26,7 @@ pub fn report(cw: &CloudWatchJob, job: &Job, quiet: bool) -> Result<(Report, Sou
         Arc::new(StderrProgress::new(quiet)),
     )?;
     for a in &aggregates {
-        analyzer.aggregate(&a.borrowed());
+        analyzer.add(Evidence::Aggregate(&a.borrowed()));
     }
     pipeline::check_strict(job, &analyzer)?;
     Ok((

@@ -3,6 +3,7 @@
 //! silently dropped.
 
 use crate::event::Kind;
+use crate::merge::Merge;
 use crate::parse::ParseErrorKind;
 
 /// Counts of lines by fate. `read == parsed + not_authenticator + unparsed`.
@@ -81,22 +82,30 @@ impl Accounting {
             .filter(move |k| k.is_foreign() == foreign && self.rejected[**k as usize] > 0)
             .map(|k| (k.as_str(), self.rejected[*k as usize]))
     }
+}
 
-    /// Adds another accounting (from another thread or input).
-    pub fn merge(&mut self, other: &Accounting) {
-        self.read += other.read;
-        self.parsed += other.parsed;
-        self.outside_window += other.outside_window;
-        self.implausible_time += other.implausible_time;
-        self.window_skew += other.window_skew;
-        for (a, b) in self.rejected.iter_mut().zip(other.rejected) {
-            *a += b;
-        }
-        for (a, b) in self.by_kind.iter_mut().zip(other.by_kind) {
-            *a += b;
-        }
+impl Merge for Accounting {
+    fn merge(&mut self, later: Accounting) {
+        let Accounting {
+            read,
+            parsed,
+            rejected,
+            outside_window,
+            implausible_time,
+            window_skew,
+            by_kind,
+            first_unparsed,
+        } = later;
+        self.read.merge(read);
+        self.parsed.merge(parsed);
+        self.rejected.merge(rejected);
+        self.outside_window.merge(outside_window);
+        self.implausible_time.merge(implausible_time);
+        self.window_skew.merge(window_skew);
+        self.by_kind.merge(by_kind);
+        // The earlier input's first unparsed line is the first of both.
         if self.first_unparsed.is_none() {
-            self.first_unparsed.clone_from(&other.first_unparsed);
+            self.first_unparsed = first_unparsed;
         }
     }
 }
@@ -134,7 +143,7 @@ mod tests {
         let mut b = Accounting::default();
         b.reject(ParseErrorKind::NotLogfmt, "b", 9);
         b.accept(Kind::Other, true);
-        a.merge(&b);
+        a.merge(b);
         assert_eq!((a.read, a.parsed, a.unparsed()), (3, 1, 2));
         assert_eq!(a.first_unparsed.unwrap().0, "a");
     }

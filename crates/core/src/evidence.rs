@@ -1,5 +1,31 @@
-//! Evidence beside the log lines: facts a source has already summarised, which the analysis
-//! takes as they are.
+//! What the analysis takes: typed evidence from any source, not lines.
+//!
+//! Today that is authenticator events (parsed from lines by `pipeline::Feed`), lines that did
+//! not parse, and grants or denials Logs Insights aggregated server-side. A new kind of
+//! evidence (audit events, access-configuration snapshots, CloudTrail events) is a variant
+//! here, a reader that produces it, and an accumulator in the analysis that takes it.
+
+use crate::event::Event;
+use crate::parse::ParseErrorKind;
+
+/// One piece of evidence for [`Analyzer::add`](crate::analysis::Analyzer::add), borrowed for
+/// `'e` from data that lives for `'a` (an [`Event`] is invariant in its lifetime).
+#[derive(Clone, Copy, Debug)]
+pub enum Evidence<'e, 'a> {
+    /// A parsed authenticator log line.
+    Event(&'e Event<'a>),
+    /// Grants or denials a source has already aggregated.
+    Aggregate(&'e Aggregate<'a>),
+    /// A line that did not parse.
+    Unparsed {
+        /// Why.
+        kind: ParseErrorKind,
+        /// The input's name.
+        input: &'e str,
+        /// Its line number.
+        line: u64,
+    },
+}
 
 /// `count` grants or denials that Logs Insights aggregated server-side (strategy
 /// `aggregate`): the same identity and error, with the first and last time seen.

@@ -5,6 +5,9 @@
 //! them with a zero-copy logfmt parser, classifies every failure, finds the cluster creator
 //! and renders reports. Data flows one way, and no module imports from one to its right:
 //! `source` → `parse` → `classify` → `analysis` → `report` → `pipeline`.
+//! The analysis takes typed [`evidence`] and its accumulators [`merge`] in input order, so
+//! the thread engines (which know only `source` and `merge`) run it on any number of threads
+//! with the same result.
 //!
 //! Parsing one line and classifying its failure:
 //!
@@ -30,9 +33,11 @@ pub mod accounting;
 pub mod analysis;
 mod bytes;
 pub mod classify;
+mod engine;
 pub mod error;
 pub mod event;
 pub mod evidence;
+pub mod merge;
 pub mod parse;
 pub mod pipeline;
 pub mod queries;

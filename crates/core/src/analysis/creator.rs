@@ -7,10 +7,12 @@
 //! `kubernetes-admin:<session>`). Anyone can map another principal to `kubernetes-admin` in
 //! aws-auth, so several identities are all reported, never one picked silently.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::classify::Arn;
 use crate::event::{Event, Uid};
+use crate::merge::Merge;
 
 use super::Span;
 
@@ -98,19 +100,38 @@ impl Evidence {
         id.grants += count;
         id.span.merge(span);
     }
+}
 
-    pub fn merge(&mut self, other: Evidence) {
-        for (k, o) in other.ids {
-            let id = self.ids.entry(k).or_insert_with(|| Identity {
-                arn: o.arn.clone(),
-                canonical: o.canonical.clone(),
-                ..Identity::default()
-            });
-            id.mapping += o.mapping;
-            id.grants += o.grants;
-            id.span.merge(o.span);
-            id.principal_ids.extend(o.principal_ids);
-            id.groups.extend(o.groups);
+impl Merge for Identity {
+    fn merge(&mut self, later: Identity) {
+        let Identity {
+            // The earlier input's spelling names the identity.
+            arn: _,
+            canonical: _,
+            mapping,
+            grants,
+            span,
+            principal_ids,
+            groups,
+        } = later;
+        self.mapping.merge(mapping);
+        self.grants.merge(grants);
+        self.span.merge(span);
+        self.principal_ids.merge(principal_ids);
+        self.groups.merge(groups);
+    }
+}
+
+impl Merge for Evidence {
+    fn merge(&mut self, later: Evidence) {
+        let Evidence { ids } = later;
+        for (k, id) in ids {
+            match self.ids.entry(k) {
+                Entry::Vacant(v) => {
+                    v.insert(id);
+                }
+                Entry::Occupied(mut o) => o.get_mut().merge(id),
+            }
         }
     }
 }

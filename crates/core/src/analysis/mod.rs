@@ -1,6 +1,6 @@
 //! Analysis: from classified events to the report's answers.
 //!
-//! An [`Analyzer`] takes events one at a time and keeps compact, mergeable state: line
+//! An [`Analyzer`] takes [`Evidence`] one piece at a time and keeps compact, mergeable state: line
 //! accounting, failures by class, principals, the creator's evidence, the timeline and the
 //! correlation of `STS response` lines. Several analyzers (one per chunk or thread) merge in
 //! input order into one, and [`Analyzer::finish`] turns the state into a [`Report`]. The
@@ -12,13 +12,13 @@ pub mod correlate;
 mod creator;
 mod output;
 
-use crate::evidence::Aggregate;
+use crate::evidence::{Aggregate, Evidence};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::accounting::Accounting;
 use crate::classify::{self, Arn, Class, Family};
 use crate::event::{Event, Kind, Uid};
-use crate::parse::ParseErrorKind;
+use crate::merge::Merge;
 
 use self::correlate::{Correlator, Key, Pairing, Sts};
 pub use self::creator::CreatorStatus;
@@ -82,6 +82,28 @@ impl Options {
             || self.classes.contains(&class)
             || self.families.contains(&class.family())
     }
+
+    /// Whether `events` prints an event of `class` (the base class, for not-mapped denials).
+    /// Not-mapped denials are sub-classed only at the end, so a filter on a sub-class keeps
+    /// the base class's events.
+    pub fn keeps_event(&self, class: Option<Class>) -> bool {
+        if self.classes.is_empty() && self.families.is_empty() {
+            return true;
+        }
+        class.is_some_and(|c| {
+            self.keeps_class(c)
+                || (c == Class::IdentityNotMapped
+                    && self.classes.iter().any(|w| {
+                        matches!(
+                            w,
+                            Class::NodeRoleNotMapped
+                                | Class::SsoRoleNotMapped
+                                | Class::PrincipalRecreated
+                                | Class::RolePathInMapping
+                        )
+                    }))
+        })
+    }
 }
 
 /// First and last time seen.
@@ -100,10 +122,13 @@ impl Span {
             self.last = Some(self.last.map_or(t, |l| l.max(t)));
         }
     }
+}
 
-    fn merge(&mut self, o: Span) {
-        self.add(o.first);
-        self.add(o.last);
+impl Merge for Span {
+    fn merge(&mut self, later: Span) {
+        let Span { first, last } = later;
+        self.add(first);
+        self.add(last);
     }
 }
 
@@ -133,16 +158,22 @@ struct FailureAcc {
     example: Option<Example>,
 }
 
-impl FailureAcc {
-    fn merge(&mut self, o: FailureAcc) {
-        self.count += o.count;
-        self.span.merge(o.span);
-        for (k, v) in o.principals {
-            *self.principals.entry(k).or_default() += v;
-        }
-        self.internal += o.internal;
-        self.unattributed += o.unattributed;
-        self.example = pick_earliest(self.example.take(), o.example);
+impl Merge for FailureAcc {
+    fn merge(&mut self, later: FailureAcc) {
+        let FailureAcc {
+            count,
+            span,
+            principals,
+            internal,
+            unattributed,
+            example,
+        } = later;
+        self.count.merge(count);
+        self.span.merge(span);
+        self.principals.merge(principals);
+        self.internal.merge(internal);
+        self.unattributed.merge(unattributed);
+        self.example = pick_earliest(self.example.take(), example);
     }
 }
 
@@ -169,6 +200,29 @@ struct PrincipalAcc {
     ids: BTreeMap<String, Span>,
 }
 
+// `Merge::merge(&mut map, …)` on `BTreeMap`s: std has an unstable `BTreeMap::merge`.
+impl Merge for PrincipalAcc {
+    fn merge(&mut self, later: PrincipalAcc) {
+        let PrincipalAcc {
+            usernames,
+            granted,
+            denied,
+            denied_by_class,
+            span,
+            internal,
+            arn_internal: _,
+            ids,
+        } = later;
+        Merge::merge(&mut self.usernames, usernames);
+        self.granted.merge(granted);
+        self.denied.merge(denied);
+        Merge::merge(&mut self.denied_by_class, denied_by_class);
+        self.span.merge(span);
+        self.internal |= internal;
+        Merge::merge(&mut self.ids, ids);
+    }
+}
+
 /// A not-mapped denial whose sub-class is decided at the end, when all history is known.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct NotMappedKey {
@@ -184,6 +238,23 @@ struct NotMappedAcc {
     hours: BTreeMap<i64, u64>,
     internal: bool,
     example: Option<Example>,
+}
+
+impl Merge for NotMappedAcc {
+    fn merge(&mut self, later: NotMappedAcc) {
+        let NotMappedAcc {
+            count,
+            span,
+            hours,
+            internal,
+            example,
+        } = later;
+        self.count.merge(count);
+        self.span.merge(span);
+        Merge::merge(&mut self.hours, hours);
+        self.internal |= internal;
+        self.example = pick_earliest(self.example.take(), example);
+    }
 }
 
 /// A not-mapped denial at a chunk's head, waiting for the previous chunk's open responses.
@@ -206,8 +277,7 @@ struct HeadExample {
 
 const HOUR_MS: i64 = 3_600_000;
 
-/// Mergeable analysis state. Feed it events with [`Analyzer::event`] and rejected lines with
-/// [`Analyzer::reject`].
+/// Mergeable analysis state. Feed it evidence with [`Analyzer::add`].
 #[derive(Debug, Default)]
 pub struct Analyzer {
     opts: Options,
@@ -237,14 +307,25 @@ impl Analyzer {
         }
     }
 
-    /// Counts a line that did not parse.
-    pub fn reject(&mut self, kind: ParseErrorKind, input: &str, line: u64) {
-        self.accounting.reject(kind, input, line);
+    /// Takes one piece of evidence. Returns what the analyzer made of an event (class and
+    /// pairing) for callers that also print events.
+    #[inline]
+    pub fn add(&mut self, evidence: Evidence<'_, '_>) -> Option<Verdict> {
+        match evidence {
+            Evidence::Event(e) => self.event(e),
+            Evidence::Aggregate(a) => {
+                self.aggregate(a);
+                None
+            }
+            Evidence::Unparsed { kind, input, line } => {
+                self.accounting.reject(kind, input, line);
+                None
+            }
+        }
     }
 
-    /// Takes one parsed event. Returns what the analyzer made of it (class and pairing) for
-    /// callers that also print events.
-    pub fn event(&mut self, e: &Event<'_>) -> Option<Verdict> {
+    /// Takes one parsed event.
+    fn event(&mut self, e: &Event<'_>) -> Option<Verdict> {
         let in_window = self.opts.in_window(e.time_ms);
         let (in_window, skew) = match self.opts.window_applied_by_source {
             true => (true, !in_window),
@@ -309,7 +390,7 @@ impl Analyzer {
 
     /// Takes a server-side aggregate. Its lines count as parsed events; it adds to failures,
     /// principals and the creator, but not to the timeline, which needs each line's time.
-    pub fn aggregate(&mut self, a: &Aggregate<'_>) {
+    fn aggregate(&mut self, a: &Aggregate<'_>) {
         let kind = if a.granted {
             Kind::AccessGranted
         } else {
@@ -596,78 +677,6 @@ impl Analyzer {
         }
     }
 
-    /// Appends the analysis of the input (or chunk) that follows this one. Merging in input
-    /// order gives the same result as one analyzer reading everything.
-    pub fn merge(&mut self, mut next: Analyzer) {
-        let heads = std::mem::take(&mut next.heads);
-        let head_examples = std::mem::take(&mut next.head_examples);
-        // A key heads a chunk at most once, so the two lists never share a key and the order
-        // they are resolved in does not matter.
-        let keys: Vec<Key> = heads
-            .iter()
-            .map(|h| h.key)
-            .chain(head_examples.iter().map(|h| h.key))
-            .collect();
-        let mut resolved: Vec<Option<Sts>> = vec![None; keys.len()];
-        self.corr
-            .append(std::mem::take(&mut next.corr), &keys, |i, s| {
-                resolved[i] = s
-            });
-        let mut resolved = resolved.into_iter();
-        for (h, sts) in heads.into_iter().zip(&mut resolved) {
-            self.add_not_mapped(h.arn, sts.as_ref(), h.time, h.internal, h.example);
-        }
-        // The response the head denial consumed gives its example the session it would have
-        // had in one pass (when that example is still the one kept for its class).
-        for (h, sts) in head_examples.into_iter().zip(resolved) {
-            let example = next
-                .failures
-                .get_mut(&h.class)
-                .and_then(|acc| acc.example.as_mut())
-                .filter(|x| x.key == h.at && x.session.is_none());
-            if let (Some(x), Some(session)) = (example, sts.as_ref().and_then(|s| s.session())) {
-                x.session = Some(session.to_owned());
-            }
-        }
-        self.accounting.merge(&next.accounting);
-        self.span.merge(next.span);
-        for (c, acc) in next.failures {
-            self.failures.entry(c).or_default().merge(acc);
-        }
-        for (k, v) in next.hours {
-            *self.hours.entry(k).or_default() += v;
-        }
-        for (arn, p) in next.principals {
-            let mine = self.principals.entry(arn).or_default();
-            for (u, n) in p.usernames {
-                *mine.usernames.entry(u).or_default() += n;
-            }
-            mine.granted += p.granted;
-            mine.denied += p.denied;
-            for (c, n) in p.denied_by_class {
-                *mine.denied_by_class.entry(c).or_default() += n;
-            }
-            mine.span.merge(p.span);
-            mine.internal |= p.internal;
-            for (id, span) in p.ids {
-                mine.ids.entry(id).or_default().merge(span);
-            }
-        }
-        self.creator.merge(next.creator);
-        self.static_roles.extend(next.static_roles);
-        for (k, acc) in next.not_mapped {
-            let mine = self.not_mapped.entry(k).or_default();
-            mine.count += acc.count;
-            mine.span.merge(acc.span);
-            for (h, n) in acc.hours {
-                *mine.hours.entry(h).or_default() += n;
-            }
-            mine.internal |= acc.internal;
-            mine.example = pick_earliest(mine.example.take(), acc.example);
-        }
-        self.filtered_out += next.filtered_out;
-    }
-
     /// Settles what needed all the history (not-mapped sub-classes) and builds the report.
     pub fn finish(mut self) -> Report {
         // Heads of the very first chunk have no earlier chunk: they are simply unpaired.
@@ -731,6 +740,62 @@ impl Analyzer {
             }
         }
         output::build(self, failures, hours)
+    }
+}
+
+/// Appends the analysis of the input (or chunk) that follows this one. Merging in input order
+/// gives the same result as one analyzer reading everything.
+impl Merge for Analyzer {
+    fn merge(&mut self, later: Analyzer) {
+        let Analyzer {
+            // Both sides ran with the job's options.
+            opts: _,
+            accounting,
+            span,
+            mut failures,
+            hours,
+            principals,
+            creator,
+            static_roles,
+            not_mapped,
+            heads,
+            head_examples,
+            corr,
+            filtered_out,
+        } = later;
+        // A key heads a chunk at most once, so the two lists never share a key and the order
+        // they are resolved in does not matter.
+        let keys: Vec<Key> = heads
+            .iter()
+            .map(|h| h.key)
+            .chain(head_examples.iter().map(|h| h.key))
+            .collect();
+        let mut resolved: Vec<Option<Sts>> = vec![None; keys.len()];
+        self.corr.append(corr, &keys, |i, s| resolved[i] = s);
+        let mut resolved = resolved.into_iter();
+        for (h, sts) in heads.into_iter().zip(&mut resolved) {
+            self.add_not_mapped(h.arn, sts.as_ref(), h.time, h.internal, h.example);
+        }
+        // The response the head denial consumed gives its example the session it would have
+        // had in one pass (when that example is still the one kept for its class).
+        for (h, sts) in head_examples.into_iter().zip(resolved) {
+            let example = failures
+                .get_mut(&h.class)
+                .and_then(|acc| acc.example.as_mut())
+                .filter(|x| x.key == h.at && x.session.is_none());
+            if let (Some(x), Some(session)) = (example, sts.as_ref().and_then(|s| s.session())) {
+                x.session = Some(session.to_owned());
+            }
+        }
+        self.accounting.merge(accounting);
+        self.span.merge(span);
+        self.failures.merge(failures);
+        self.hours.merge(hours);
+        self.principals.merge(principals);
+        self.creator.merge(creator);
+        self.static_roles.merge(static_roles);
+        self.not_mapped.merge(not_mapped);
+        self.filtered_out.merge(filtered_out);
     }
 }
 

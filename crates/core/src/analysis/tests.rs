@@ -379,7 +379,7 @@ fn inputs_of_every_shape_analyse_the_same() {
 #[test]
 fn server_side_aggregates_feed_the_same_report() {
     let mut a = Analyzer::new(Options::default());
-    a.aggregate(&Aggregate {
+    a.add(Evidence::Aggregate(&Aggregate {
         granted: true,
         arn: Some("arn:aws:iam::111122223333:user/alice"),
         username: Some("kubernetes-admin"),
@@ -387,9 +387,9 @@ fn server_side_aggregates_feed_the_same_report() {
         first_ms: Some(1_000),
         last_ms: Some(9_000),
         ..Aggregate::default()
-    });
+    }));
     // The aggregate query cuts the error before the STS body and reports the code apart.
-    a.aggregate(&Aggregate {
+    a.add(Evidence::Aggregate(&Aggregate {
         granted: false,
         error: Some("sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: "),
         sts_code: Some("InvalidClientTokenId"),
@@ -397,14 +397,14 @@ fn server_side_aggregates_feed_the_same_report() {
         first_ms: Some(2_000),
         last_ms: Some(3_000),
         ..Aggregate::default()
-    });
-    a.aggregate(&Aggregate {
+    }));
+    a.add(Evidence::Aggregate(&Aggregate {
         granted: false,
         arn: Some("arn:aws:iam::111122223333:role/Dev"),
         error: Some("identity is not mapped"),
         count: 3,
         ..Aggregate::default()
-    });
+    }));
     let r = a.finish();
     assert_eq!(r.creator.status, CreatorStatus::Found);
     assert_eq!(r.creator.identities[0].count, 40);
@@ -466,4 +466,178 @@ fn rows_the_source_windowed_are_counted_as_skew_not_dropped() {
             .summary()
             .contains("1 kept with a time= outside the window")
     );
+}
+
+/// One piece of evidence in a property-test input.
+#[derive(Clone, Debug)]
+enum Item {
+    Line(Vec<u8>),
+    Aggregate(usize),
+}
+
+/// Aggregates to mix into property-test inputs: a creator grant, a denial the classifier
+/// needs the STS code for, and a not-mapped denial.
+const AGGREGATES: [Aggregate<'static>; 3] = [
+    Aggregate {
+        granted: true,
+        arn: Some("arn:aws:iam::111122223333:user/alice"),
+        username: Some("kubernetes-admin"),
+        error: None,
+        sts_code: None,
+        count: 4,
+        first_ms: Some(1_768_435_300_000),
+        last_ms: Some(1_768_440_000_000),
+    },
+    Aggregate {
+        granted: false,
+        arn: None,
+        username: None,
+        error: Some("sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: "),
+        sts_code: Some("InvalidClientTokenId"),
+        count: 2,
+        first_ms: Some(1_768_436_000_000),
+        last_ms: None,
+    },
+    Aggregate {
+        granted: false,
+        arn: Some("arn:aws:iam::111122223333:role/Dev"),
+        username: None,
+        error: Some("identity is not mapped"),
+        count: 3,
+        sts_code: None,
+        first_ms: None,
+        last_ms: None,
+    },
+];
+
+/// An `STS response` and the denial it pairs with, of a class settled when it is read.
+const PAIR: [&str; 2] = [
+    r#"time="2026-01-15T04:28:17Z" level=info msg="STS response" arn="arn:aws:sts::111122223333:assumed-role/Ops/EKSAuthTokenSession" client="127.0.0.1:57518" session=EKSAuthTokenSession userid=AROAFB62VQG413OU82O05"#,
+    r#"time="2026-01-15T04:28:17Z" level=warning msg="access denied" arn="arn:aws:iam::111122223333:role/Ops" client="127.0.0.1:57518" error="failed mapping username: SessionName did not contain an instance id""#,
+];
+
+/// The analysis of `items` (numbered from `first`) by one fresh analyzer.
+fn analyse_items(items: &[Item], first: usize, opts: &Options) -> Analyzer {
+    let mut a = Analyzer::new(opts.clone());
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Item::Line(text) => {
+                let loc = Loc {
+                    input: "t",
+                    line: (first + i) as u64 + 1,
+                };
+                feed(&mut a, text, &Envelope::default(), loc);
+            }
+            Item::Aggregate(n) => {
+                a.add(Evidence::Aggregate(&AGGREGATES[*n]));
+            }
+        }
+    }
+    a
+}
+
+/// Every line of the class fixtures and the sample log.
+fn fixture_lines() -> Vec<Vec<u8>> {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata"));
+    let mut files: Vec<_> = std::fs::read_dir(root.join("classes"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    files.sort();
+    files.push(root.join("sample.log"));
+    files
+        .iter()
+        .flat_map(|p| {
+            let text = std::fs::read(p).unwrap();
+            text.split(|&b| b == b'\n')
+                .map(<[u8]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Filters that change what the accumulators keep: none, a principal, a time window.
+fn property_options(n: usize) -> Options {
+    match n {
+        0 => Options::default(),
+        1 => Options {
+            principals: vec!["role".to_owned()],
+            ..Options::default()
+        },
+        _ => Options {
+            since_ms: Some(1_768_435_200_000 + 2 * HOUR_MS),
+            until_ms: Some(1_768_435_200_000 + 20 * HOUR_MS),
+            ..Options::default()
+        },
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// `merge(analyse(a), analyse(b)) == analyse(a ++ b)` for the whole analysis: any input
+    /// (a generated corpus around the fixtures, with aggregates mixed in) cut at random line
+    /// boundaries into 2 to 5 parts, each analysed apart and merged in order, gives the
+    /// report of one pass. Cuts fall between an `STS response` and the denial after it, so
+    /// pairs straddle a cut.
+    #[test]
+    fn merging_the_parts_gives_the_report_of_the_whole(
+        seed in proptest::prelude::any::<u64>(),
+        lines in 20u64..400,
+        at in proptest::prelude::any::<proptest::sample::Index>(),
+        at2 in proptest::prelude::any::<proptest::sample::Index>(),
+        aggregates in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(), 0..AGGREGATES.len()),
+            0..4,
+        ),
+        cuts in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..3),
+        straddle in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 1..3),
+        opts in 0usize..3,
+    ) {
+        use eks_authlog_testkit::corpus::{self, Spec};
+        let mut generated = Vec::new();
+        let spec = Spec { lines: Some(lines), seed, streams: 2, ..Spec::default() };
+        corpus::write(&spec, &mut generated).unwrap();
+        let mut items: Vec<Item> = generated
+            .split(|&b| b == b'\n')
+            .map(|l| Item::Line(l.to_vec()))
+            .collect();
+        let fixtures = fixture_lines().into_iter().map(Item::Line);
+        let at = at.index(items.len() + 1);
+        items.splice(at..at, fixtures);
+        // A response and the denial of a settled class it pairs with, earlier than any other
+        // of that class: its example has the session only if the merge pairs them.
+        let paired = at2.index(items.len() + 1);
+        items.splice(paired..paired, PAIR.iter().map(|l| Item::Line(l.as_bytes().to_vec())));
+        for (i, n) in aggregates {
+            items.insert(i.index(items.len() + 1), Item::Aggregate(n));
+        }
+        let has = |i: usize, msg: &[u8]| {
+            matches!(items.get(i), Some(Item::Line(l)) if l.windows(msg.len()).any(|w| w == msg))
+        };
+        // Where a response is followed by a denial: the fixtures always have some.
+        let pairs: Vec<usize> = (1..items.len())
+            .filter(|&i| has(i - 1, b"msg=\"STS response\"") && has(i, b"msg=\"access denied\""))
+            .collect();
+        proptest::prop_assert!(!pairs.is_empty());
+        let mut bounds: Vec<usize> = cuts.iter().map(|c| c.index(items.len() + 1)).collect();
+        bounds.extend(straddle.iter().map(|s| pairs[s.index(pairs.len())]));
+        let paired = items
+            .iter()
+            .position(|it| matches!(it, Item::Line(l) if l == PAIR[1].as_bytes()))
+            .unwrap();
+        bounds.push(paired);
+        bounds.push(0);
+        bounds.push(items.len());
+        bounds.sort_unstable();
+        let opts = property_options(opts);
+        let whole = serde_json::to_value(analyse_items(&items, 0, &opts).finish()).unwrap();
+        let mut merged = Analyzer::new(opts.clone());
+        for w in bounds.windows(2) {
+            merged.merge(analyse_items(&items[w[0]..w[1]], w[0], &opts));
+        }
+        let split = serde_json::to_value(merged.finish()).unwrap();
+        proptest::prop_assert_eq!(split, whole, "cut at {:?}", bounds);
+    }
 }
