@@ -1,29 +1,63 @@
-//! The logrus `TextFormatter` grammar, as nom parsers.
+//! The logrus `TextFormatter` grammar, as nom 8 parsers.
+//!
+//! Each rule is the function of the same name, built from nom combinators; the rules marked
+//! *scan* are primitive parsers (a byte search) that the combinators call like any other.
 //!
 //! ```text
-//! pair   := key '=' value
-//! key    := 1*( any byte except ' ' '=' )
-//! value  := '"' *( '\' any | any-but-'"'-or-'\' ) '"'   ; Go-quoted
-//!         | *( any byte except ' ' )                    ; bare, may be empty
-//! pairs  := pair *( 1*' ' pair )
+//! start        := &logfmt_head | &tty_head
+//!               | prefix_to(" time=\"") | prefix_to(" level=") | tty_prefix
+//! logfmt_head  := "time=\"" | "level="
+//! tty_head     := tty_level '[' any
+//! tty_level    := "INFO" | "WARN" | "ERRO" | "DEBU" | "TRAC" | "FATA" | "PANI"
+//!
+//! logfmt       := 1*( spaces pair ) spaces [ trailing ]
+//! tty          := tty_level '[' tty_time ']' [ ' ' ] tty_message pairs
+//! pairs        := *( spaces pair ) spaces [ trailing ]
+//! pair         := key '=' value
+//! value        := bare_value | quoted_value
+//! bare_value   := !'"' till_space                       ; may be empty (`session= `)
+//! quoted_value := '"' quoted_text ( EOL | '"' &( ' ' | EOL ) )  ; EOL: the line was cut
+//! spaces       := *' '
+//! trailing     := 1*any                                 ; stray text, handed back trimmed
+//!
+//! key          := 1*( any byte except ' ' '=' )          ; scan
+//! till_space   := *( any byte except ' ' )               ; scan
+//! quoted_text  := *( '\' any | any byte except '"' '\' ) ; scan
+//! tty_time     := *( any byte except ']' )
+//! tty_message  := the text before the first word glued to '=' ; scan
+//! prefix_to(s) := the text before the first `s`, and its leading space ; scan
+//! tty_prefix   := the shortest text ending in ' ' that a tty_head follows ; scan
 //! ```
 //!
-//! The combinators are private to `parse`, small, and named after the rule they implement.
-//! They are generic over the nom error type so tests can ask for verbose errors while the hot
-//! path uses nom's cheapest one.
+//! `start` only finds where the logrus part begins (and in which layout); the caller then
+//! runs `logfmt` or `tty` on the rest. The logfmt grammar is logrus's own
+//! (`text_formatter.go`, `appendKeyValue` and `needsQuoting`): values outside its safe set are
+//! written with Go's `strconv.Quote`, so a quoted value ends at the first unescaped `"` and a
+//! closing quote must be followed by a space or the end of the line (`a="x"y` is not logrus).
 //!
-//! Every rule ends at one of four ASCII bytes (space, `=`, `"`, `\`), so the scans look for
-//! them eight bytes at a time in a `u64` ([`find`]) instead of calling `memchr` per token:
-//! authenticator values are mostly 4 to 90 bytes long, where a function call and SIMD set-up
-//! per value cost more than the scan itself. Splitting at an ASCII byte always lands on a
-//! `char` boundary.
+//! The rules are generic over the nom error type: tests ask for
+//! `nom_language::error::VerboseError` to see which rule gave up, while the hot path uses
+//! `nom::error::Error`, whose input (the text left where parsing stopped) becomes the byte
+//! offset of a [`ParseError`](super::ParseError). They run in complete mode
+//! ([`Parser::parse_complete`]): a line is all there is.
+//!
+//! Every scan ends at one of a few ASCII bytes (space, `=`, `"`, `\`), so [`find`] looks for
+//! them 16 bytes at a time instead of calling `memchr` per token: authenticator values are
+//! mostly 4 to 90 bytes long, where a function call and SIMD set-up per value cost more than
+//! the scan itself. Splitting at an ASCII byte always lands on a `char` boundary.
 
 use nom::{
-    IResult,
+    IResult, Parser,
+    branch::alt,
+    bytes::{tag, take_till, take_while},
+    character::{anychar, char},
+    combinator::{self, eof, not, opt, peek, rest, verify},
     error::{ErrorKind, ParseError},
+    multi::fold,
+    sequence::{delimited, preceded, terminated},
 };
 
-use super::record::{Field, Value};
+use super::record::{Field, Form, Level, Value};
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -111,82 +145,75 @@ fn find_words(b: &[u8], a: u8, c: u8) -> usize {
     b.len()
 }
 
-/// A key: one or more bytes up to `=` or a space.
-#[inline(always)]
-pub(super) fn key<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, &'a str, E> {
-    let n = find(i.as_bytes(), b' ', b'=');
-    if n == 0 {
-        return Err(nom::Err::Error(E::from_error_kind(i, ErrorKind::TakeTill1)));
-    }
-    Ok((&i[n..], &i[..n]))
-}
-
-/// An unquoted value: everything up to the next space; may be empty (`session= userid=…`).
-#[inline(always)]
-pub(super) fn bare_value<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, Value<'a>, E> {
-    let n = find(i.as_bytes(), b' ', b' ');
-    Ok((&i[n..], Value::Bare(&i[..n])))
-}
-
-/// A quoted value. The output's flag is `false` when the closing quote is missing: the line
-/// was cut (CloudWatch's event size limit), and the value runs to the end of the line.
-#[inline(always)]
-pub(super) fn quoted_value<'a, E: ParseError<&'a str>>(
+/// `start`: where the logrus part of a line begins and in which layout. The output is the
+/// text before it (a `kubectl logs --prefix`, stern or console prefix; empty when there is
+/// none); the rest of the input is the logrus part.
+pub(super) fn start<'a, E: ParseError<&'a str>>(
     i: &'a str,
-) -> IResult<&'a str, (Value<'a>, bool), E> {
-    let Some(body) = i.strip_prefix('"') else {
-        return Err(nom::Err::Error(E::from_error_kind(i, ErrorKind::Char)));
-    };
-    let bytes = body.as_bytes();
-    let mut pos = 0;
-    let mut escaped = false;
-    loop {
-        pos += find(&bytes[pos..], b'"', b'\\');
-        match bytes.get(pos) {
-            Some(b'"') => {
-                let value = Value::Quoted {
-                    raw: &body[..pos],
-                    escaped,
-                };
-                return Ok((&body[pos + 1..], (value, true)));
-            }
-            Some(_) => {
-                // A backslash escapes the next byte, whatever it is; stepping over it keeps
-                // `\"` inside the value.
-                escaped = true;
-                pos += 2;
-                if pos >= bytes.len() {
-                    return Ok(("", (Value::Quoted { raw: body, escaped }, false)));
-                }
-            }
-            None => return Ok(("", (Value::Quoted { raw: body, escaped }, false))),
-        }
+) -> IResult<&'a str, (&'a str, Form), E> {
+    alt((
+        combinator::value(("", Form::Logfmt), peek(logfmt_head)),
+        combinator::value(("", Form::Tty), peek(tty_head)),
+        // Something was put in front of the line: look for the first logrus marker after a
+        // space, `time` first.
+        prefix_to(" time=\"").map(|p| (p, Form::Logfmt)),
+        prefix_to(" level=").map(|p| (p, Form::Logfmt)),
+        tty_prefix.map(|p| (p, Form::Tty)),
+    ))
+    .parse_complete(i)
+}
+
+/// `logfmt_head`: the first key of a logrus line in text layout.
+fn logfmt_head<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, &'a str, E> {
+    alt((tag("time=\""), tag("level="))).parse_complete(i)
+}
+
+/// `tty_head`: `WARN[` and friends, followed by at least one byte.
+fn tty_head<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, char, E> {
+    preceded((tty_level, char('[')), peek(anychar)).parse_complete(i)
+}
+
+/// `tty_level`: the four-letter level of the TTY layout (logrus `TextFormatter` prints
+/// `strings.ToUpper(level.String())[0:4]`).
+fn tty_level<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, Level, E> {
+    alt((
+        combinator::value(Level::Info, tag("INFO")),
+        combinator::value(Level::Warning, tag("WARN")),
+        combinator::value(Level::Error, tag("ERRO")),
+        combinator::value(Level::Debug, tag("DEBU")),
+        combinator::value(Level::Trace, tag("TRAC")),
+        combinator::value(Level::Fatal, tag("FATA")),
+        combinator::value(Level::Panic, tag("PANI")),
+    ))
+    .parse_complete(i)
+}
+
+/// `prefix_to(s)` (scan): the text before the first `s` plus `s`'s leading space, which is
+/// where the logrus part starts. `s` starts with a space.
+fn prefix_to<'a, E: ParseError<&'a str>>(
+    s: &'static str,
+) -> impl Parser<&'a str, Output = &'a str, Error = E> {
+    move |i: &'a str| match crate::bytes::find(i.as_bytes(), s.as_bytes()) {
+        Some(p) => Ok((&i[p + 1..], &i[..p + 1])),
+        None => Err(nom::Err::Error(E::from_error_kind(i, ErrorKind::TakeUntil))),
     }
 }
 
-/// One `key=value` pair. The flag is `false` when the value was cut short.
-#[inline(always)]
-pub(super) fn pair<'a, E: ParseError<&'a str>>(
-    i: &'a str,
-) -> IResult<&'a str, (Field<'a>, bool), E> {
-    let (rest, k) = key(i)?;
-    let Some(rest) = rest.strip_prefix('=') else {
-        return Err(nom::Err::Error(E::from_error_kind(rest, ErrorKind::Char)));
-    };
-    if rest.starts_with('"') {
-        let (rest, (v, closed)) = quoted_value(rest)?;
-        // A closing quote must end the value: `a="x"y` is not logrus output.
-        if closed && !(rest.is_empty() || rest.starts_with(' ')) {
-            return Err(nom::Err::Error(E::from_error_kind(rest, ErrorKind::Space)));
+/// `tty_prefix` (scan): the shortest text ending in a space that a [`tty_head`] follows.
+fn tty_prefix<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, &'a str, E> {
+    let b = i.as_bytes();
+    let mut from = 0;
+    while let Some(p) = memchr::memchr(b' ', &b[from..]) {
+        let at = from + p + 1;
+        if tty_head::<E>(&i[at..]).is_ok() {
+            return Ok((&i[at..], &i[..at]));
         }
-        Ok((rest, ((k, v), closed)))
-    } else {
-        let (rest, v) = bare_value(rest)?;
-        Ok((rest, ((k, v), true)))
+        from = at;
     }
+    Err(nom::Err::Error(E::from_error_kind(i, ErrorKind::TakeUntil)))
 }
 
-/// What [`pairs`] found after the last pair.
+/// What a run of pairs left after the last pair.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct Tail<'a> {
     /// Text that is not a pair (stray trailing text).
@@ -195,47 +222,179 @@ pub(super) struct Tail<'a> {
     pub truncated: bool,
 }
 
-/// Space-separated pairs until the end of the line, each handed to `push` as it is read (the
-/// caller decides where it goes: no intermediate collection, no `Extend` machinery per pair).
-/// Stops (without failing) at the first token that is not a pair and hands it back as
-/// trailing text.
+/// `logfmt`: a logrus line in text layout, at least one pair. Each pair is handed to `push`
+/// as it is read.
+#[inline]
+pub(super) fn logfmt<'a, E: ParseError<&'a str>>(
+    push: impl FnMut(Field<'a>),
+) -> impl Parser<&'a str, Output = Tail<'a>, Error = E> {
+    pairs_at_least(1, push)
+}
+
+/// `tty`: `WARN[2019-04-27T20:00:09Z] access denied                 client="…" error="…"`;
+/// logrus pads the message to 44 columns and the data pairs follow it. The output is the
+/// level, the time and the message (both may be empty); data pairs go to `push`.
+#[inline]
+pub(super) fn tty<'a, E: ParseError<&'a str>>(
+    push: impl FnMut(Field<'a>),
+) -> impl Parser<&'a str, Output = (Level, &'a str, &'a str, Tail<'a>), Error = E> {
+    (
+        tty_level,
+        delimited(char('['), tty_time, char(']')),
+        preceded(opt(char(' ')), tty_message),
+        pairs(push),
+    )
+}
+
+/// `tty_time`: the text between the brackets.
+fn tty_time<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, &'a str, E> {
+    take_till(|c| c == ']').parse_complete(i)
+}
+
+/// `tty_message` (scan): the message, up to the start of the first word directly followed by
+/// `=` (a key), trimmed. `InstanceId = i-…` has a space before `=`, so it is not a key; a quote
+/// before any key means the message is all there is.
+fn tty_message<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, &'a str, E> {
+    let b = i.as_bytes();
+    let mut word_start = 0;
+    let mut end = i.len();
+    for (at, &c) in b.iter().enumerate() {
+        match c {
+            b' ' => word_start = at + 1,
+            b'=' if at > word_start && (word_start == 0 || b[word_start - 1] == b' ') => {
+                end = word_start;
+                break;
+            }
+            b'"' => break,
+            _ => {}
+        }
+    }
+    Ok((&i[end..], i[..end].trim_end()))
+}
+
+/// `pairs`: space-separated pairs, each handed to `push` as it is read (no intermediate
+/// collection), then any stray text. Never fails: a token that is not a pair ends the run and
+/// comes back as trailing text.
 #[inline]
 pub(super) fn pairs<'a, E: ParseError<&'a str>>(
-    mut i: &'a str,
+    push: impl FnMut(Field<'a>),
+) -> impl Parser<&'a str, Output = Tail<'a>, Error = E> {
+    pairs_at_least(0, push)
+}
+
+/// `min.. ( spaces pair ) spaces [ trailing ]`: [`pairs`] and [`logfmt`].
+#[inline(always)]
+fn pairs_at_least<'a, E: ParseError<&'a str>>(
+    min: usize,
     mut push: impl FnMut(Field<'a>),
-) -> IResult<&'a str, Tail<'a>, E> {
-    loop {
-        // Logrus writes one space between pairs; anything else is hand-edited input.
-        while let Some(rest) = i.strip_prefix(' ') {
-            i = rest;
-        }
-        if i.is_empty() {
-            return Ok((i, Tail::default()));
-        }
-        match pair::<E>(i) {
-            Ok((rest, (field, closed))) => {
+) -> impl Parser<&'a str, Output = Tail<'a>, Error = E> {
+    (
+        fold(
+            min..,
+            preceded(spaces, pair),
+            || false,
+            move |truncated, (field, closed)| {
                 push(field);
-                if !closed {
-                    return Ok((
-                        rest,
-                        Tail {
-                            trailing: None,
-                            truncated: true,
-                        },
-                    ));
+                truncated || !closed
+            },
+        ),
+        preceded(spaces, opt(trailing)),
+    )
+        .map(|(truncated, trailing)| Tail {
+            trailing,
+            truncated,
+        })
+}
+
+/// `pair`: one `key=value`. The flag is `false` when the value was cut short.
+#[inline(always)]
+pub(super) fn pair<'a, E: ParseError<&'a str>>(
+    i: &'a str,
+) -> IResult<&'a str, (Field<'a>, bool), E> {
+    (terminated(key, char('=')), value)
+        .map(|(k, (v, closed))| ((k, v), closed))
+        .parse_complete(i)
+}
+
+/// `value`: either form; the flag is `false` when a quoted value has no closing quote.
+#[inline(always)]
+fn value<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, (Value<'a>, bool), E> {
+    alt((bare_value.map(|v| (v, true)), quoted_value)).parse_complete(i)
+}
+
+/// `bare_value`: an unquoted value, up to the next space; may be empty (`session= userid=…`).
+#[inline(always)]
+pub(super) fn bare_value<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, Value<'a>, E> {
+    preceded(not(char('"')), till_space)
+        .map(Value::Bare)
+        .parse_complete(i)
+}
+
+/// `quoted_value`: a Go-quoted value. The output's flag is `false` when the closing quote is
+/// missing: the line was cut (CloudWatch's event size limit), and the value runs to the end
+/// of the line.
+#[inline(always)]
+pub(super) fn quoted_value<'a, E: ParseError<&'a str>>(
+    i: &'a str,
+) -> IResult<&'a str, (Value<'a>, bool), E> {
+    let closing = alt((
+        combinator::value(false, eof),
+        combinator::value(true, terminated(char('"'), peek(alt((tag(" "), eof))))),
+    ));
+    preceded(char('"'), (quoted_text, closing))
+        .map(|((raw, escaped), closed)| (Value::Quoted { raw, escaped }, closed))
+        .parse_complete(i)
+}
+
+/// `spaces`: logrus writes one space between pairs; more is hand-edited input.
+#[inline(always)]
+fn spaces<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, &'a str, E> {
+    take_while(|c| c == ' ').parse_complete(i)
+}
+
+/// `trailing`: whatever is left, trimmed.
+fn trailing<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, &'a str, E> {
+    verify(rest, |s: &str| !s.is_empty())
+        .map(str::trim_end)
+        .parse_complete(i)
+}
+
+/// `key` (scan): one or more bytes up to `=` or a space.
+#[inline(always)]
+pub(super) fn key<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, &'a str, E> {
+    match find(i.as_bytes(), b' ', b'=') {
+        0 => Err(nom::Err::Error(E::from_error_kind(i, ErrorKind::TakeTill1))),
+        n => Ok((&i[n..], &i[..n])),
+    }
+}
+
+/// `till_space` (scan): everything up to the next space or the end; may be empty.
+#[inline(always)]
+fn till_space<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, &'a str, E> {
+    let n = find(i.as_bytes(), b' ', b' ');
+    Ok((&i[n..], &i[..n]))
+}
+
+/// `quoted_text` (scan): the body of a quoted value, up to its closing quote (not consumed)
+/// or the end of the line; the flag says whether it contains a backslash. A backslash
+/// escapes the next byte, whatever it is, so `\"` stays inside the value.
+#[inline(always)]
+fn quoted_text<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, (&'a str, bool), E> {
+    let bytes = i.as_bytes();
+    let mut pos = 0;
+    let mut escaped = false;
+    loop {
+        pos += find(&bytes[pos..], b'"', b'\\');
+        match bytes.get(pos) {
+            Some(b'"') => return Ok((&i[pos..], (&i[..pos], escaped))),
+            Some(_) => {
+                escaped = true;
+                pos += 2;
+                if pos >= bytes.len() {
+                    return Ok(("", (i, escaped)));
                 }
-                i = rest;
             }
-            Err(nom::Err::Error(_)) => {
-                return Ok((
-                    "",
-                    Tail {
-                        trailing: Some(i.trim_end()),
-                        truncated: false,
-                    },
-                ));
-            }
-            Err(e) => return Err(e),
+            None => return Ok(("", (i, escaped))),
         }
     }
 }
@@ -362,7 +521,7 @@ mod tests {
     #[test]
     fn pairs_collects_in_order_and_keeps_duplicates() {
         let mut out = Vec::new();
-        let r: R<Tail> = pairs("a=1 b=\"two\" a=3", |f| out.push(f));
+        let r: R<Tail> = pairs(|f| out.push(f)).parse_complete("a=1 b=\"two\" a=3");
         assert_eq!(r.unwrap().1, Tail::default());
         let keys: Vec<_> = out.iter().map(|(k, v)| (*k, v.raw())).collect();
         assert_eq!(keys, [("a", "1"), ("b", "two"), ("a", "3")]);
@@ -371,7 +530,7 @@ mod tests {
     #[test]
     fn pairs_hands_back_stray_trailing_text() {
         let mut out = Vec::new();
-        let r: R<Tail> = pairs("a=1 b=2 stray words  ", |f| out.push(f));
+        let r: R<Tail> = pairs(|f| out.push(f)).parse_complete("a=1 b=2 stray words  ");
         assert_eq!(
             r.unwrap().1,
             Tail {
@@ -385,7 +544,7 @@ mod tests {
     #[test]
     fn pairs_reports_truncation() {
         let mut out = Vec::new();
-        let r: R<Tail> = pairs(r#"a=1 msg="cut"#, |f| out.push(f));
+        let r: R<Tail> = pairs(|f| out.push(f)).parse_complete(r#"a=1 msg="cut"#);
         assert!(r.unwrap().1.truncated);
         assert_eq!(out[1].1.raw(), "cut");
     }
