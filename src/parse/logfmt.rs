@@ -16,13 +16,14 @@
 //! pair         := key '=' value
 //! value        := bare_value | quoted_value
 //! bare_value   := !'"' till_space                       ; may be empty (`session= `)
-//! quoted_value := '"' quoted_text ( EOL | '"' &( ' ' | EOL ) )  ; EOL: the line was cut
-//! spaces       := *' '
+//! quoted_value := '"' quoted_text ( EOL | '"' value_end )  ; EOL: the line was cut
 //! trailing     := 1*any                                 ; stray text, handed back trimmed
 //!
 //! key          := 1*( any byte except ' ' '=' )          ; scan
 //! till_space   := *( any byte except ' ' )               ; scan
 //! quoted_text  := *( '\' any | any byte except '"' '\' ) ; scan
+//! value_end    := &( ' ' | EOL )                          ; scan
+//! spaces       := *' '                                    ; scan
 //! tty_time     := *( any byte except ']' )
 //! tty_message  := the text before the first word glued to '=' ; scan
 //! prefix_to(s) := the text before the first `s`, and its leading space ; scan
@@ -49,7 +50,7 @@
 use nom::{
     IResult, Parser,
     branch::alt,
-    bytes::{tag, take_till, take_while},
+    bytes::{tag, take_till},
     character::{anychar, char},
     combinator::{self, eof, not, opt, peek, rest, verify},
     error::{ErrorKind, ParseError},
@@ -339,17 +340,27 @@ pub(super) fn quoted_value<'a, E: ParseError<&'a str>>(
 ) -> IResult<&'a str, (Value<'a>, bool), E> {
     let closing = alt((
         combinator::value(false, eof),
-        combinator::value(true, terminated(char('"'), peek(alt((tag(" "), eof))))),
+        combinator::value(true, terminated(char('"'), value_end)),
     ));
     preceded(char('"'), (quoted_text, closing))
         .map(|((raw, escaped), closed)| (Value::Quoted { raw, escaped }, closed))
         .parse_complete(i)
 }
 
-/// `spaces`: logrus writes one space between pairs; more is hand-edited input.
+/// `spaces` (scan): logrus writes one space between pairs; more is hand-edited input.
 #[inline(always)]
 fn spaces<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, &'a str, E> {
-    take_while(|c| c == ' ').parse_complete(i)
+    let n = i.bytes().take_while(|&b| b == b' ').count();
+    Ok((&i[n..], &i[..n]))
+}
+
+/// `value_end` (scan): a space or the end of the line follows, not consumed.
+#[inline(always)]
+fn value_end<'a, E: ParseError<&'a str>>(i: &'a str) -> IResult<&'a str, (), E> {
+    match i.as_bytes().first() {
+        None | Some(b' ') => Ok((i, ())),
+        Some(_) => Err(nom::Err::Error(E::from_error_kind(i, ErrorKind::Space))),
+    }
 }
 
 /// `trailing`: whatever is left, trimmed.
