@@ -9,10 +9,10 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-use eks_authlog::classify::classify_denial;
-use eks_authlog::event::Event;
-use eks_authlog::parse::parse_bytes;
-use eks_authlog::source::{Envelope, Loc};
+use eks_authlog_core::classify::classify_denial;
+use eks_authlog_core::event::Event;
+use eks_authlog_core::parse::parse_bytes;
+use eks_authlog_core::source::{Envelope, Loc};
 
 const GRANT: &[u8] = br#"time="2025-12-24T19:48:32Z" level=info msg="access granted" arn="arn:aws:iam::927209226484:role/AWSWesleyClusterManagerLambda-Add-AddonManagerRole-1CRTQUJF13T5U" client="127.0.0.1:54812" groups="[]" method=POST path=/authenticate stsendpoint=sts.us-east-1.amazonaws.com uid="aws-iam-authenticator:927209226484:AROA5PYP2AD2FVXU23CA6" username="eks:addon-manager""#;
 

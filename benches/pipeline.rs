@@ -1,6 +1,6 @@
 //! Whole-pipeline benchmarks on a generated corpus, and the renderers.
 //!
-//! `report` reads a few megabytes of realistic lines (from `eks_authlog::corpus`, fixed seed)
+//! `report` reads a few megabytes of realistic lines (from `eks_authlog_testkit::corpus`, fixed seed)
 //! as raw lines and as `filter-log-events` JSON, on one thread, so the numbers are per core.
 //! The renderers write the resulting report (table, JSON) and the event stream (NDJSON) into
 //! a reused `Vec<u8>`.
@@ -9,14 +9,14 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-use eks_authlog::corpus::{self, CorpusFormat, Spec};
-use eks_authlog::event::Event;
-use eks_authlog::pipeline::{self, Job};
-use eks_authlog::report::events::EventWriter;
-use eks_authlog::report::table::{self, View};
-use eks_authlog::report::wire::EventOut;
-use eks_authlog::report::{Format, TableStyle, document};
-use eks_authlog::source::{Envelope, InputFormat, Loc};
+use eks_authlog_core::event::Event;
+use eks_authlog_core::pipeline::{self, Job};
+use eks_authlog_core::report::events::EventWriter;
+use eks_authlog_core::report::table::{self, View};
+use eks_authlog_core::report::wire::EventOut;
+use eks_authlog_core::report::{Format, TableStyle, document};
+use eks_authlog_core::source::{Envelope, InputFormat, Loc};
+use eks_authlog_testkit::corpus::{self, CorpusFormat, Spec};
 
 fn generate(format: CorpusFormat) -> Vec<u8> {
     let spec = Spec {

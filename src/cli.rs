@@ -2,17 +2,19 @@
 //!
 //! Declared only from `main.rs`: the library never sees clap's types.
 
+use std::ffi::OsStr;
 use std::io::IsTerminal;
 
-use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{ArgGroup, Args as ClapArgs, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 
-use eks_authlog::analysis::Options;
-use eks_authlog::classify::{Class, Family};
 use eks_authlog::config::{ClassOrFamily, Command, Config, FailOn, parse_time};
-use eks_authlog::corpus::{CorpusFormat, Spec};
-use eks_authlog::pipeline::Job;
-use eks_authlog::report::{Format, TableStyle};
-use eks_authlog::source::{Input, InputFormat};
+use eks_authlog_core::analysis::Options;
+use eks_authlog_core::classify::{Class, Family};
+use eks_authlog_core::pipeline::Job;
+use eks_authlog_core::report::{Format, TableStyle};
+use eks_authlog_core::source::{Input, InputFormat};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -24,9 +26,31 @@ Examples:
 
 Exit codes: 0 success, 1 --fail-on matched, 2 usage/input/AWS error, 130 interrupted.";
 
+/// `--version`: the version and the optional features built in.
+#[cfg(feature = "cloudwatch")]
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (features: +cloudwatch)");
+#[cfg(not(feature = "cloudwatch"))]
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (features: -cloudwatch)");
+
+/// Table width when neither `--width`, the terminal nor `COLUMNS` gives one.
+const DEFAULT_WIDTH: u16 = 120;
+
+/// The subcommands `eks-authlog man COMMAND` writes a page for (a test keeps this in step
+/// with `Sub`).
+const MAN_PAGES: &[&str] = &[
+    "report",
+    "creator",
+    "failures",
+    "events",
+    "classes",
+    "queries",
+    "completions",
+    "man",
+];
+
 /// EKS authentication forensics: who created the cluster, and why every request was denied.
 #[derive(Debug, Parser)]
-#[command(name = "eks-authlog", version, about, after_help = AFTER_HELP)]
+#[command(name = "eks-authlog", version = VERSION, about, after_help = AFTER_HELP)]
 pub struct Args {
     #[command(subcommand)]
     command: Sub,
@@ -35,51 +59,94 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 enum Sub {
     /// The cluster creator, failures by class with remedies, timeline and principals.
-    Report(RunArgs),
+    Report(StreamArgs),
     /// Only the cluster creator (the identity EKS maps to kubernetes-admin), with evidence.
-    Creator(RunArgs),
+    Creator(DocArgs),
     /// Only the failures: class, who fixes it, remedy, and when.
-    Failures(RunArgs),
+    Failures(DocArgs),
     /// One record per event (NDJSON when piped), classified.
-    Events(RunArgs),
+    Events(StreamArgs),
     /// List the failure classes: family, who fixes it, meaning.
     Classes,
     /// Print the Logs Insights queries (all, or one by name), ready to paste into the console.
     Queries {
-        /// Query name (creator, recent, failures, agg-identities, agg-failures).
+        /// Query name (all queries when omitted).
+        #[arg(value_parser = query_names())]
         name: Option<String>,
     },
-    /// Generate a synthetic, realistic corpus for benchmarks (hidden: a developer tool).
-    #[command(hide = true)]
-    Corpus(CorpusArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff) to stdout: eks-authlog(1), or eks-authlog-COMMAND(1).
+    Man {
+        /// The subcommand whose page to print (the main page when omitted).
+        #[arg(value_parser = PossibleValuesParser::new(MAN_PAGES))]
+        command: Option<String>,
+    },
 }
 
-#[derive(Debug, ClapArgs)]
-struct CorpusArgs {
-    /// Number of log lines.
-    #[arg(long, conflicts_with = "bytes", required_unless_present = "bytes")]
-    lines: Option<u64>,
-    /// Uncompressed size to reach: 1G, 200M, 64k, or bytes.
-    #[arg(long, value_parser = eks_authlog::corpus::parse_size)]
-    bytes: Option<u64>,
-    /// Output shape.
-    #[arg(long, value_enum, default_value_t = CorpusFormat::Raw)]
-    format: CorpusFormat,
-    /// PRNG seed: the same seed gives the same bytes.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Hours the timestamps span.
-    #[arg(long, default_value_t = 24)]
-    hours: u32,
-    /// Number of authenticator log streams.
-    #[arg(long, default_value_t = 4)]
-    streams: usize,
-    /// Gzip the output.
-    #[arg(long)]
-    gzip: bool,
-    /// Output file (`-`: stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+/// Mirrors an enum of the library as a clap value enum: the library does not depend on clap.
+/// Each variant's doc comment is its help text; `From` maps it to the library's variant.
+macro_rules! value_enum {
+    ($(#[$meta:meta])* enum $name:ident => $target:path { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+        enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl From<$name> for $target {
+            fn from(v: $name) -> $target {
+                match v { $($name::$variant => <$target>::$variant),+ }
+            }
+        }
+    };
+}
+
+value_enum! {
+    /// `--input-format`: the shape of the inputs.
+    enum InputFormatArg => InputFormat {
+        /// Detect the shape from the first bytes.
+        Auto,
+        /// Plain log lines, one per line.
+        Raw,
+        /// `aws logs filter-log-events` JSON, whole documents or NDJSON of events or pages.
+        FilterLogEvents,
+        /// `aws logs get-query-results` JSON.
+        QueryResults,
+        /// Logs Insights console CSV export (header row with `@message`).
+        Csv,
+        /// Docker json-file logs (`{"log":…,"stream":…,"time":…}` per line).
+        Docker,
+        /// CloudWatch export-to-S3 objects (`<RFC 3339 time> <message>` per line).
+        S3Export,
+    }
+}
+
+value_enum! {
+    /// `--output`.
+    enum FormatArg => Format {
+        /// A readable table (comfy-table).
+        Table,
+        /// One JSON document.
+        Json,
+        /// One JSON object per line.
+        Ndjson,
+    }
+}
+
+#[cfg(feature = "cloudwatch")]
+value_enum! {
+    /// `--strategy`.
+    enum StrategyArg => eks_authlog_aws::StrategyChoice {
+        /// Events for windows up to 7 days over up to 5 log groups, aggregate otherwise.
+        Auto,
+        /// Fetch every authenticator line and analyse it here (exact).
+        Events,
+        /// Aggregate inside Logs Insights (long windows, many clusters).
+        Aggregate,
+    }
 }
 
 /// When to colour tables.
@@ -94,20 +161,59 @@ enum ColorWhen {
     Never,
 }
 
+/// Arguments of `report` and `events`, whose `-o ndjson` streams the classified events.
 #[derive(Debug, ClapArgs)]
+struct StreamArgs {
+    /// Output format [default: table on a terminal; json (report) or ndjson (events) when
+    /// piped]. ndjson is one classified event per line, as `events` writes.
+    #[arg(short, long, value_enum)]
+    output: Option<FormatArg>,
+
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Arguments of `creator` and `failures`: their output is one document.
+#[derive(Debug, ClapArgs)]
+struct DocArgs {
+    /// Output format [default: table on a terminal, json when piped]. For one record per
+    /// line, use `eks-authlog events`.
+    #[arg(short, long, value_enum)]
+    output: Option<DocFormat>,
+
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// The output formats of a single document (`creator`, `failures`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DocFormat {
+    /// A readable table.
+    Table,
+    /// One JSON document (eks-authlog.report/v1).
+    Json,
+}
+
+impl From<DocFormat> for Format {
+    fn from(f: DocFormat) -> Format {
+        match f {
+            DocFormat::Table => Format::Table,
+            DocFormat::Json => Format::Json,
+        }
+    }
+}
+
+#[derive(Debug, ClapArgs)]
+#[command(group(ArgGroup::new("cloudwatch_source").multiple(true)))]
 struct RunArgs {
     /// Log files to read (any supported shape, gzip too); `-` reads stdin. With none, stdin
-    /// is read when it is not a terminal.
+    /// is read when it is not a terminal, unless a CloudWatch source is named.
     #[arg(value_name = "INPUT")]
     inputs: Vec<String>,
 
     /// Shape of the inputs (detected per input by default).
-    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
-    input_format: InputFormat,
-
-    /// Output format [default: table on a terminal; json (report) or ndjson (events) when piped].
-    #[arg(short, long, value_enum)]
-    output: Option<Format>,
+    #[arg(long, value_enum, default_value_t = InputFormatArg::Auto)]
+    input_format: InputFormatArg,
 
     /// Only events at or after this time: 15m, 24h, 7d (ago), RFC 3339, or a date.
     #[arg(long, value_name = "TIME")]
@@ -117,9 +223,10 @@ struct RunArgs {
     #[arg(long, value_name = "TIME")]
     until: Option<String>,
 
-    /// Only these failure classes or families (repeatable, or comma-separated).
-    #[arg(long, value_name = "CLASS|FAMILY", value_delimiter = ',')]
-    class: Vec<String>,
+    /// Only these failure classes or families (repeatable, or comma-separated; `eks-authlog
+    /// classes` explains each).
+    #[arg(long, value_name = "CLASS|FAMILY", value_delimiter = ',', value_parser = class_or_family())]
+    class: Vec<ClassOrFamily>,
 
     /// Only grants and denials whose ARN or username contains this text (repeatable).
     #[arg(long, value_name = "TEXT")]
@@ -143,50 +250,71 @@ struct RunArgs {
     redact_key: Option<String>,
 
     /// Exit 1 when failures of this class or family (or `any`) were found (repeatable).
-    #[arg(long, value_name = "CLASS|FAMILY|any", value_delimiter = ',')]
-    fail_on: Vec<String>,
+    #[arg(long, value_name = "CLASS|FAMILY|any", value_delimiter = ',', value_parser = fail_on())]
+    fail_on: Vec<FailOn>,
 
     /// Exit 2 when any line could not be parsed.
     #[arg(long)]
     strict: bool,
 
-    /// Cluster name to fill into remedy commands.
-    #[arg(long, value_name = "NAME")]
+    /// The EKS cluster the logs belong to: its name goes into remedy commands. With no INPUT,
+    /// its CloudWatch log group /aws/eks/NAME/cluster is queried (repeatable then).
+    #[arg(long, value_name = "NAME", group = "cloudwatch_source")]
+    cluster: Vec<String>,
+
+    /// The old spelling of `--cluster` with log files.
+    #[arg(long, value_name = "NAME", hide = true, conflicts_with = "cluster")]
     cluster_name: Option<String>,
 
     /// AWS region: where to query CloudWatch (repeatable), and what remedies say.
     #[arg(long, value_name = "REGION", env = "AWS_REGION", value_delimiter = ',')]
     region: Vec<String>,
 
-    /// CloudWatch: cluster to query, log group /aws/eks/NAME/cluster (repeatable).
+    /// Log group to query instead of log files (repeatable).
     #[cfg(feature = "cloudwatch")]
-    #[arg(long, value_name = "NAME", help_heading = "CloudWatch Logs Insights")]
-    cluster: Vec<String>,
-
-    /// CloudWatch: log group to query (repeatable).
-    #[cfg(feature = "cloudwatch")]
-    #[arg(long, value_name = "GROUP", help_heading = "CloudWatch Logs Insights")]
+    #[arg(
+        long,
+        value_name = "GROUP",
+        help_heading = "CloudWatch Logs Insights",
+        group = "cloudwatch_source",
+        conflicts_with = "inputs"
+    )]
     log_group: Vec<String>,
 
-    /// CloudWatch: every /aws/eks/*/cluster log group in each region.
+    /// Query every /aws/eks/*/cluster log group in each region instead of log files.
     #[cfg(feature = "cloudwatch")]
-    #[arg(long, help_heading = "CloudWatch Logs Insights")]
+    #[arg(
+        long,
+        help_heading = "CloudWatch Logs Insights",
+        group = "cloudwatch_source",
+        conflicts_with = "inputs"
+    )]
     all_clusters: bool,
 
-    /// CloudWatch: AWS profile (default: the standard credential chain).
+    /// AWS profile (default: the standard credential chain). Needs --cluster, --log-group or
+    /// --all-clusters without INPUT.
     #[cfg(feature = "cloudwatch")]
     #[arg(
         long,
         value_name = "PROFILE",
-        help_heading = "CloudWatch Logs Insights"
+        help_heading = "CloudWatch Logs Insights",
+        requires = "cloudwatch_source",
+        conflicts_with = "inputs"
     )]
     profile: Option<String>,
 
-    /// CloudWatch: fetch lines (events) or aggregate in Insights (aggregate) [auto: events up
-    /// to 7 days over up to 5 log groups; the default window is 24h, 90d for `creator`].
+    /// Fetch lines (events) or aggregate in Insights (aggregate) [auto: events up to 7 days
+    /// over up to 5 log groups; the default window is 24h, 90d for `creator`].
     #[cfg(feature = "cloudwatch")]
-    #[arg(long, value_enum, default_value_t = eks_authlog::remote::StrategyChoice::Auto, help_heading = "CloudWatch Logs Insights")]
-    strategy: eks_authlog::remote::StrategyChoice,
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = StrategyArg::Auto,
+        help_heading = "CloudWatch Logs Insights",
+        requires = "cloudwatch_source",
+        conflicts_with = "inputs"
+    )]
+    strategy: StrategyArg,
 
     /// Threads for large inputs (0: all cores).
     #[arg(long, default_value_t = 0)]
@@ -196,49 +324,96 @@ struct RunArgs {
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
     color: ColorWhen,
 
-    /// Table width in columns.
-    #[arg(long, env = "COLUMNS", default_value_t = 120)]
-    width: u16,
+    /// Table width in columns [default: the terminal's width; when not writing to a terminal,
+    /// $COLUMNS, else 120].
+    #[arg(long, value_name = "COLUMNS")]
+    width: Option<u16>,
 
     /// No summary line on stderr.
     #[arg(short, long)]
     quiet: bool,
 }
 
+/// `--class` values: every family, then every class (`unclassified` names both, the same
+/// failures).
+fn class_or_family_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Family::ALL.iter().map(|f| f.as_str()).collect();
+    names.extend(
+        Class::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .filter(|c| c.parse::<Family>().is_err()),
+    );
+    names
+}
+
+fn class_or_family() -> impl TypedValueParser<Value = ClassOrFamily> {
+    PossibleValuesParser::new(class_or_family_names()).try_map(|s| s.parse::<ClassOrFamily>())
+}
+
+fn fail_on() -> impl TypedValueParser<Value = FailOn> {
+    let mut names = vec!["any"];
+    names.extend(class_or_family_names());
+    PossibleValuesParser::new(names).try_map(|s| s.parse::<FailOn>())
+}
+
+fn query_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        eks_authlog_core::queries::ALL
+            .iter()
+            .map(|q| PossibleValue::new(q.name).help(q.description)),
+    )
+}
+
+/// The table width: `--width`, else the terminal's (when stdout is one), else a valid
+/// `COLUMNS`, else 120. An empty or unreadable `COLUMNS` is skipped, never an error: shells
+/// set it without exporting it, and some export it empty.
+fn table_width(flag: Option<u16>, stdout_tty: bool, columns: Option<&OsStr>) -> u16 {
+    let terminal = || {
+        stdout_tty
+            .then(|| terminal_size::terminal_size_of(std::io::stdout()))
+            .flatten()
+            .map(|(w, _)| w.0)
+            .filter(|&w| w > 0)
+    };
+    let env = || {
+        columns
+            .and_then(OsStr::to_str)
+            .and_then(|c| c.trim().parse::<u16>().ok())
+            .filter(|&w| w > 0)
+    };
+    flag.or_else(terminal)
+        .or_else(env)
+        .unwrap_or(DEFAULT_WIDTH)
+        .max(40)
+}
+
 /// What `main` should do.
 pub enum Plan {
     /// Run a job.
     Run(Box<Config>),
-    /// Print the class list.
-    Classes,
-    /// Print queries.
-    Queries(Option<String>),
-    /// Write a synthetic corpus to a file (`-`: stdout), gzipped or not.
-    Corpus(Spec, String, bool),
+    /// Write this text to stdout (class list, queries, completions, man page).
+    Print(Vec<u8>),
 }
 
 impl Args {
     /// Validates the arguments into a plan.
     pub fn into_plan(self) -> Result<Plan, String> {
-        let (command, a) = match self.command {
-            Sub::Report(a) => (Command::Report, a),
-            Sub::Creator(a) => (Command::Creator, a),
-            Sub::Failures(a) => (Command::Failures, a),
-            Sub::Events(a) => (Command::Events, a),
-            Sub::Classes => return Ok(Plan::Classes),
-            Sub::Queries { name } => return Ok(Plan::Queries(name)),
-            Sub::Corpus(c) => {
-                let spec = Spec {
-                    lines: c.lines,
-                    bytes: c.bytes,
-                    seed: c.seed,
-                    format: c.format,
-                    span_ms: i64::from(c.hours) * 3_600_000,
-                    streams: c.streams,
-                    ..Spec::default()
-                };
-                return Ok(Plan::Corpus(spec, c.output, c.gzip));
+        let (command, format, a) = match self.command {
+            Sub::Report(s) => (Command::Report, s.output.map(Format::from), s.run),
+            Sub::Creator(d) => (Command::Creator, d.output.map(Format::from), d.run),
+            Sub::Failures(d) => (Command::Failures, d.output.map(Format::from), d.run),
+            Sub::Events(s) => (Command::Events, s.output.map(Format::from), s.run),
+            Sub::Classes => return Ok(Plan::Print(classes_table().into_bytes())),
+            Sub::Queries { name } => {
+                return queries_text(name.as_deref()).map(|t| Plan::Print(t.into_bytes()));
             }
+            Sub::Completions { shell } => {
+                let mut out = Vec::new();
+                clap_complete::generate(shell, &mut completion_command(), "eks-authlog", &mut out);
+                return Ok(Plan::Print(out));
+            }
+            Sub::Man { command } => return man_page(command.as_deref()).map(Plan::Print),
         };
         let now = chrono::Utc::now().timestamp_millis();
         let time = |s: &Option<String>| {
@@ -256,49 +431,66 @@ impl Args {
         let mut classes = Vec::new();
         let mut families = Vec::new();
         for c in &a.class {
-            match c.parse::<ClassOrFamily>()? {
+            match *c {
                 ClassOrFamily::Class(c) => classes.push(c),
                 ClassOrFamily::Family(f) => families.push(f),
             }
         }
-        let fail_on = a
-            .fail_on
-            .iter()
-            .map(|f| f.parse::<FailOn>())
-            .collect::<Result<Vec<_>, _>>()?;
         let mut inputs: Vec<Input> = a.inputs.iter().map(|i| Input::from_arg(i)).collect();
-        #[cfg(feature = "cloudwatch")]
-        let cloudwatch = if a.cluster.is_empty() && a.log_group.is_empty() && !a.all_clusters {
-            None
-        } else {
-            if !inputs.is_empty() {
-                return Err("give log files or a CloudWatch source (--cluster, --log-group, --all-clusters), not both".to_owned());
+        let mut clusters = a.cluster;
+        if let Some(name) = a.cluster_name {
+            if inputs.is_empty() {
+                return Err("--cluster-name is now --cluster; with no INPUT, --cluster queries CloudWatch, so name the input (`-` for stdin)".to_owned());
             }
+            clusters.push(name);
+        }
+        #[cfg(feature = "cloudwatch")]
+        let cw_source = !clusters.is_empty() || !a.log_group.is_empty() || a.all_clusters;
+        #[cfg(not(feature = "cloudwatch"))]
+        let cw_source = !clusters.is_empty();
+        // With log files `--cluster` only names the cluster (clap refuses the other
+        // CloudWatch flags next to INPUT); without, it is where to read from.
+        let (cluster, remote) = if !inputs.is_empty() || !cw_source {
+            if clusters.len() > 1 {
+                return Err("with log files, --cluster names the one cluster they come from (for remedy commands); give it once".to_owned());
+            }
+            (clusters.pop(), false)
+        } else {
+            if a.input_format != InputFormatArg::Auto {
+                return Err(
+                    "--input-format applies to log files, not to a CloudWatch source".to_owned(),
+                );
+            }
+            (None, true)
+        };
+        #[cfg(not(feature = "cloudwatch"))]
+        if remote {
+            return Err("this eks-authlog was built without CloudWatch support (feature `cloudwatch`): give log files, or `-` for stdin, and --cluster names the cluster in remedies".to_owned());
+        }
+        #[cfg(feature = "cloudwatch")]
+        let cloudwatch = if remote {
             let default_window = if command == Command::Creator {
                 "90d"
             } else {
                 "24h"
             };
-            Some(eks_authlog::remote::CloudWatchJob {
-                clusters: a.cluster,
+            Some(eks_authlog_aws::CloudWatchJob {
+                clusters,
                 log_groups: a.log_group,
                 all_clusters: a.all_clusters,
                 regions: a.region.clone(),
                 profile: a.profile,
-                strategy: a.strategy,
+                strategy: a.strategy.into(),
                 start_ms: match since_ms {
                     Some(s) => s,
                     None => parse_time(default_window, now).map_err(|e| e.to_string())?,
                 },
                 end_ms: until_ms.unwrap_or(now),
                 creator_only: command == Command::Creator,
-                quiet: a.quiet,
             })
+        } else {
+            None
         };
-        #[cfg(feature = "cloudwatch")]
-        let remote = cloudwatch.is_some();
-        #[cfg(not(feature = "cloudwatch"))]
-        let remote = false;
         if inputs.is_empty() && !remote {
             if std::io::stdin().is_terminal() {
                 return Err("no input: give log files (or `-` for stdin), pipe lines in, or name a CloudWatch source (--cluster)".to_owned());
@@ -306,7 +498,7 @@ impl Args {
             inputs.push(Input::Stdin);
         }
         let stdout_tty = std::io::stdout().is_terminal();
-        let format = a.output.unwrap_or(match (stdout_tty, command) {
+        let format = format.unwrap_or(match (stdout_tty, command) {
             (true, _) => Format::Table,
             (false, Command::Events) => Format::Ndjson,
             (false, _) => Format::Json,
@@ -324,7 +516,7 @@ impl Args {
             families,
             principals: a.principal,
             include_internal: a.include_internal,
-            cluster: a.cluster_name,
+            cluster,
             region: a.region.first().cloned(),
         };
         #[cfg(feature = "cloudwatch")]
@@ -334,38 +526,76 @@ impl Args {
                 .or_else(|| cloudwatch.as_ref().and_then(|c| c.single_cluster())),
             ..options
         };
+        let columns = std::env::var_os("COLUMNS");
         Ok(Plan::Run(Box::new(Config {
             command,
             job: Job {
                 inputs,
-                format: a.input_format,
+                format: a.input_format.into(),
                 options,
                 threads: a.threads,
                 strict: a.strict,
-                #[cfg(feature = "cloudwatch")]
-                cloudwatch,
             },
+            #[cfg(feature = "cloudwatch")]
+            cloudwatch,
             format,
             table: TableStyle {
-                width: a.width.max(40),
+                width: table_width(a.width, stdout_tty, columns.as_deref()),
                 color,
             },
             redact: a.redact,
             redact_key: a.redact_key.unwrap_or_default().into_bytes(),
-            fail_on,
+            fail_on: a.fail_on,
             quiet: a.quiet,
         })))
     }
 }
 
+/// The command line that completions describe: the visible subcommands only (clap_complete
+/// would also complete the hidden developer tool `corpus`).
+fn completion_command() -> clap::Command {
+    let full = Args::command();
+    let mut cmd = clap::Command::new("eks-authlog")
+        .version(VERSION)
+        .subcommand_required(true);
+    if let Some(about) = full.get_about() {
+        cmd = cmd.about(about.clone());
+    }
+    cmd.subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
+}
+
+/// The man page of the binary (`None`) or of one subcommand, titled eks-authlog-COMMAND.
+fn man_page(command: Option<&str>) -> Result<Vec<u8>, String> {
+    let mut cmd = Args::command().disable_help_subcommand(true);
+    // Building names each subcommand eks-authlog-COMMAND (display name) and gives its
+    // synopsis the full `eks-authlog COMMAND` (bin name).
+    cmd.build();
+    let page = match command {
+        None => cmd,
+        Some(name) => cmd
+            .find_subcommand(name)
+            .ok_or_else(|| format!("no subcommand named '{name}'"))?
+            .clone(),
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page)
+        .source(format!("eks-authlog {VERSION}"))
+        .render(&mut out)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
 /// The `queries` listing: each query with its name and purpose as comments.
-pub fn queries_text(name: Option<&str>) -> Result<String, String> {
-    let chosen: Vec<&eks_authlog::queries::Query> = match name {
-        Some(n) => vec![eks_authlog::queries::get(n).ok_or_else(|| {
-            let names: Vec<&str> = eks_authlog::queries::ALL.iter().map(|q| q.name).collect();
+fn queries_text(name: Option<&str>) -> Result<String, String> {
+    let chosen: Vec<&eks_authlog_core::queries::Query> = match name {
+        Some(n) => vec![eks_authlog_core::queries::get(n).ok_or_else(|| {
+            let names: Vec<&str> = eks_authlog_core::queries::ALL
+                .iter()
+                .map(|q| q.name)
+                .collect();
             format!("no query named '{n}' (have: {})", names.join(", "))
         })?],
-        None => eks_authlog::queries::ALL.iter().collect(),
+        None => eks_authlog_core::queries::ALL.iter().collect(),
     };
     let mut out = String::new();
     for q in chosen {
@@ -379,7 +609,7 @@ pub fn queries_text(name: Option<&str>) -> Result<String, String> {
 }
 
 /// The `classes` listing.
-pub fn classes_table() -> String {
+fn classes_table() -> String {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
@@ -401,9 +631,46 @@ pub fn classes_table() -> String {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use clap::error::ErrorKind;
 
     use super::*;
+
+    fn run_plan(argv: &[&str]) -> Result<Box<Config>, String> {
+        match Args::try_parse_from(argv).unwrap().into_plan()? {
+            Plan::Run(c) => Ok(c),
+            _ => panic!("expected a run"),
+        }
+    }
+
+    fn clap_error(argv: &[&str]) -> clap::Error {
+        Args::try_parse_from(argv).expect_err("clap refuses it")
+    }
+
+    #[test]
+    fn input_format_names_are_the_library_names() {
+        // The clap mirror and the library enum must agree on every name, in order.
+        let names: Vec<String> = InputFormatArg::value_variants()
+            .iter()
+            .map(|f| f.to_possible_value().unwrap().get_name().to_owned())
+            .collect();
+        let library: Vec<&str> = InputFormatArg::value_variants()
+            .iter()
+            .map(|&f| InputFormat::from(f).as_str())
+            .collect();
+        assert_eq!(names, library);
+        assert_eq!(
+            library,
+            [
+                "auto",
+                "raw",
+                "filter-log-events",
+                "query-results",
+                "csv",
+                "docker",
+                "s3-export"
+            ]
+        );
+    }
 
     #[test]
     fn verify_cli() {
@@ -412,7 +679,7 @@ mod tests {
 
     #[test]
     fn parses_a_representative_command_line() {
-        let args = Args::try_parse_from([
+        let c = run_plan(&[
             "eks-authlog",
             "report",
             "a.log",
@@ -428,9 +695,6 @@ mod tests {
             "--redact",
         ])
         .unwrap();
-        let Plan::Run(c) = args.into_plan().unwrap() else {
-            panic!("expected a run")
-        };
         assert_eq!(c.command, Command::Report);
         assert_eq!(c.format, Format::Json);
         assert_eq!(c.job.inputs, [Input::File("a.log".into()), Input::Stdin]);
@@ -442,14 +706,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_values_with_a_reason() {
-        let plan = |argv: &[&str]| {
-            Args::try_parse_from(argv)
-                .unwrap()
-                .into_plan()
-                .err()
-                .unwrap_or_default()
-        };
-        assert!(plan(&["eks-authlog", "report", "x", "--class", "nope"]).contains("unknown class"));
+        let plan = |argv: &[&str]| run_plan(argv).err().unwrap_or_default();
         assert!(
             plan(&[
                 "eks-authlog",
@@ -463,5 +720,171 @@ mod tests {
             .contains("after --until")
         );
         assert!(plan(&["eks-authlog", "report", "x", "--since", "soon"]).contains("duration ago"));
+    }
+
+    #[test]
+    fn class_fail_on_and_query_names_are_known_to_clap() {
+        let e = clap_error(&["eks-authlog", "report", "x", "--class", "nope"]);
+        assert_eq!(e.kind(), ErrorKind::InvalidValue);
+        let e = clap_error(&["eks-authlog", "report", "x", "--fail-on", "token_expird"]);
+        assert!(e.to_string().contains("token_expired"), "suggests: {e}");
+        let e = clap_error(&["eks-authlog", "queries", "nope"]);
+        assert_eq!(e.kind(), ErrorKind::InvalidValue);
+        // Every class and family name is accepted, by both flags.
+        for name in class_or_family_names() {
+            let c = run_plan(&[
+                "eks-authlog",
+                "report",
+                "x",
+                "--class",
+                name,
+                "--fail-on",
+                name,
+            ])
+            .unwrap();
+            assert_eq!(c.fail_on.len(), 1, "{name}");
+        }
+        assert_eq!(
+            class_or_family_names().len(),
+            Class::ALL.len() + Family::ALL.len() - 1,
+            "only `unclassified` names both a class and a family"
+        );
+    }
+
+    #[test]
+    fn cluster_names_the_cluster_for_remedies_with_files() {
+        let c = run_plan(&["eks-authlog", "report", "a.log", "--cluster", "demo"]).unwrap();
+        assert_eq!(c.job.options.cluster.as_deref(), Some("demo"));
+        #[cfg(feature = "cloudwatch")]
+        assert!(c.cloudwatch.is_none());
+        // The old spelling still works with files, and only there.
+        let c = run_plan(&["eks-authlog", "report", "a.log", "--cluster-name", "demo"]).unwrap();
+        assert_eq!(c.job.options.cluster.as_deref(), Some("demo"));
+        let e = run_plan(&["eks-authlog", "report", "--cluster-name", "demo"]).unwrap_err();
+        assert!(e.contains("now --cluster"), "{e}");
+        let e = run_plan(&[
+            "eks-authlog",
+            "report",
+            "a.log",
+            "--cluster",
+            "a",
+            "--cluster",
+            "b",
+        ])
+        .unwrap_err();
+        assert!(e.contains("give it once"), "{e}");
+    }
+
+    #[cfg(feature = "cloudwatch")]
+    #[test]
+    fn cluster_without_inputs_queries_cloudwatch() {
+        let c = run_plan(&["eks-authlog", "failures", "--cluster", "demo"]).unwrap();
+        let cw = c.cloudwatch.as_ref().expect("a CloudWatch job");
+        assert_eq!(cw.clusters, ["demo"]);
+        assert_eq!(c.job.options.cluster.as_deref(), Some("demo"));
+        assert!(c.job.inputs.is_empty());
+    }
+
+    #[cfg(feature = "cloudwatch")]
+    #[test]
+    fn cloudwatch_only_flags_need_a_cloudwatch_source() {
+        for argv in [
+            &["eks-authlog", "report", "x", "--profile", "p"][..],
+            &["eks-authlog", "report", "x", "--strategy", "events"],
+            &[
+                "eks-authlog",
+                "report",
+                "x",
+                "--log-group",
+                "/aws/eks/a/cluster",
+            ],
+            &["eks-authlog", "report", "x", "--all-clusters"],
+            &[
+                "eks-authlog",
+                "report",
+                "x",
+                "--cluster",
+                "a",
+                "--profile",
+                "p",
+            ],
+        ] {
+            assert_eq!(
+                clap_error(argv).kind(),
+                ErrorKind::ArgumentConflict,
+                "{argv:?}"
+            );
+        }
+        for argv in [
+            &["eks-authlog", "report", "--profile", "p"][..],
+            &["eks-authlog", "creator", "--strategy", "aggregate"],
+        ] {
+            assert_eq!(
+                clap_error(argv).kind(),
+                ErrorKind::MissingRequiredArgument,
+                "{argv:?}"
+            );
+        }
+        let c = run_plan(&[
+            "eks-authlog",
+            "report",
+            "--log-group",
+            "/aws/eks/a/cluster",
+            "--profile",
+            "p",
+            "--strategy",
+            "events",
+        ])
+        .unwrap();
+        assert_eq!(c.cloudwatch.unwrap().profile.as_deref(), Some("p"));
+        let e = run_plan(&[
+            "eks-authlog",
+            "report",
+            "--cluster",
+            "a",
+            "--input-format",
+            "csv",
+        ])
+        .unwrap_err();
+        assert!(e.contains("--input-format"), "{e}");
+    }
+
+    #[test]
+    fn creator_and_failures_refuse_ndjson() {
+        for sub in ["creator", "failures"] {
+            let e = clap_error(&["eks-authlog", sub, "x", "-o", "ndjson"]);
+            assert_eq!(e.kind(), ErrorKind::InvalidValue, "{sub}");
+            let c = run_plan(&["eks-authlog", sub, "x", "-o", "json"]).unwrap();
+            assert_eq!(c.format, Format::Json);
+        }
+        let c = run_plan(&["eks-authlog", "report", "x", "-o", "ndjson"]).unwrap();
+        assert_eq!(c.format, Format::Ndjson);
+    }
+
+    #[test]
+    fn width_flag_then_terminal_then_valid_columns_then_120() {
+        let os = |s: &'static str| Some(OsStr::new(s));
+        assert_eq!(table_width(Some(90), false, os("200")), 90);
+        assert_eq!(table_width(Some(10), false, None), 40);
+        assert_eq!(table_width(None, false, os("200")), 200);
+        assert_eq!(table_width(None, false, os(" 100 ")), 100);
+        for bad in ["", "abc", "0", "-5", "99999"] {
+            assert_eq!(table_width(None, false, os(bad)), 120, "{bad:?}");
+        }
+        assert_eq!(table_width(None, false, None), 120);
+    }
+
+    #[test]
+    fn man_pages_cover_every_visible_subcommand() {
+        let visible: Vec<String> = Args::command()
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .map(|s| s.get_name().to_owned())
+            .collect();
+        assert_eq!(visible, MAN_PAGES);
+        for page in MAN_PAGES {
+            let text = String::from_utf8(man_page(Some(page)).unwrap()).unwrap();
+            assert!(text.contains(&format!("eks-authlog-{page}")), "{page}");
+        }
     }
 }

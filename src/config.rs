@@ -1,13 +1,14 @@
 //! Validated, clap-free settings for a run, and the parsing of values clap cannot check
-//! (times, `--fail-on`, `--class`).
+//! (times) or checks by name only (`--fail-on`, `--class`: the CLI lists the names to clap
+//! and parses the chosen one here).
 
 use std::str::FromStr;
 
-use crate::classify::{Class, Family};
-use crate::error::{Error, Result};
-use crate::pipeline::Job;
-use crate::report::{Format, TableStyle};
-use crate::time::parse_timestamp_ms;
+use eks_authlog_core::classify::{Class, Family};
+use eks_authlog_core::error::{Error, Result};
+use eks_authlog_core::pipeline::Job;
+use eks_authlog_core::report::{Format, TableStyle};
+use eks_authlog_core::time::parse_timestamp_ms;
 
 /// Which job to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +91,9 @@ pub struct Config {
     pub command: Command,
     /// What to read and how to analyse it.
     pub job: Job,
+    /// Read from CloudWatch Logs Insights instead of the job's inputs.
+    #[cfg(feature = "cloudwatch")]
+    pub cloudwatch: Option<eks_authlog_aws::CloudWatchJob>,
     /// Output format.
     pub format: Format,
     /// Table width and colour.

@@ -1,34 +1,28 @@
-//! The library's top-level error: one variant per layer, each carrying what a user needs.
-
-use crate::source;
+//! Anything that stops a run: the core's errors, and the AWS sources' errors.
 
 /// Anything that stops a run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Reading an input failed.
+    /// Reading, parsing or writing failed, or a value was unusable.
     #[error(transparent)]
-    Source(#[from] source::Error),
-    /// Writing output failed (a broken pipe is handled by the binary, not reported).
-    #[error("writing output failed")]
-    Output(#[source] std::io::Error),
-    /// `--strict` and some lines did not parse.
-    #[error("{unparsed} line(s) could not be parsed (--strict); first: {first}")]
-    Strict {
-        /// How many lines did not parse.
-        unparsed: u64,
-        /// Where the first one was, and why.
-        first: String,
-    },
+    Core(#[from] eks_authlog_core::Error),
     /// CloudWatch Logs Insights failed (no credentials, missing log group, query failure…).
     #[cfg(feature = "cloudwatch")]
     #[error(transparent)]
-    CloudWatch(#[from] crate::source::cloudwatch::Error),
-    /// A bad argument value that clap cannot check (a time range, a filter).
-    #[error("{0}")]
-    Usage(String),
+    CloudWatch(#[from] eks_authlog_aws::cloudwatch::Error),
 }
 
 impl Error {
+    /// Writing output failed.
+    pub fn output(e: std::io::Error) -> Error {
+        Error::Core(eks_authlog_core::Error::Output(e))
+    }
+
+    /// Writing output failed because the reader went away (`| head`): the reader's choice.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Core(eks_authlog_core::Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     /// The run was interrupted (Ctrl-C): the binary exits 130.
     pub fn is_interrupted(&self) -> bool {
         #[cfg(feature = "cloudwatch")]
@@ -39,5 +33,5 @@ impl Error {
     }
 }
 
-/// Result alias for the library.
+/// Result alias for the command line.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

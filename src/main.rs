@@ -5,28 +5,16 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use eks_authlog::{Error, exit::Exit};
+use eks_authlog::exit::Exit;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse(); // clap prints usage errors and exits 2 itself
     let config = match args.into_plan() {
         Ok(cli::Plan::Run(config)) => config,
-        Ok(cli::Plan::Corpus(spec, path, gzip)) => return corpus(&spec, &path, gzip),
-        Ok(cli::Plan::Classes) => {
-            let _ = io::stdout().write_all(cli::classes_table().as_bytes());
+        Ok(cli::Plan::Print(text)) => {
+            // Errors (a closed pipe, as with `| head`) are the reader's choice.
+            let _ = io::stdout().write_all(&text);
             return Exit::Success.into();
-        }
-        Ok(cli::Plan::Queries(name)) => {
-            return match cli::queries_text(name.as_deref()) {
-                Ok(text) => {
-                    let _ = io::stdout().write_all(text.as_bytes());
-                    Exit::Success.into()
-                }
-                Err(msg) => {
-                    eprintln!("eks-authlog: {msg}");
-                    Exit::Error.into()
-                }
-            };
         }
         Err(msg) => {
             eprintln!("eks-authlog: {msg}");
@@ -42,44 +30,13 @@ fn main() -> ExitCode {
             outcome.exit.into()
         }
         // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Success.into(),
+        Err(e) if e.is_broken_pipe() => Exit::Success.into(),
         Err(e) if e.is_interrupted() => {
             eprintln!("eks-authlog: interrupted; running queries were stopped");
             Exit::Interrupted.into()
         }
         Err(e) => {
             eprintln!("eks-authlog: error: {}", chain(&e));
-            Exit::Error.into()
-        }
-    }
-}
-
-/// Writes a synthetic corpus (the hidden `corpus` subcommand, for benchmarks).
-fn corpus(spec: &eks_authlog::corpus::Spec, path: &str, gzip: bool) -> ExitCode {
-    let out: Box<dyn Write> = if path == "-" {
-        Box::new(io::stdout().lock())
-    } else {
-        match std::fs::File::create(path) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("eks-authlog: error: {path}: {e}");
-                return Exit::Error.into();
-            }
-        }
-    };
-    let written = if gzip {
-        let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
-        eks_authlog::corpus::write(spec, &mut gz).and_then(|w| gz.finish().map(|_| w))
-    } else {
-        eks_authlog::corpus::write(spec, out)
-    };
-    match written {
-        Ok(w) => {
-            eprintln!("eks-authlog: wrote {} lines, {} bytes", w.lines, w.bytes);
-            Exit::Success.into()
-        }
-        Err(e) => {
-            eprintln!("eks-authlog: error: {path}: {e}");
             Exit::Error.into()
         }
     }

@@ -1,15 +1,17 @@
-//! The library's entry point: run a configured job and render its result.
+//! One run: do the configured job and render its result.
 
 use std::io::Write;
 
-use crate::analysis::Report;
+use eks_authlog_core::analysis::Report;
+use eks_authlog_core::pipeline;
+use eks_authlog_core::report::redact::{RedactingWriter, Redactor};
+use eks_authlog_core::report::source::Sources;
+use eks_authlog_core::report::table::View;
+use eks_authlog_core::report::{Format, document, events::EventWriter, table};
+
 use crate::config::{Command, Config};
 use crate::error::{Error, Result};
 use crate::exit::Exit;
-use crate::pipeline;
-use crate::report::redact::{RedactingWriter, Redactor};
-use crate::report::table::View;
-use crate::report::{Format, document, events::EventWriter, table};
 
 /// How a run ended, for the binary.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,15 +36,15 @@ fn render<W: Write>(config: &Config, mut out: W) -> Result<Outcome> {
     let report = match (config.command, config.format) {
         (Command::Events, _) | (_, Format::Ndjson) => {
             let mut writer = EventWriter::new(config.format, &mut out, config.table);
-            let report = pipeline::events(&config.job, &mut writer)?;
-            writer.finish().map_err(Error::Output)?;
+            let report = events(config, &mut writer)?;
+            writer.finish().map_err(Error::output)?;
             report
         }
         (command, format) => {
-            let (report, sources) = pipeline::report(&config.job)?;
+            let (report, sources) = report(config)?;
             let inputs = &sources.inputs;
             let written = if format == Format::Json {
-                document::write(&mut out, &report, inputs, sources.cloudwatch.clone())
+                document::write(&mut out, &report, inputs, sources.cloudwatch.as_deref())
             } else {
                 let view = match command {
                     Command::Creator => View::Creator,
@@ -53,12 +55,12 @@ fn render<W: Write>(config: &Config, mut out: W) -> Result<Outcome> {
                     &mut out,
                     &report,
                     inputs,
-                    sources.cloudwatch.as_ref(),
+                    sources.cloudwatch.as_deref(),
                     view,
                     config.table,
                 )
             };
-            written.and_then(|()| out.flush()).map_err(Error::Output)?;
+            written.and_then(|()| out.flush()).map_err(Error::output)?;
             report
         }
     };
@@ -66,6 +68,31 @@ fn render<W: Write>(config: &Config, mut out: W) -> Result<Outcome> {
         exit: exit_for(config, &report),
         summary: report.events.summary(),
     })
+}
+
+/// The report over the configured CloudWatch source, or over the job's local inputs.
+fn report(config: &Config) -> Result<(Report, Sources)> {
+    #[cfg(feature = "cloudwatch")]
+    if let Some(cw) = &config.cloudwatch {
+        return crate::cloudwatch::report(cw, &config.job, config.quiet);
+    }
+    let (report, inputs) = pipeline::report(&config.job)?;
+    Ok((
+        report,
+        Sources {
+            inputs,
+            cloudwatch: None,
+        },
+    ))
+}
+
+/// Streams the events of the configured CloudWatch source, or of the job's local inputs.
+fn events<W: Write>(config: &Config, writer: &mut EventWriter<W>) -> Result<Report> {
+    #[cfg(feature = "cloudwatch")]
+    if let Some(cw) = &config.cloudwatch {
+        return crate::cloudwatch::events(cw, &config.job, writer, config.quiet);
+    }
+    Ok(pipeline::events(&config.job, writer)?)
 }
 
 /// `Findings` when `--fail-on` matches a failure class present in the report.

@@ -1,5 +1,5 @@
 //! The binary's contract: exit codes, inputs, errors, --strict, --fail-on, --redact, colour,
-//! and a quiet exit on a closed pipe.
+//! table width, completions, man pages, --version, and a quiet exit on a closed pipe.
 
 use std::io::Read;
 use std::process::{Command as StdCommand, Stdio};
@@ -75,7 +75,11 @@ fn usage_and_input_errors_exit_2_with_a_clear_message() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("unknown class or family 'bogus'"));
+    assert!(
+        stderr(&o).contains("invalid value 'bogus' for '--class"),
+        "clap knows the class names: {}",
+        stderr(&o)
+    );
     let o = cmd()
         .args(["report", "testdata/sample.log", "--since", "tomorrow"])
         .output()
@@ -308,5 +312,177 @@ fn queries_prints_pasteable_insights_queries() {
     }
     let o = cmd().args(["queries", "nope"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("have: creator"));
+    assert!(
+        stderr(&o).contains("possible values: creator, recent"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+fn table_width(stdout: &[u8]) -> usize {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter(|l| l.starts_with('┌'))
+        .map(|l| l.chars().count())
+        .max()
+        .expect("a table")
+}
+
+#[test]
+fn table_width_follows_width_then_columns_and_never_fails_on_bad_columns() {
+    let width = |columns: Option<&str>, extra: &[&str]| {
+        let mut c = cmd();
+        if let Some(v) = columns {
+            c.env("COLUMNS", v);
+        }
+        let o = c
+            .args(["failures", "testdata/sample.log", "-o", "table"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{columns:?}: {}", stderr(&o));
+        table_width(&o.stdout)
+    };
+    // Piped (not a terminal): COLUMNS when valid, else 120; --width wins.
+    assert_eq!(width(None, &[]), 120);
+    assert_eq!(width(Some("100"), &[]), 100);
+    assert_eq!(width(Some("100"), &["--width", "80"]), 80);
+    for bad in ["", "abc", "0", "-1"] {
+        assert_eq!(width(Some(bad), &[]), 120, "COLUMNS={bad:?}");
+    }
+}
+
+#[test]
+fn completions_know_subcommands_and_values() {
+    let script = |shell: &str| {
+        let o = cmd().args(["completions", shell]).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let bash = script("bash");
+    for word in [
+        "failures",
+        "identity_not_mapped",
+        "agg-identities",
+        "--fail-on",
+    ] {
+        assert!(bash.contains(word), "bash completion lacks {word}");
+    }
+    assert!(
+        !bash.contains("corpus"),
+        "the hidden developer tool stays hidden"
+    );
+    for shell in ["zsh", "fish"] {
+        assert!(script(shell).contains("node_role_not_mapped"), "{shell}");
+    }
+    // These two complete subcommands and flags, not values.
+    for shell in ["elvish", "powershell"] {
+        assert!(script(shell).contains("failures"), "{shell}");
+    }
+    let o = cmd().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn man_pages_are_roff_for_the_binary_and_each_subcommand() {
+    let o = cmd().arg("man").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let page = String::from_utf8(o.stdout).unwrap();
+    assert!(page.contains("\n.TH eks-authlog 1"), "{page}");
+    assert!(
+        page.contains("eks\\-authlog\\-report(1)"),
+        "lists the subcommand pages"
+    );
+    let page = String::from_utf8(cmd().args(["man", "failures"]).output().unwrap().stdout).unwrap();
+    assert!(page.contains(".TH eks-authlog-failures 1"), "{page}");
+    assert!(
+        page.contains("sts_clock_skew"),
+        "class values are in the page"
+    );
+}
+
+#[test]
+fn version_says_which_features_were_built_in() {
+    let o = cmd().arg("--version").output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let v = String::from_utf8(o.stdout).unwrap();
+    let want = if cfg!(feature = "cloudwatch") {
+        "+cloudwatch"
+    } else {
+        "-cloudwatch"
+    };
+    assert_eq!(
+        v.trim(),
+        format!(
+            "eks-authlog {} (features: {want})",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
+#[test]
+fn creator_and_failures_refuse_ndjson() {
+    for sub in ["creator", "failures"] {
+        let o = cmd()
+            .args([sub, "testdata/sample.log", "-o", "ndjson"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{sub}");
+        assert!(
+            stderr(&o).contains("possible values: table, json"),
+            "{sub}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn cluster_names_the_cluster_in_remedies_when_reading_files() {
+    let remedies = |args: &[&str]| {
+        let o = cmd()
+            .args(["failures", "testdata/sample.log", "-o", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let named = remedies(&["--cluster", "demo"]);
+    assert!(
+        named.contains("--cluster-name demo"),
+        "aws eks remedy names it"
+    );
+    assert!(!remedies(&[]).contains("--cluster-name demo"));
+    assert_eq!(
+        named,
+        remedies(&["--cluster-name", "demo"]),
+        "the old spelling"
+    );
+}
+
+#[cfg(feature = "cloudwatch")]
+#[test]
+fn cloudwatch_only_flags_are_errors_next_to_log_files() {
+    for extra in [
+        &["--profile", "p"][..],
+        &["--strategy", "events"],
+        &["--log-group", "/aws/eks/demo/cluster"],
+        &["--all-clusters"],
+    ] {
+        let o = cmd()
+            .args(["report", "testdata/sample.log", "-o", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+    }
+    // Without any source at all, they say what they need.
+    let o = cmd()
+        .args(["report", "--profile", "p"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--cluster <NAME>"), "{}", stderr(&o));
 }

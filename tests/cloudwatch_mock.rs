@@ -27,11 +27,11 @@ use aws_sdk_cloudwatchlogs::types::{
     QueryCompileError, QueryCompileErrorLocation, QueryStatistics, QueryStatus, ResultField,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use eks_authlog::queries;
-use eks_authlog::source::cloudwatch::{
+use eks_authlog_aws::cloudwatch::{
     AggKind, Error, Insights, PollPolicy, Request, RetryPolicy, Silent,
 };
-use eks_authlog::source::{Envelope, Loc};
+use eks_authlog_core::queries;
+use eks_authlog_core::source::{Envelope, Loc};
 use tokio::time::Instant;
 
 const S: i64 = 1_795_000_000;
@@ -680,7 +680,7 @@ async fn concurrency_is_bounded_and_start_query_is_paced() {
 #[tokio::test]
 async fn missing_region_and_credentials_fail_fast() {
     use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Region};
-    use eks_authlog::source::cloudwatch::ClientOptions;
+    use eks_authlog_aws::cloudwatch::ClientOptions;
     let opts = ClientOptions::default();
     let no_region = aws_config::defaults(BehaviorVersion::latest())
         .region(None::<Region>)

@@ -2,8 +2,9 @@
 //! through the real CloudWatch Logs API (PutLogEvents), then fetched through the engine.
 //!
 //! moto runs only `fields`, `sort` and `limit` (it ignores `filter`, `parse` and `stats`),
-//! answers `Complete` on the first poll and returns `@timestamp` as epoch ms; see
-//! `/work/shared/reference/cloudwatch-emulator.md`. So these tests check the plumbing
+//! answers `Complete` on the first poll and returns `@timestamp` as epoch ms (moto's
+//! `moto/logs/logs_query/`, observed with the version pinned in
+//! `scripts/moto-requirements.txt`). So these tests check the plumbing
 //! (requests, decoding, splitting, the local stream re-filter, errors, discovery), not query
 //! semantics; `cloudwatch_mock.rs` covers what moto cannot do.
 //!
@@ -17,9 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Line, moto, now_ms, put};
-use eks_authlog::queries;
-use eks_authlog::source::cloudwatch::{Error, Request, Silent};
-use eks_authlog::source::{Envelope, Loc};
+use eks_authlog_aws::cloudwatch::{Error, Request, Silent};
+use eks_authlog_core::queries;
+use eks_authlog_core::source::{Envelope, Loc};
 
 fn granted(ms: i64, i: usize) -> String {
     format!(

@@ -33,7 +33,7 @@ fn sample(format: &str) -> String {
     run(&[
         "report",
         "testdata/sample.log",
-        "--cluster-name",
+        "--cluster",
         "demo",
         "--region",
         "us-east-1",

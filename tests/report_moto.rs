@@ -10,7 +10,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use common::{moto, now_ms, put};
-use eks_authlog::time::{format_ms, parse_timestamp_ms};
+use eks_authlog_core::time::{format_ms, parse_timestamp_ms};
 use serde_json::Value;
 
 /// The sample's lines, shifted to end an hour ago, each with its CloudWatch timestamp.
@@ -139,7 +139,7 @@ async fn report_from_cloudwatch_equals_report_from_a_file() {
         &[
             "report",
             file.to_str().unwrap(),
-            "--cluster-name",
+            "--cluster",
             "demo",
             "-o",
             "json",

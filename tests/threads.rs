@@ -7,8 +7,8 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
-use eks_authlog::corpus::{self, CorpusFormat, Spec};
-use eks_authlog::pipeline::PARALLEL_MIN;
+use eks_authlog_core::pipeline::PARALLEL_MIN;
+use eks_authlog_testkit::corpus::{self, CorpusFormat, Spec};
 
 /// A corpus a little larger than [`PARALLEL_MIN`], optionally gzipped.
 fn write_corpus(path: &Path, format: CorpusFormat, gzip: bool) {

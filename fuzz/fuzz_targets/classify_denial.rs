@@ -1,7 +1,7 @@
 //! Fuzzes the classifier on arbitrary error texts and ARNs: it must never panic.
 #![no_main]
 
-use eks_authlog::classify::{Arn, classify_denial};
+use eks_authlog_core::classify::{Arn, classify_denial};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,8 +2,8 @@
 //! never panic, and a parsed record must decode every value.
 #![no_main]
 
-use eks_authlog::event::Event;
-use eks_authlog::source::{Envelope, Loc};
+use eks_authlog_core::event::Event;
+use eks_authlog_core::source::{Envelope, Loc};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

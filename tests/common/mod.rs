@@ -14,11 +14,11 @@ use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use std::sync::Arc;
 
-use eks_authlog::queries;
-use eks_authlog::source::cloudwatch::{
+use eks_authlog_aws::cloudwatch::{
     ClientOptions, Error, FetchMeta, Insights, PollPolicy, Request, Silent,
 };
-use eks_authlog::source::{Envelope, Loc};
+use eks_authlog_core::queries;
+use eks_authlog_core::source::{Envelope, Loc};
 use tokio::sync::{Mutex, MutexGuard};
 
 /// The emulator's URL, or `None` (with a note) when it is not running outside CI.

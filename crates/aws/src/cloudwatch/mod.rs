@@ -1,0 +1,810 @@
+//! CloudWatch Logs Insights source: runs the embedded queries
+//! ([`eks_authlog_core::queries`]) over `/aws/eks/<cluster>/cluster` log groups and either pushes each
+//! authenticator line into a [`LineSink`] (strategy [`Strategy::Events`]) or returns
+//! server-side aggregates ([`Strategy::Aggregate`]).
+//!
+//! What it guarantees:
+//! - every query is sent with an explicit row cap; a window that returns as many rows as the
+//!   cap is split in halves until every window is under it, and a window that cannot be split
+//!   further makes the result *incomplete* ([`FetchMeta::complete`]), never silently cut;
+//! - event rows are deduplicated by `@ptr` and re-checked locally: a row whose `@logStream` is
+//!   not an `authenticator-` stream is dropped and counted (servers may ignore `filter`;
+//!   moto does);
+//! - on cancellation, error or deadline every running query is stopped (StopQuery), because a
+//!   query left running keeps scanning and billing.
+//!
+//! It knows nothing about logfmt: lines go to the sink as bytes, with their envelope.
+
+mod engine;
+mod error;
+mod rows;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, ConfigLoader, Region};
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::config::ProvideCredentials;
+use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata};
+use serde::Serialize;
+
+use eks_authlog_core::queries::{self, Query, Shape};
+use eks_authlog_core::source::{Envelope, LineSink, Loc};
+
+pub use eks_authlog_core::report::source::{ApiCalls, FetchMeta, Strategy, Window};
+pub use error::Error;
+pub use rows::{AUTHENTICATOR_STREAM_PREFIX, AggKind, AggregateRow};
+
+/// Logs Insights list price per GB scanned (us-east-1; other regions differ).
+pub const PRICE_USD_PER_GB: f64 = 0.005;
+
+/// Rows per GetQueryResults page, and the largest row cap this crate asks for.
+pub const MAX_LIMIT: u32 = 10_000;
+
+/// Log group of an EKS cluster's control-plane logs.
+pub fn log_group_for_cluster(cluster: &str) -> String {
+    format!("/aws/eks/{cluster}/cluster")
+}
+
+/// The cluster name of a `/aws/eks/<cluster>/cluster` log group.
+pub fn cluster_name(log_group: &str) -> Option<&str> {
+    let c = log_group
+        .strip_prefix("/aws/eks/")?
+        .strip_suffix("/cluster")?;
+    (!c.is_empty() && !c.contains('/')).then_some(c)
+}
+
+/// How to build the SDK client. Everything left `None` comes from the default chain
+/// (environment, shared config, SSO, web identity, container, IMDS).
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// `--region`.
+    pub region: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// Total attempts per API call inside the SDK (standard retry mode). `None` keeps the
+    /// SDK default (3), which `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE` can change.
+    pub max_attempts: Option<u32>,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Timeout of one HTTP attempt. Insights calls return quickly: the query runs server-side.
+    pub attempt_timeout: Duration,
+    /// How long resolving credentials may take before we give up with a clear error (the
+    /// chain may probe IMDS for seconds when nothing is configured).
+    pub credentials_timeout: Duration,
+    /// Endpoint override (an emulator); normally `None`, or `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`.
+    pub endpoint_url: Option<String>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            region: None,
+            profile: None,
+            max_attempts: None,
+            connect_timeout: Duration::from_secs(3),
+            attempt_timeout: Duration::from_secs(30),
+            credentials_timeout: Duration::from_secs(10),
+            endpoint_url: None,
+        }
+    }
+}
+
+/// When to stop waiting. The interval starts at `initial`, grows by `factor` after every
+/// poll, and never exceeds `max`. `deadline` bounds the whole fetch (all queries, splits and
+/// retries); when it passes, running queries are stopped and [`Error::DeadlineExceeded`] is
+/// returned.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PollPolicy {
+    /// First wait after StartQuery.
+    pub initial: Duration,
+    /// Longest wait between polls.
+    pub max: Duration,
+    /// Growth per poll (values below 1 count as 1).
+    pub factor: f64,
+    /// Limit for the whole fetch; `None` waits as long as the service lets queries run (60 min).
+    pub deadline: Option<Duration>,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        PollPolicy {
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(5),
+            factor: 1.5,
+            deadline: Some(Duration::from_secs(15 * 60)),
+        }
+    }
+}
+
+/// Retries on top of the SDK's: throttling, `LimitExceededException` (the account's query
+/// concurrency is full), `ServiceUnavailableException`, 5xx and I/O timeouts. Backoff doubles
+/// from `base` up to `max`, half of it random.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Extra attempts after the first.
+    pub max_retries: u32,
+    /// First backoff.
+    pub base: Duration,
+    /// Largest backoff.
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 6,
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What to fetch: log groups and a time window. Build it with [`Request::new`] and adjust.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    /// Log groups, queried one per query (errors then name the group, and rows need no `@log`).
+    pub log_groups: Vec<String>,
+    /// Window start, epoch seconds, inclusive.
+    pub start: i64,
+    /// Window end, epoch seconds, inclusive.
+    pub end: i64,
+    /// Row cap per query, 1..=[`MAX_LIMIT`]. Written into the query's `limit` command and sent
+    /// as the StartQuery `limit`.
+    pub limit: u32,
+    /// Queries running at once in this region (the account quota is 100, shared with
+    /// dashboards and other users; default 5).
+    pub max_concurrency: usize,
+    /// Minimum spacing between StartQuery calls (the API rate is ~5 TPS per account).
+    pub start_interval: Duration,
+    /// How often a capped window may be halved (depth 10 = 1,024 windows per group).
+    pub max_split_depth: u32,
+    /// Polling and deadline.
+    pub poll: PollPolicy,
+    /// Retries beyond the SDK's own.
+    pub retry: RetryPolicy,
+}
+
+impl Request {
+    /// A request with the defaults: cap 10,000, 5 concurrent queries, 250 ms between
+    /// StartQuery calls, split depth 10, default poll and retry policies.
+    pub fn new(log_groups: Vec<String>, start: i64, end: i64) -> Self {
+        Request {
+            log_groups,
+            start,
+            end,
+            limit: MAX_LIMIT,
+            max_concurrency: 5,
+            start_interval: Duration::from_millis(250),
+            max_split_depth: 10,
+            poll: PollPolicy::default(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    fn validate(&self) -> Result<Vec<String>, Error> {
+        let bad = |m: String| Err(Error::InvalidRequest(m));
+        if self.log_groups.is_empty() {
+            return bad("no log group given".into());
+        }
+        if let Some(g) = self.log_groups.iter().find(|g| g.trim().is_empty()) {
+            return bad(format!("empty log group name {g:?}"));
+        }
+        if self.start < 0 || self.end < self.start {
+            return bad(format!(
+                "bad time window {}..{} (epoch seconds, start <= end)",
+                self.start, self.end
+            ));
+        }
+        if !(1..=MAX_LIMIT).contains(&self.limit) {
+            return bad(format!("limit {} outside 1..={MAX_LIMIT}", self.limit));
+        }
+        if self.max_concurrency == 0 {
+            return bad("max_concurrency must be at least 1".into());
+        }
+        let mut seen = HashSet::new();
+        Ok(self
+            .log_groups
+            .iter()
+            .filter(|g| seen.insert(g.as_str()))
+            .cloned()
+            .collect())
+    }
+}
+
+/// Longest window for which [`choose_strategy`] picks events: 7 days.
+pub const EVENTS_MAX_WINDOW_SECS: i64 = 7 * 24 * 3600;
+/// Most log groups for which [`choose_strategy`] picks events.
+pub const EVENTS_MAX_GROUPS: usize = 5;
+
+/// Picks a strategy for `--strategy auto`: events for windows up to
+/// [`EVENTS_MAX_WINDOW_SECS`] (7 days) over at most [`EVENTS_MAX_GROUPS`] (5) log groups,
+/// aggregate otherwise. An incident responder asking about the last hours wants every line;
+/// an audit over months or many clusters would fetch (and split for) hundreds of thousands of
+/// lines, at the same scan cost as one aggregate query.
+pub fn choose_strategy(window_secs: i64, n_groups: usize) -> Strategy {
+    if window_secs <= EVENTS_MAX_WINDOW_SECS && n_groups <= EVENTS_MAX_GROUPS {
+        Strategy::Events
+    } else {
+        Strategy::Aggregate
+    }
+}
+
+/// A control-plane log group found by [`Insights::discover_clusters`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogGroupInfo {
+    /// Log group name.
+    pub name: String,
+    /// Cluster name from `/aws/eks/<cluster>/cluster`.
+    pub cluster: String,
+    /// Retention in days; `None` means never expire.
+    pub retention_days: Option<i32>,
+    /// Creation time, epoch ms: no authenticator history exists before it.
+    pub creation_time_ms: Option<i64>,
+    /// Stored bytes as DescribeLogGroups reports them (drives the scan cost).
+    pub stored_bytes: Option<i64>,
+}
+
+impl LogGroupInfo {
+    /// Earliest time (epoch ms) from which this group can still hold events at `now_ms`: the
+    /// later of its creation and `now - retention`. A window starting before it cannot be
+    /// fully answered, so "no evidence" there is not "not found".
+    pub fn history_start_ms(&self, now_ms: i64) -> Option<i64> {
+        let retained = self
+            .retention_days
+            .map(|d| now_ms - i64::from(d) * 86_400_000);
+        match (self.creation_time_ms, retained) {
+            (Some(c), Some(r)) => Some(c.max(r)),
+            (c, r) => c.or(r),
+        }
+    }
+}
+
+/// Aggregate rows and what it took to get them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Aggregates {
+    /// Rows sorted by kind, log group, count (descending), then arn.
+    pub rows: Vec<AggregateRow>,
+    /// Metadata.
+    pub meta: FetchMeta,
+}
+
+/// A progress snapshot.
+#[derive(Clone, Debug)]
+pub struct Status {
+    /// Queries started and not yet finished.
+    pub running: usize,
+    /// Queries completed.
+    pub completed: u64,
+    /// Last status seen (`Scheduled`, `Running`, `Complete`).
+    pub last_status: &'static str,
+    /// Records scanned so far, as the service reports them.
+    pub records_scanned: f64,
+    /// Time since the fetch began.
+    pub elapsed: Duration,
+}
+
+/// Receives progress and notices; called from query tasks, so it must be `Send + Sync`. The
+/// crate never prints: the CLI implements this for a terminal.
+pub trait Progress: Send + Sync {
+    /// A query changed state or reported progress.
+    fn update(&self, status: &Status);
+    /// The fetch ended (successfully or not).
+    fn finish(&self) {}
+    /// Something the user should know that is not an error.
+    fn notice(&self, _notice: &Notice) {}
+}
+
+/// Something a fetch found that is not an error but usually means the user must act.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// `--all-clusters` found no `/aws/eks/*/cluster` log group in a region.
+    NoLogGroups {
+        /// The region searched.
+        region: String,
+    },
+    /// A log group returned no authenticator lines for the window.
+    NoAuthenticatorLines {
+        /// The log group.
+        log_group: String,
+        /// Its region.
+        region: String,
+    },
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notice::NoLogGroups { region } => {
+                write!(f, "no /aws/eks/*/cluster log groups in {region}")
+            }
+            Notice::NoAuthenticatorLines { log_group, region } => {
+                let cluster = cluster_name(log_group).unwrap_or("<CLUSTER>");
+                write!(
+                    f,
+                    "no authenticator lines in {log_group} for this window. If authenticator logging is off, enable it:\n  \
+                     aws eks update-cluster-config --name {cluster} --region {region} --logging '{{\"clusterLogging\":[{{\"types\":[\"authenticator\"],\"enabled\":true}}]}}'"
+                )
+            }
+        }
+    }
+}
+
+/// Progress that goes nowhere (tests, `--quiet`, pipes).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl Progress for Silent {
+    fn update(&self, _: &Status) {}
+}
+
+/// A CloudWatch Logs client for one region, with credentials checked.
+#[derive(Clone, Debug)]
+pub struct Insights {
+    client: Client,
+    region: String,
+}
+
+impl Insights {
+    /// Builds the client from the default chain plus `opts`, and fails fast with a clear error
+    /// when there is no region or no credentials.
+    pub async fn connect(opts: &ClientOptions) -> Result<Self, Error> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(p) = &opts.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(r) = &opts.region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        if let Some(u) = &opts.endpoint_url {
+            loader = loader.endpoint_url(u);
+        }
+        Self::from_loader(loader, opts).await
+    }
+
+    /// Like [`Insights::connect`] but from a caller-prepared loader (tests, custom credential
+    /// providers). Applies the timeouts and `max_attempts` of `opts`.
+    pub async fn from_loader(loader: ConfigLoader, opts: &ClientOptions) -> Result<Self, Error> {
+        use aws_config::retry::RetryConfig;
+        use aws_config::timeout::TimeoutConfig;
+        let mut loader = loader.timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(opts.connect_timeout)
+                .operation_attempt_timeout(opts.attempt_timeout)
+                .build(),
+        );
+        if let Some(n) = opts.max_attempts {
+            loader = loader.retry_config(RetryConfig::standard().with_max_attempts(n.max(1)));
+        }
+        let conf = loader.load().await;
+        let region = conf.region().ok_or(Error::NoRegion)?.to_string();
+        let provider = conf.credentials_provider().ok_or(Error::NoCredentials {
+            detail: "no credentials provider configured".into(),
+        })?;
+        match tokio::time::timeout(opts.credentials_timeout, provider.provide_credentials()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                return Err(Error::NoCredentials {
+                    detail: DisplayErrorContext(&e).to_string(),
+                });
+            }
+            Err(_) => {
+                return Err(Error::NoCredentials {
+                    detail: format!(
+                        "resolving credentials took longer than {:?} (off EC2, set \
+                         AWS_EC2_METADATA_DISABLED=true to skip the instance metadata probe)",
+                        opts.credentials_timeout
+                    ),
+                });
+            }
+        }
+        Ok(Insights {
+            client: Client::new(&conf),
+            region,
+        })
+    }
+
+    /// Wraps an existing client (tests with `aws-smithy-mocks`). No credential check.
+    pub fn from_client(client: Client) -> Result<Self, Error> {
+        let region = client.config().region().ok_or(Error::NoRegion)?.to_string();
+        Ok(Insights { client, region })
+    }
+
+    /// The SDK client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The region queried.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Lists `/aws/eks/<cluster>/cluster` log groups whose name starts with `prefix`
+    /// (normally `"/aws/eks/"`), sorted by name, for `--all-clusters`.
+    pub async fn discover_clusters(&self, prefix: &str) -> Result<Vec<LogGroupInfo>, Error> {
+        let mut pages = self
+            .client
+            .describe_log_groups()
+            .log_group_name_prefix(prefix)
+            .into_paginator()
+            .items()
+            .send();
+        let mut out = Vec::new();
+        while let Some(item) = pages.next().await {
+            let g = item.map_err(|e| {
+                if e.code().is_some_and(|c| c.starts_with("AccessDenied")) {
+                    Error::AccessDenied {
+                        op: "DescribeLogGroups",
+                        log_group: format!("{prefix}*"),
+                        message: e.message().unwrap_or("").to_owned(),
+                    }
+                } else {
+                    Error::Aws {
+                        op: "DescribeLogGroups",
+                        log_group: format!("{prefix}*"),
+                        sdk: Box::new(e.into()),
+                    }
+                }
+            })?;
+            let Some(name) = g.log_group_name() else {
+                continue;
+            };
+            let Some(cluster) = cluster_name(name) else {
+                continue;
+            };
+            out.push(LogGroupInfo {
+                name: name.to_owned(),
+                cluster: cluster.to_owned(),
+                retention_days: g.retention_in_days(),
+                creation_time_ms: g.creation_time(),
+                stored_bytes: g.stored_bytes(),
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Strategy `events`: runs `query` (an events-shaped query, e.g. [`queries::RECENT`]) over
+    /// every log group and pushes each authenticator line into `sink`, group by group in
+    /// request order, each group oldest first. `Loc.input` is the log group, `Loc.line` the
+    /// 1-based row number within it.
+    ///
+    /// `cancel` is any future that completes when the user interrupts (e.g.
+    /// `async { tokio::signal::ctrl_c().await.ok(); }`); running queries are then stopped and
+    /// [`Error::Interrupted`] is returned.
+    pub async fn fetch_events<S, C>(
+        &self,
+        req: &Request,
+        query: &'static Query,
+        sink: &mut S,
+        progress: Arc<dyn Progress>,
+        cancel: C,
+    ) -> Result<FetchMeta, Error>
+    where
+        S: LineSink + ?Sized,
+        C: Future<Output = ()>,
+    {
+        if query.shape != Shape::Events {
+            return Err(Error::InvalidRequest(format!(
+                "query {} is an aggregate query; use fetch_aggregates",
+                query.name
+            )));
+        }
+        let groups = req.validate()?;
+        let text = query_text(query, req.limit)?;
+        let ctx = Arc::new(engine::Ctx::new(
+            self.client.clone(),
+            self.region.clone(),
+            vec![(query, text)],
+            groups.clone(),
+            req,
+            req.max_split_depth,
+            progress.clone(),
+        ));
+        let result = engine::run(ctx.clone(), initial_jobs(1, groups.len(), req), cancel).await;
+        progress.finish();
+        let windows = result?;
+
+        let mut meta = self.meta(&ctx, Strategy::Events, req, &groups);
+        let mut per_group: Vec<Vec<(i64, usize, rows::EventRow)>> = vec![Vec::new(); groups.len()];
+        let mut incomplete = Vec::new();
+        for w in windows {
+            if w.capped {
+                incomplete.push(capped_note(&groups[w.job.group], &w.job, req.limit));
+            }
+            let bucket = &mut per_group[w.job.group];
+            for (i, raw) in w.rows.iter().enumerate() {
+                bucket.push((w.job.start, i, rows::EventRow::decode(raw)));
+            }
+        }
+        for (group, mut rows) in groups.iter().zip(per_group) {
+            // Windows finish in any order; sort by time, then window and row position, so the
+            // output is deterministic.
+            rows.sort_by_key(|(wstart, i, r)| (r.ts_ms.unwrap_or(i64::MIN), *wstart, *i));
+            let mut seen = HashSet::new();
+            let mut line = 0u64;
+            for (_, _, row) in &rows {
+                if let Some(ptr) = &row.ptr
+                    && !seen.insert(ptr.as_str())
+                {
+                    meta.duplicates_dropped += 1;
+                    continue;
+                }
+                if !row.is_authenticator() {
+                    meta.rows_filtered += 1;
+                    continue;
+                }
+                let Some(message) = &row.message else {
+                    meta.rows_malformed += 1;
+                    continue;
+                };
+                line += 1;
+                let envelope = Envelope {
+                    timestamp_ms: row.ts_ms,
+                    stream: row.stream.as_deref(),
+                    ptr: row.ptr.as_deref(),
+                    ingestion_ms: None,
+                };
+                sink.line(message.as_bytes(), &envelope, Loc { input: group, line });
+            }
+            meta.rows += line;
+        }
+        if meta.rows_malformed > 0 {
+            incomplete.push(format!("{} rows had no @message", meta.rows_malformed));
+        }
+        finish_meta(&mut meta, incomplete);
+        Ok(meta)
+    }
+
+    /// Strategy `aggregate`: runs [`queries::AGG_IDENTITIES`] and [`queries::AGG_FAILURES`]
+    /// over every log group. Capped aggregate windows are not split (halves would count the
+    /// boundary second twice, and would not reduce the number of groups): they mark the
+    /// result incomplete instead. See [`Insights::fetch_events`] for `cancel`.
+    pub async fn fetch_aggregates<C>(
+        &self,
+        req: &Request,
+        progress: Arc<dyn Progress>,
+        cancel: C,
+    ) -> Result<Aggregates, Error>
+    where
+        C: Future<Output = ()>,
+    {
+        let groups = req.validate()?;
+        let plan: [(&'static Query, AggKind); 2] = [
+            (&queries::AGG_IDENTITIES, AggKind::Granted),
+            (&queries::AGG_FAILURES, AggKind::Denied),
+        ];
+        let mut texts = Vec::new();
+        for (q, _) in &plan {
+            texts.push((*q, query_text(q, req.limit)?));
+        }
+        let ctx = Arc::new(engine::Ctx::new(
+            self.client.clone(),
+            self.region.clone(),
+            texts,
+            groups.clone(),
+            req,
+            0,
+            progress.clone(),
+        ));
+        let result = engine::run(
+            ctx.clone(),
+            initial_jobs(plan.len(), groups.len(), req),
+            cancel,
+        )
+        .await;
+        progress.finish();
+        let windows = result?;
+
+        let mut meta = self.meta(&ctx, Strategy::Aggregate, req, &groups);
+        let mut incomplete = Vec::new();
+        let mut out = Vec::new();
+        for w in windows {
+            let group = &groups[w.job.group];
+            if w.capped {
+                incomplete.push(capped_note(group, &w.job, req.limit));
+            }
+            let kind = plan[w.job.query].1;
+            for raw in &w.rows {
+                match AggregateRow::decode(kind, raw, group) {
+                    Some(row) => out.push(row),
+                    None => meta.rows_malformed += 1,
+                }
+            }
+        }
+        if meta.rows_malformed > 0 {
+            incomplete.push(format!(
+                "{} rows had no `hits` column: the server did not run `stats` (an emulator?)",
+                meta.rows_malformed
+            ));
+        }
+        out.sort_by(|a, b| {
+            (
+                a.kind,
+                &a.log_group,
+                std::cmp::Reverse(a.count),
+                &a.arn,
+                &a.username,
+                &a.error,
+            )
+                .cmp(&(
+                    b.kind,
+                    &b.log_group,
+                    std::cmp::Reverse(b.count),
+                    &b.arn,
+                    &b.username,
+                    &b.error,
+                ))
+        });
+        meta.rows = out.len() as u64;
+        finish_meta(&mut meta, incomplete);
+        Ok(Aggregates { rows: out, meta })
+    }
+
+    fn meta(
+        &self,
+        ctx: &engine::Ctx,
+        strategy: Strategy,
+        req: &Request,
+        groups: &[String],
+    ) -> FetchMeta {
+        let s = ctx.stats.lock().unwrap();
+        FetchMeta {
+            strategy,
+            queries: ctx.queries.iter().map(|(q, _)| q.name).collect(),
+            log_groups: groups.to_vec(),
+            regions: vec![self.region.clone()],
+            window: Window {
+                start: req.start,
+                end: req.end,
+            },
+            queries_run: s.completed,
+            api_calls: ctx.api_calls(),
+            records_matched: s.records_matched,
+            records_scanned: s.records_scanned,
+            bytes_scanned: s.bytes_scanned,
+            cost_usd: s.bytes_scanned / 1e9 * PRICE_USD_PER_GB,
+            queries_without_statistics: s.without_statistics,
+            windows_split: s.windows_split,
+            rows: 0,
+            rows_filtered: 0,
+            rows_malformed: 0,
+            duplicates_dropped: 0,
+            complete: true,
+            incomplete_reason: None,
+            elapsed_ms: ctx.elapsed().as_millis() as u64,
+        }
+    }
+}
+
+fn query_text(query: &Query, limit: u32) -> Result<String, Error> {
+    query.with_limit(limit).ok_or_else(|| {
+        Error::InvalidRequest(format!(
+            "query {} has no final `| limit N` command",
+            query.name
+        ))
+    })
+}
+
+fn initial_jobs(n_queries: usize, n_groups: usize, req: &Request) -> Vec<engine::Job> {
+    (0..n_queries)
+        .flat_map(|query| {
+            (0..n_groups).map(move |group| engine::Job {
+                query,
+                group,
+                start: req.start,
+                end: req.end,
+                depth: 0,
+            })
+        })
+        .collect()
+}
+
+fn capped_note(group: &str, job: &engine::Job, limit: u32) -> String {
+    format!(
+        "{group} window {}..{} still returned {limit} rows (the cap) and was not split further",
+        job.start, job.end
+    )
+}
+
+fn finish_meta(meta: &mut FetchMeta, mut reasons: Vec<String>) {
+    if reasons.is_empty() {
+        return;
+    }
+    meta.complete = false;
+    let n = reasons.len();
+    reasons.truncate(3);
+    let mut text = reasons.join("; ");
+    if n > 3 {
+        text.push_str(&format!(" (and {} more)", n - 3));
+    }
+    meta.incomplete_reason = Some(text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_names_round_trip() {
+        assert_eq!(
+            cluster_name(&log_group_for_cluster("prod-1")),
+            Some("prod-1")
+        );
+        assert_eq!(cluster_name("/aws/eks/a/b/cluster"), None);
+        assert_eq!(cluster_name("/aws/eks//cluster"), None);
+        assert_eq!(cluster_name("/aws/lambda/x"), None);
+    }
+
+    #[test]
+    fn history_starts_at_creation_or_retention_horizon() {
+        let day = 86_400_000;
+        let mut g = LogGroupInfo {
+            name: "/aws/eks/a/cluster".into(),
+            cluster: "a".into(),
+            retention_days: Some(30),
+            creation_time_ms: Some(100 * day),
+            stored_bytes: None,
+        };
+        assert_eq!(g.history_start_ms(200 * day), Some(170 * day));
+        assert_eq!(g.history_start_ms(110 * day), Some(100 * day));
+        g.retention_days = None;
+        assert_eq!(g.history_start_ms(200 * day), Some(100 * day));
+        g.creation_time_ms = None;
+        assert_eq!(g.history_start_ms(200 * day), None);
+    }
+
+    #[test]
+    fn strategy_thresholds() {
+        assert_eq!(choose_strategy(3600, 1), Strategy::Events);
+        assert_eq!(
+            choose_strategy(EVENTS_MAX_WINDOW_SECS, EVENTS_MAX_GROUPS),
+            Strategy::Events
+        );
+        assert_eq!(
+            choose_strategy(EVENTS_MAX_WINDOW_SECS + 1, 1),
+            Strategy::Aggregate
+        );
+        assert_eq!(
+            choose_strategy(3600, EVENTS_MAX_GROUPS + 1),
+            Strategy::Aggregate
+        );
+    }
+
+    #[test]
+    fn requests_are_validated() {
+        let ok = Request::new(vec!["g".into(), "g".into(), "h".into()], 10, 20);
+        assert_eq!(ok.validate().unwrap(), vec!["g".to_owned(), "h".to_owned()]);
+        let mut r = ok.clone();
+        r.limit = 0;
+        assert!(r.validate().is_err());
+        r.limit = MAX_LIMIT + 1;
+        assert!(r.validate().is_err());
+        let r = Request::new(vec![], 10, 20);
+        assert!(r.validate().is_err());
+        let r = Request::new(vec!["g".into()], 20, 10);
+        assert!(r.validate().is_err());
+        let r = Request::new(vec![" ".into()], 10, 20);
+        assert!(r.validate().is_err());
+    }
+
+    #[test]
+    fn not_found_message_names_the_fix() {
+        let e = Error::LogGroupNotFound {
+            log_group: "/aws/eks/prod/cluster".into(),
+            cluster: Some("prod".into()),
+            region: "eu-west-1".into(),
+        };
+        let text = e.to_string();
+        assert!(text.contains("authenticator logging may be off"), "{text}");
+        assert!(
+            text.contains(
+                r#"aws eks update-cluster-config --name prod --region eu-west-1 --logging '{"clusterLogging":[{"types":["authenticator"],"enabled":true}]}'"#
+            ),
+            "{text}"
+        );
+    }
+}

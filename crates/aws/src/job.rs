@@ -1,0 +1,185 @@
+//! Running a job against CloudWatch Logs Insights: resolve the log groups in every region,
+//! pick a strategy, run the queries, and hand lines (strategy `events`) or aggregates
+//! (strategy `aggregate`) to the caller, who analyses them like local files.
+//!
+//! Nothing here prints: progress and notices go to the caller's [`Progress`].
+
+use std::sync::Arc;
+
+use eks_authlog_core::evidence::Aggregate;
+use eks_authlog_core::queries;
+use eks_authlog_core::source::LineSink;
+
+use crate::cloudwatch::{
+    self as cw, AggKind, ClientOptions, Error, FetchMeta, Insights, Notice, Progress, Request,
+    Strategy,
+};
+
+type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `--strategy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StrategyChoice {
+    /// Events for windows up to 7 days over up to 5 log groups, aggregate otherwise.
+    #[default]
+    Auto,
+    /// Fetch every authenticator line and analyse it here (exact).
+    Events,
+    /// Aggregate inside Logs Insights (long windows, many clusters).
+    Aggregate,
+}
+
+/// Which log groups, where, and when.
+#[derive(Clone, Debug, Default)]
+pub struct CloudWatchJob {
+    /// `--cluster`: log groups `/aws/eks/<name>/cluster`.
+    pub clusters: Vec<String>,
+    /// `--log-group`.
+    pub log_groups: Vec<String>,
+    /// `--all-clusters`: every `/aws/eks/*/cluster` group in each region.
+    pub all_clusters: bool,
+    /// `--region` (empty: the default chain's region).
+    pub regions: Vec<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--strategy`.
+    pub strategy: StrategyChoice,
+    /// Window start, epoch ms.
+    pub start_ms: i64,
+    /// Window end, epoch ms.
+    pub end_ms: i64,
+    /// Only the creator's lines are needed (the `creator` query).
+    pub creator_only: bool,
+}
+
+impl CloudWatchJob {
+    /// The cluster name when the job is about exactly one cluster (for remedies).
+    pub fn single_cluster(&self) -> Option<String> {
+        let mut names: Vec<String> = self.clusters.clone();
+        names.extend(
+            self.log_groups
+                .iter()
+                .filter_map(|g| cw::cluster_name(g).map(str::to_owned)),
+        );
+        names.dedup();
+        (names.len() == 1 && !self.all_clusters).then(|| names.remove(0))
+    }
+}
+
+/// Runs the job's queries. Lines go to `lines`, aggregates to `aggregates`; returns the
+/// metadata of every region's fetch.
+pub fn fetch(
+    job: &CloudWatchJob,
+    lines: &mut dyn LineSink,
+    aggregates: &mut dyn FnMut(&Aggregate<'_>),
+    progress: Arc<dyn Progress>,
+) -> Result<Vec<FetchMeta>> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    rt.block_on(fetch_all(job, lines, aggregates, progress))
+}
+
+async fn fetch_all(
+    job: &CloudWatchJob,
+    lines: &mut dyn LineSink,
+    aggregates: &mut dyn FnMut(&Aggregate<'_>),
+    progress: Arc<dyn Progress>,
+) -> Result<Vec<FetchMeta>> {
+    let regions: Vec<Option<String>> = if job.regions.is_empty() {
+        vec![None]
+    } else {
+        job.regions.iter().cloned().map(Some).collect()
+    };
+    let (start, end) = (job.start_ms.div_euclid(1000), job.end_ms.div_euclid(1000));
+    let mut metas = Vec::new();
+    for region in regions {
+        let opts = ClientOptions {
+            region,
+            profile: job.profile.clone(),
+            ..ClientOptions::default()
+        };
+        let insights = Insights::connect(&opts).await?;
+        let mut groups: Vec<String> = job
+            .clusters
+            .iter()
+            .map(|c| cw::log_group_for_cluster(c))
+            .collect();
+        groups.extend(job.log_groups.iter().cloned());
+        if job.all_clusters {
+            groups.extend(
+                insights
+                    .discover_clusters("/aws/eks/")
+                    .await?
+                    .into_iter()
+                    .map(|g| g.name),
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        groups.retain(|g| seen.insert(g.clone()));
+        if groups.is_empty() {
+            progress.notice(&Notice::NoLogGroups {
+                region: insights.region().to_owned(),
+            });
+            continue;
+        }
+        let strategy = match job.strategy {
+            StrategyChoice::Events => Strategy::Events,
+            StrategyChoice::Aggregate => Strategy::Aggregate,
+            // The creator query returns few rows over any window: always fetch them.
+            StrategyChoice::Auto if job.creator_only => Strategy::Events,
+            StrategyChoice::Auto => cw::choose_strategy(end - start, groups.len()),
+        };
+        let req = Request::new(groups, start, end);
+        // Ctrl-C stops every running query (they bill while they scan) and exits 130.
+        let cancel = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let meta = match strategy {
+            Strategy::Events => {
+                let name = if job.creator_only {
+                    "creator"
+                } else {
+                    "recent"
+                };
+                let query = queries::get(name)
+                    .ok_or_else(|| Error::InvalidRequest(format!("query {name} is missing")))?;
+                insights
+                    .fetch_events(&req, query, lines, progress.clone(), cancel)
+                    .await?
+            }
+            Strategy::Aggregate => {
+                let got = insights
+                    .fetch_aggregates(&req, progress.clone(), cancel)
+                    .await?;
+                for r in &got.rows {
+                    aggregates(&Aggregate {
+                        granted: r.kind == AggKind::Granted,
+                        arn: r.arn.as_deref(),
+                        username: r.username.as_deref(),
+                        error: r.error.as_deref(),
+                        sts_code: r.sts_code.as_deref(),
+                        count: r.count,
+                        first_ms: r.first_ms,
+                        last_ms: r.last_ms,
+                    });
+                }
+                got.meta
+            }
+        };
+        if meta.rows == 0 {
+            // Zero authenticator rows: the usual cause is that authenticator logging is off
+            // (the group exists because other control-plane log types are on).
+            for group in &meta.log_groups {
+                progress.notice(&Notice::NoAuthenticatorLines {
+                    log_group: group.clone(),
+                    region: insights.region().to_owned(),
+                });
+            }
+        }
+        metas.push(meta);
+    }
+    Ok(metas)
+}

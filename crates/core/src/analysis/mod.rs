@@ -1,0 +1,751 @@
+//! Analysis: from classified events to the report's answers.
+//!
+//! An [`Analyzer`] takes events one at a time and keeps compact, mergeable state: line
+//! accounting, failures by class, principals, the creator's evidence, the timeline and the
+//! correlation of `STS response` lines. Several analyzers (one per chunk or thread) merge in
+//! input order into one, and [`Analyzer::finish`] turns the state into a [`Report`]. The
+//! result does not depend on how the input was split.
+//!
+//! Rendering the report is `report`'s business; deciding classes is `classify`'s.
+
+pub mod correlate;
+mod creator;
+mod output;
+
+use crate::evidence::Aggregate;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::accounting::Accounting;
+use crate::classify::{self, Arn, Class, Family};
+use crate::event::{Event, Kind, Uid};
+use crate::parse::ParseErrorKind;
+
+use self::correlate::{Correlator, Key, Pairing, Sts};
+pub use self::creator::CreatorStatus;
+pub use self::output::*;
+
+/// The analysis maps' `HashMap`: FxHash (rustc-hash). SipHash's setup and per-byte cost were
+/// several percent of `report`'s time; keys come from log files the user chose to read, so
+/// resistance to hash flooding is not worth that price. It is deterministic, so profiles are
+/// reproducible (nothing in the output depends on map order: it is sorted).
+type HashMap<K, V> = hashbrown::HashMap<K, V, rustc_hash::FxBuildHasher>;
+
+/// Which failures and principals a report keeps, and what it knows about the cluster.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Keep events at or after this time (epoch ms).
+    pub since_ms: Option<i64>,
+    /// Keep events at or before this time (epoch ms).
+    pub until_ms: Option<i64>,
+    /// Keep only failures of these classes (empty: all). Families match their classes.
+    pub classes: Vec<Class>,
+    /// Keep only failures of these families (empty: all).
+    pub families: Vec<Family>,
+    /// Keep only grants and denials whose ARN or username contains one of these
+    /// (case-insensitive; empty: all).
+    pub principals: Vec<String>,
+    /// Show EKS-internal identities (`eks:*` usernames, `AWSWesleyClusterManagerLambda-*`).
+    pub include_internal: bool,
+    /// Cluster name, for remedies.
+    pub cluster: Option<String>,
+    /// Region, for remedies.
+    pub region: Option<String>,
+}
+
+impl Options {
+    fn in_window(&self, t: Option<i64>) -> bool {
+        match t {
+            Some(t) => self.since_ms.is_none_or(|s| t >= s) && self.until_ms.is_none_or(|u| t <= u),
+            // An event without a time cannot be placed; keep it unless a window was asked for.
+            None => self.since_ms.is_none() && self.until_ms.is_none(),
+        }
+    }
+
+    fn keeps_principal(&self, arn: Option<&str>, username: Option<&str>) -> bool {
+        if self.principals.is_empty() {
+            return true;
+        }
+        let hay = |s: Option<&str>, p: &str| {
+            s.is_some_and(|s| s.to_ascii_lowercase().contains(&p.to_ascii_lowercase()))
+        };
+        self.principals
+            .iter()
+            .any(|p| hay(arn, p) || hay(username, p))
+    }
+
+    /// Whether failures of `class` are shown.
+    pub fn keeps_class(&self, class: Class) -> bool {
+        (self.classes.is_empty() && self.families.is_empty())
+            || self.classes.contains(&class)
+            || self.families.contains(&class.family())
+    }
+}
+
+/// First and last time seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Span {
+    /// Earliest time (epoch ms).
+    pub first: Option<i64>,
+    /// Latest time (epoch ms).
+    pub last: Option<i64>,
+}
+
+impl Span {
+    fn add(&mut self, t: Option<i64>) {
+        if let Some(t) = t {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+    }
+
+    fn merge(&mut self, o: Span) {
+        self.add(o.first);
+        self.add(o.last);
+    }
+}
+
+/// Where an example line is, to order examples deterministically (earliest wins).
+type ExampleKey = (i64, String, u64);
+
+/// One example failure, kept for the report.
+#[derive(Clone, Debug)]
+struct Example {
+    key: ExampleKey,
+    error: String,
+    arn: Option<String>,
+    session: Option<String>,
+    instance_id: Option<String>,
+    request_id: Option<String>,
+    input: String,
+    line: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+struct FailureAcc {
+    count: u64,
+    span: Span,
+    principals: HashMap<String, u64>,
+    internal: u64,
+    unattributed: u64,
+    example: Option<Example>,
+}
+
+impl FailureAcc {
+    fn merge(&mut self, o: FailureAcc) {
+        self.count += o.count;
+        self.span.merge(o.span);
+        for (k, v) in o.principals {
+            *self.principals.entry(k).or_default() += v;
+        }
+        self.internal += o.internal;
+        self.unattributed += o.unattributed;
+        self.example = pick_earliest(self.example.take(), o.example);
+    }
+}
+
+fn pick_earliest(a: Option<Example>, b: Option<Example>) -> Option<Example> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.key < a.key { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct PrincipalAcc {
+    usernames: BTreeMap<String, u64>,
+    granted: u64,
+    denied: u64,
+    denied_by_class: BTreeMap<Class, u64>,
+    span: Span,
+    internal: bool,
+    /// Whether the ARN itself is an EKS-internal one, worked out on the first grant (parsing
+    /// the ARN on every grant showed in profiles). A cache: not merged, not reported.
+    arn_internal: Option<bool>,
+    /// The unique ids (`uid=`) this ARN was granted under, with when: a later denial under
+    /// another id means the principal was deleted and re-created.
+    ids: BTreeMap<String, Span>,
+}
+
+/// A not-mapped denial whose sub-class is decided at the end, when all history is known.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct NotMappedKey {
+    arn: Option<String>,
+    userid: Option<String>,
+    instance_session: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct NotMappedAcc {
+    count: u64,
+    span: Span,
+    hours: BTreeMap<i64, u64>,
+    internal: bool,
+    example: Option<Example>,
+}
+
+/// A not-mapped denial at a chunk's head, waiting for the previous chunk's open responses.
+#[derive(Clone, Debug)]
+struct HeadDenial {
+    key: Key,
+    arn: Option<String>,
+    time: Option<i64>,
+    internal: bool,
+    example: Example,
+}
+
+/// A denial of a settled class at a chunk's head, whose example was built without a session.
+#[derive(Clone, Debug)]
+struct HeadExample {
+    key: Key,
+    class: Class,
+    at: ExampleKey,
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Mergeable analysis state. Feed it events with [`Analyzer::event`] and rejected lines with
+/// [`Analyzer::reject`].
+#[derive(Debug, Default)]
+pub struct Analyzer {
+    opts: Options,
+    /// Line accounting.
+    pub accounting: Accounting,
+    span: Span,
+    failures: HashMap<Class, FailureAcc>,
+    hours: HashMap<(i64, Class), u64>,
+    principals: HashMap<String, PrincipalAcc>,
+    creator: creator::Evidence,
+    static_roles: BTreeSet<String>,
+    not_mapped: HashMap<NotMappedKey, NotMappedAcc>,
+    heads: Vec<HeadDenial>,
+    /// Other denials at the chunk's head: their example may need the session of a response
+    /// the previous chunk left open.
+    head_examples: Vec<HeadExample>,
+    corr: Correlator,
+    filtered_out: u64,
+}
+
+impl Analyzer {
+    /// A fresh analyzer with these options.
+    pub fn new(opts: Options) -> Analyzer {
+        Analyzer {
+            opts,
+            ..Analyzer::default()
+        }
+    }
+
+    /// Counts a line that did not parse.
+    pub fn reject(&mut self, kind: ParseErrorKind, input: &str, line: u64) {
+        self.accounting.reject(kind, input, line);
+    }
+
+    /// Takes one parsed event. Returns what the analyzer made of it (class and pairing) for
+    /// callers that also print events.
+    pub fn event(&mut self, e: &Event<'_>) -> Option<Verdict> {
+        let in_window = self.opts.in_window(e.time_ms);
+        self.accounting.accept(e.kind, in_window);
+        if !in_window {
+            return None;
+        }
+        self.span.add(e.time_ms);
+        match e.kind {
+            Kind::StsResponse => {
+                let key = corr_key(e);
+                self.corr.open(
+                    key,
+                    Sts::new([
+                        e.arn().as_deref(),
+                        e.session().as_deref(),
+                        e.userid().as_deref(),
+                        e.accesskeyid().as_deref(),
+                    ]),
+                );
+                Some(Verdict::default())
+            }
+            Kind::AccessGranted => self.grant(e),
+            Kind::AccessDenied => self.deny(e),
+            Kind::Mapping => {
+                let arn = e.mapping_arn();
+                if e.record.msg_raw() == "mapping IAM role"
+                    && let Some(a) = &arn
+                {
+                    self.static_roles.insert(a.to_string());
+                }
+                if let (Some(a), Some(u)) = (&arn, e.username())
+                    && u == creator::ADMIN
+                {
+                    self.creator.add_mapping(a, e);
+                }
+                Some(Verdict::default())
+            }
+            Kind::Lifecycle | Kind::Other => {
+                let level = e.level().map_or("", |l| l.as_str());
+                let Some(class) = classify::classify_message(level, &e.msg()) else {
+                    return Some(Verdict::default());
+                };
+                let example = self.example(e, None, None);
+                let acc = self.failures.entry(class).or_default();
+                acc.count += 1;
+                acc.unattributed += 1;
+                acc.span.add(e.time_ms);
+                acc.example = pick_earliest(acc.example.take(), Some(example));
+                self.hour(e.time_ms, class);
+                Some(Verdict {
+                    class: Some(class),
+                    sts: None,
+                })
+            }
+        }
+    }
+
+    /// Takes a server-side aggregate. Its lines count as parsed events; it adds to failures,
+    /// principals and the creator, but not to the timeline, which needs each line's time.
+    pub fn aggregate(&mut self, a: &Aggregate<'_>) {
+        let kind = if a.granted {
+            Kind::AccessGranted
+        } else {
+            Kind::AccessDenied
+        };
+        let span = Span {
+            first: a.first_ms,
+            last: a.last_ms,
+        };
+        if !self.opts.keeps_principal(a.arn, a.username) {
+            self.accounting.accept_aggregated(kind, a.count);
+            self.filtered_out += a.count;
+            return;
+        }
+        self.accounting.accept_aggregated(kind, a.count);
+        self.span.merge(span);
+        let internal = is_internal(a.arn, a.username);
+        if let Some(arn) = a.arn {
+            let p = self.principals.entry(arn.to_owned()).or_default();
+            p.span.merge(span);
+            p.internal |= internal;
+            if a.granted {
+                p.granted += a.count;
+                if let Some(u) = a.username {
+                    *p.usernames.entry(u.to_owned()).or_default() += a.count;
+                }
+            } else {
+                p.denied += a.count;
+            }
+        }
+        if a.granted {
+            if a.username == Some(creator::ADMIN)
+                && let Some(arn) = a.arn
+            {
+                self.creator.add_grants(arn, a.count, span);
+            }
+            return;
+        }
+        // The aggregate query cuts errors before an STS body; put the code back so the
+        // classifier sees what it would have seen in the line.
+        let error = match (a.error, a.sts_code) {
+            (Some(e), Some(code)) if !e.contains(code) => {
+                format!("{e}{{\"Error\":{{\"Code\":\"{code}\"}}}}")
+            }
+            (e, _) => e.unwrap_or_default().to_owned(),
+        };
+        let denial = classify::classify_denial(&error);
+        let arn = a
+            .arn
+            .map(str::to_owned)
+            .or_else(|| denial.arn.map(str::to_owned));
+        let example = Example {
+            key: (a.first_ms.unwrap_or(i64::MAX), String::new(), 0),
+            error: error.clone(),
+            arn: arn.clone(),
+            session: None,
+            instance_id: denial.instance_id.map(str::to_owned),
+            request_id: None,
+            input: "cloudwatch aggregate".to_owned(),
+            line: 0,
+        };
+        if denial.class == Class::IdentityNotMapped {
+            let key = NotMappedKey {
+                arn,
+                userid: None,
+                instance_session: false,
+            };
+            let acc = self.not_mapped.entry(key).or_default();
+            acc.count += a.count;
+            acc.span.merge(span);
+            acc.internal |= internal;
+            acc.example = pick_earliest(acc.example.take(), Some(example));
+            return;
+        }
+        if let Some(arn) = &arn {
+            *self
+                .principals
+                .entry(arn.clone())
+                .or_default()
+                .denied_by_class
+                .entry(denial.class)
+                .or_default() += a.count;
+        }
+        let f = self.failures.entry(denial.class).or_default();
+        f.count += a.count;
+        f.span.merge(span);
+        match (&arn, internal) {
+            (Some(_), true) => f.internal += a.count,
+            (Some(arn), false) => *f.principals.entry(arn.clone()).or_default() += a.count,
+            (None, _) => f.unattributed += a.count,
+        }
+        f.example = pick_earliest(f.example.take(), Some(example));
+    }
+
+    fn grant(&mut self, e: &Event<'_>) -> Option<Verdict> {
+        let key = corr_key(e);
+        let arn = e.arn();
+        let username = e.username();
+        if !self
+            .opts
+            .keeps_principal(arn.as_deref(), username.as_deref())
+        {
+            self.filtered_out += 1;
+            return None;
+        }
+        let sts = match self.corr.take(key) {
+            Pairing::Paired(s) => Some(s),
+            _ => None,
+        };
+        if let Some(arn) = &arn {
+            // One hash per line; the owned key is built only for a new principal (grants repeat
+            // a few dozen principals millions of times).
+            let p = self.principals.entry_ref(arn.as_ref()).or_default();
+            // `is_internal`, with the ARN half parsed once per principal.
+            let internal = is_internal(None, username.as_deref())
+                || *p
+                    .arn_internal
+                    .get_or_insert_with(|| is_internal(Some(arn), None));
+            p.granted += 1;
+            p.span.add(e.time_ms);
+            p.internal |= internal;
+            if let Some(u) = &username {
+                match p.usernames.get_mut(u.as_ref()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        p.usernames.insert(u.to_string(), 1);
+                    }
+                }
+            }
+            if let Some(uid) = e.uid_raw().and_then(Uid::parse) {
+                match p.ids.get_mut(uid.principal_id) {
+                    Some(span) => span.add(e.time_ms),
+                    None => {
+                        let mut span = Span::default();
+                        span.add(e.time_ms);
+                        p.ids.insert(uid.principal_id.to_owned(), span);
+                    }
+                }
+            }
+        }
+        if username.as_deref() == Some(creator::ADMIN)
+            && let Some(arn) = &arn
+        {
+            self.creator.add_grant(arn, e);
+        }
+        Some(Verdict { class: None, sts })
+    }
+
+    fn deny(&mut self, e: &Event<'_>) -> Option<Verdict> {
+        let error = e.error().unwrap_or_default();
+        let denial = classify::classify_denial(&error);
+        let arn = e
+            .arn()
+            .map(|a| a.into_owned())
+            .or_else(|| denial.arn.map(str::to_owned));
+        if !self.opts.keeps_principal(arn.as_deref(), None) {
+            self.filtered_out += 1;
+            return None;
+        }
+        let key = corr_key(e);
+        let pairing = self.corr.take(key);
+        let internal = is_internal(arn.as_deref(), None);
+        let (head, sts) = match pairing {
+            Pairing::Paired(s) => (false, Some(s)),
+            Pairing::Head => (true, None),
+            Pairing::Unpaired => (false, None),
+        };
+        let example = self.example(e, sts.as_ref(), Some(&denial));
+        let principal = arn.as_deref().map(|a| {
+            let p = self.principals.entry_ref(a).or_default();
+            p.denied += 1;
+            p.span.add(e.time_ms);
+            p.internal |= internal;
+            p
+        });
+        if denial.class == Class::IdentityNotMapped {
+            if head {
+                self.heads.push(HeadDenial {
+                    key,
+                    arn,
+                    time: e.time_ms,
+                    internal,
+                    example,
+                });
+            } else {
+                self.add_not_mapped(arn, sts.as_ref(), e.time_ms, internal, example);
+            }
+            // The sub-class is decided at the end; events see the base class.
+            return Some(Verdict {
+                class: Some(Class::IdentityNotMapped),
+                sts,
+            });
+        }
+        let class = denial.class;
+        if head {
+            self.head_examples.push(HeadExample {
+                key,
+                class,
+                at: example.key.clone(),
+            });
+        }
+        if let Some(p) = principal {
+            *p.denied_by_class.entry(class).or_default() += 1;
+        }
+        let acc = self.failures.entry(class).or_default();
+        acc.count += 1;
+        acc.span.add(e.time_ms);
+        match (&arn, internal) {
+            (Some(_), true) => acc.internal += 1,
+            (Some(a), false) => *acc.principals.entry(a.clone()).or_default() += 1,
+            (None, _) => acc.unattributed += 1,
+        }
+        acc.example = pick_earliest(acc.example.take(), Some(example));
+        self.hour(e.time_ms, class);
+        Some(Verdict {
+            class: Some(class),
+            sts,
+        })
+    }
+
+    fn add_not_mapped(
+        &mut self,
+        arn: Option<String>,
+        sts: Option<&Sts>,
+        time: Option<i64>,
+        internal: bool,
+        mut example: Example,
+    ) {
+        let session = sts.and_then(|s| s.session()).map(str::to_owned);
+        let key = NotMappedKey {
+            arn,
+            userid: sts.and_then(|s| s.userid()).map(str::to_owned),
+            instance_session: session
+                .as_deref()
+                .is_some_and(classify::is_instance_session),
+        };
+        if example.session.is_none() {
+            example.session = session;
+        }
+        let acc = self.not_mapped.entry(key).or_default();
+        acc.count += 1;
+        acc.span.add(time);
+        acc.internal |= internal;
+        if let Some(t) = time {
+            *acc.hours
+                .entry(t.div_euclid(HOUR_MS) * HOUR_MS)
+                .or_default() += 1;
+        }
+        acc.example = pick_earliest(acc.example.take(), Some(example));
+    }
+
+    fn hour(&mut self, t: Option<i64>, class: Class) {
+        if let Some(t) = t {
+            *self
+                .hours
+                .entry((t.div_euclid(HOUR_MS) * HOUR_MS, class))
+                .or_default() += 1;
+        }
+    }
+
+    fn example(
+        &self,
+        e: &Event<'_>,
+        sts: Option<&Sts>,
+        denial: Option<&classify::Denial<'_>>,
+    ) -> Example {
+        Example {
+            key: (
+                e.time_ms.unwrap_or(i64::MAX),
+                e.loc.input.to_owned(),
+                e.loc.line,
+            ),
+            error: e
+                .error()
+                .map_or_else(|| e.msg().into_owned(), |x| x.into_owned()),
+            arn: e.arn().map(Into::into),
+            session: sts.and_then(|s| s.session()).map(str::to_owned),
+            instance_id: denial.and_then(|d| d.instance_id).map(str::to_owned),
+            request_id: denial
+                .and_then(|d| d.sts.and_then(|s| s.request_id))
+                .map(str::to_owned),
+            input: e.loc.input.to_owned(),
+            line: e.loc.line,
+        }
+    }
+
+    /// Appends the analysis of the input (or chunk) that follows this one. Merging in input
+    /// order gives the same result as one analyzer reading everything.
+    pub fn merge(&mut self, mut next: Analyzer) {
+        let heads = std::mem::take(&mut next.heads);
+        let head_examples = std::mem::take(&mut next.head_examples);
+        // A key heads a chunk at most once, so the two lists never share a key and the order
+        // they are resolved in does not matter.
+        let keys: Vec<Key> = heads
+            .iter()
+            .map(|h| h.key)
+            .chain(head_examples.iter().map(|h| h.key))
+            .collect();
+        let mut resolved: Vec<Option<Sts>> = vec![None; keys.len()];
+        self.corr
+            .append(std::mem::take(&mut next.corr), &keys, |i, s| {
+                resolved[i] = s
+            });
+        let mut resolved = resolved.into_iter();
+        for (h, sts) in heads.into_iter().zip(&mut resolved) {
+            self.add_not_mapped(h.arn, sts.as_ref(), h.time, h.internal, h.example);
+        }
+        // The response the head denial consumed gives its example the session it would have
+        // had in one pass (when that example is still the one kept for its class).
+        for (h, sts) in head_examples.into_iter().zip(resolved) {
+            let example = next
+                .failures
+                .get_mut(&h.class)
+                .and_then(|acc| acc.example.as_mut())
+                .filter(|x| x.key == h.at && x.session.is_none());
+            if let (Some(x), Some(session)) = (example, sts.as_ref().and_then(|s| s.session())) {
+                x.session = Some(session.to_owned());
+            }
+        }
+        self.accounting.merge(&next.accounting);
+        self.span.merge(next.span);
+        for (c, acc) in next.failures {
+            self.failures.entry(c).or_default().merge(acc);
+        }
+        for (k, v) in next.hours {
+            *self.hours.entry(k).or_default() += v;
+        }
+        for (arn, p) in next.principals {
+            let mine = self.principals.entry(arn).or_default();
+            for (u, n) in p.usernames {
+                *mine.usernames.entry(u).or_default() += n;
+            }
+            mine.granted += p.granted;
+            mine.denied += p.denied;
+            for (c, n) in p.denied_by_class {
+                *mine.denied_by_class.entry(c).or_default() += n;
+            }
+            mine.span.merge(p.span);
+            mine.internal |= p.internal;
+            for (id, span) in p.ids {
+                mine.ids.entry(id).or_default().merge(span);
+            }
+        }
+        self.creator.merge(next.creator);
+        self.static_roles.extend(next.static_roles);
+        for (k, acc) in next.not_mapped {
+            let mine = self.not_mapped.entry(k).or_default();
+            mine.count += acc.count;
+            mine.span.merge(acc.span);
+            for (h, n) in acc.hours {
+                *mine.hours.entry(h).or_default() += n;
+            }
+            mine.internal |= acc.internal;
+            mine.example = pick_earliest(mine.example.take(), acc.example);
+        }
+        self.filtered_out += next.filtered_out;
+    }
+
+    /// Settles what needed all the history (not-mapped sub-classes) and builds the report.
+    pub fn finish(mut self) -> Report {
+        // Heads of the very first chunk have no earlier chunk: they are simply unpaired.
+        for h in std::mem::take(&mut self.heads) {
+            self.add_not_mapped(h.arn, None, h.time, h.internal, h.example);
+        }
+        let statics: Vec<&str> = self.static_roles.iter().map(String::as_str).collect();
+        let mut failures = std::mem::take(&mut self.failures);
+        let mut hours = std::mem::take(&mut self.hours);
+        let mut not_mapped: Vec<_> = std::mem::take(&mut self.not_mapped).into_iter().collect();
+        not_mapped.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, acc) in not_mapped {
+            let first_deny = acc.span.first;
+            // A grant for the same ARN under another unique id, before this denial.
+            let earlier = key
+                .arn
+                .as_ref()
+                .and_then(|a| self.principals.get(a))
+                .and_then(|p| {
+                    p.ids
+                        .iter()
+                        .filter(|(id, span)| {
+                            Some(id.as_str()) != key.userid.as_deref()
+                                && span.first.zip(first_deny).is_none_or(|(g, d)| g <= d)
+                        })
+                        .map(|(id, _)| id.as_str())
+                        .next()
+                });
+            let session = acc
+                .example
+                .as_ref()
+                .and_then(|x| x.session.as_deref())
+                .filter(|_| key.instance_session);
+            let class = classify::refine_not_mapped(
+                key.arn.as_deref(),
+                session,
+                earlier,
+                key.userid.as_deref(),
+                &statics,
+            );
+            if let Some(a) = &key.arn {
+                *self
+                    .principals
+                    .entry(a.clone())
+                    .or_default()
+                    .denied_by_class
+                    .entry(class)
+                    .or_default() += acc.count;
+            }
+            let f = failures.entry(class).or_default();
+            f.count += acc.count;
+            f.span.merge(acc.span);
+            match (&key.arn, acc.internal) {
+                (Some(_), true) => f.internal += acc.count,
+                (Some(a), false) => *f.principals.entry(a.clone()).or_default() += acc.count,
+                (None, _) => f.unattributed += acc.count,
+            }
+            f.example = pick_earliest(f.example.take(), acc.example);
+            for (h, n) in acc.hours {
+                *hours.entry((h, class)).or_default() += n;
+            }
+        }
+        output::build(self, failures, hours)
+    }
+}
+
+/// What the analyzer made of one event.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// The failure class (for not-mapped denials, the base class: sub-classes need history).
+    pub class: Option<Class>,
+    /// The paired `STS response`, for grants and denials.
+    pub sts: Option<Sts>,
+}
+
+fn corr_key(e: &Event<'_>) -> Key {
+    let stream = e.envelope.stream.unwrap_or(e.loc.input);
+    correlate::key(stream, e.client().as_deref().unwrap_or(""))
+}
+
+/// EKS's own identities: `eks:*` usernames and the `AWSWesleyClusterManagerLambda-*` roles.
+pub fn is_internal(arn: Option<&str>, username: Option<&str>) -> bool {
+    username.is_some_and(|u| u.starts_with("eks:"))
+        || arn
+            .and_then(|a| Arn::parse(a).ok())
+            .is_some_and(|a| a.is_eks_internal())
+}
+
+#[cfg(test)]
+mod tests;

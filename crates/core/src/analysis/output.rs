@@ -1,0 +1,512 @@
+//! The finished report: plain owned data, serialized as the `eks-authlog.report/v1` document.
+//!
+//! Field names here are the JSON contract documented in the README; the golden tests decode
+//! them field by field. Lists are sorted so output is deterministic.
+
+use std::collections::BTreeMap;
+
+use super::HashMap;
+
+use serde::Serialize;
+
+use crate::classify::{self, Arn, Class, RemedyContext};
+use crate::event::Kind;
+use crate::time::format_ms;
+
+use super::creator::{CreatorStatus, Evidence};
+use super::{Analyzer, FailureAcc, HOUR_MS};
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Time covered by the events read.
+    pub window: Window,
+    /// Every line read, and what became of it.
+    pub events: Events,
+    /// Who created the cluster.
+    pub creator: Creator,
+    /// Failures by class.
+    pub failures: Failures,
+    /// Who authenticated as whom, and who was denied.
+    pub principals: Principals,
+    /// Failures over time.
+    pub timeline: Timeline,
+}
+
+/// Time covered.
+#[derive(Clone, Debug, Serialize)]
+pub struct Window {
+    /// Earliest event time (RFC 3339), or null.
+    pub start: Option<String>,
+    /// Latest event time (RFC 3339), or null.
+    pub end: Option<String>,
+    /// `--since`, when given.
+    pub since: Option<String>,
+    /// `--until`, when given.
+    pub until: Option<String>,
+}
+
+/// Line accounting: `total == parsed + unparsed + not_authenticator`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Events {
+    /// Lines read.
+    pub total: u64,
+    /// Lines parsed as authenticator (logrus) lines.
+    pub parsed: u64,
+    /// Lines that could not be parsed.
+    pub unparsed: u64,
+    /// Lines recognised as something else (blank, klog, version banner, Go runtime).
+    pub not_authenticator: u64,
+    /// Unparsed lines by reason.
+    pub unparsed_by_reason: BTreeMap<&'static str, u64>,
+    /// Non-authenticator lines by reason.
+    pub not_authenticator_by_reason: BTreeMap<&'static str, u64>,
+    /// Parsed lines outside `--since`/`--until`.
+    pub outside_window: u64,
+    /// Grants and denials left out by `--principal`.
+    pub filtered_out: u64,
+    /// Parsed lines in the window, by kind (every kind present, zeros included).
+    pub by_kind: BTreeMap<&'static str, u64>,
+}
+
+impl Events {
+    /// One line accounting for every line read.
+    pub fn summary(&self) -> String {
+        let reasons = |m: &BTreeMap<&str, u64>| {
+            if m.is_empty() {
+                String::new()
+            } else {
+                let r: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                format!(" ({})", r.join(", "))
+            }
+        };
+        let mut s = format!(
+            "{} lines read: {} parsed, {} unparsed{}, {} not authenticator lines{}",
+            self.total,
+            self.parsed,
+            self.unparsed,
+            reasons(&self.unparsed_by_reason),
+            self.not_authenticator,
+            reasons(&self.not_authenticator_by_reason)
+        );
+        if self.outside_window > 0 {
+            s.push_str(&format!(
+                ", {} outside the time window",
+                self.outside_window
+            ));
+        }
+        if self.filtered_out > 0 {
+            s.push_str(&format!(", {} left out by --principal", self.filtered_out));
+        }
+        s
+    }
+}
+
+/// The creator section.
+#[derive(Clone, Debug, Serialize)]
+pub struct Creator {
+    /// `found`, `ambiguous` or `not_found`.
+    pub status: CreatorStatus,
+    /// Every identity mapped to `kubernetes-admin`, most evidence first.
+    pub identities: Vec<CreatorIdentity>,
+    /// Why there may be no answer (only when not found).
+    pub reasons: Vec<String>,
+    /// What to do next, with commands.
+    pub next_steps: Vec<String>,
+}
+
+/// One identity mapped to `kubernetes-admin`.
+#[derive(Clone, Debug, Serialize)]
+pub struct CreatorIdentity {
+    /// ARN as logged (first seen).
+    pub arn: String,
+    /// Canonical ARN (assumed-role sessions folded to the role).
+    pub canonical_arn: String,
+    /// Account id.
+    pub account: Option<String>,
+    /// IAM unique ids seen in `uid` (more than one: the principal was re-created).
+    pub principal_ids: Vec<String>,
+    /// Kubernetes groups.
+    pub groups: Vec<String>,
+    /// `mapping_static` and/or `access_granted`.
+    pub evidence: Vec<&'static str>,
+    /// Lines of evidence.
+    pub count: u64,
+    /// RFC 3339.
+    pub first_seen: Option<String>,
+    /// RFC 3339.
+    pub last_seen: Option<String>,
+    /// With several identities: whether this one has the startup static mapping, which EKS
+    /// writes for the creator.
+    pub likely_creator: bool,
+}
+
+/// The failures section.
+#[derive(Clone, Debug, Serialize)]
+pub struct Failures {
+    /// Failures shown (after `--class`).
+    pub total: u64,
+    /// By class, most frequent first.
+    pub by_class: Vec<FailureClass>,
+}
+
+/// One failure class.
+#[derive(Clone, Debug, Serialize)]
+pub struct FailureClass {
+    /// Class name (stable).
+    pub class: Class,
+    /// Family of the class.
+    pub family: classify::Family,
+    /// Who must fix it.
+    pub fixer: classify::Fixer,
+    /// What it means.
+    pub meaning: &'static str,
+    /// How many lines.
+    pub count: u64,
+    /// Principals denied, most frequent first (EKS-internal ones only with
+    /// `--include-internal`).
+    pub principals: Vec<Count>,
+    /// Failures that carry no identity (token and STS failures).
+    pub unattributed: u64,
+    /// Failures of EKS-internal identities.
+    pub internal: u64,
+    /// RFC 3339.
+    pub first_seen: Option<String>,
+    /// RFC 3339.
+    pub last_seen: Option<String>,
+    /// The earliest failure of the class.
+    pub example: Option<FailureExample>,
+    /// What to do, filled with what is known.
+    pub remedy: classify::Remedy,
+}
+
+/// A name and a count.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Count {
+    /// ARN, username or class.
+    pub name: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// The earliest line of a class.
+#[derive(Clone, Debug, Serialize)]
+pub struct FailureExample {
+    /// RFC 3339, or null.
+    pub time: Option<String>,
+    /// The decoded `error` (or message, for health lines).
+    pub error: String,
+    /// Input name.
+    pub input: String,
+    /// Line number.
+    pub line: u64,
+}
+
+/// The principals section.
+#[derive(Clone, Debug, Serialize)]
+pub struct Principals {
+    /// EKS-internal principals not listed (see `--include-internal`).
+    pub internal_hidden: u64,
+    /// Principals, most denied first.
+    pub list: Vec<Principal>,
+}
+
+/// One IAM principal (canonical ARN).
+#[derive(Clone, Debug, Serialize)]
+pub struct Principal {
+    /// Canonical ARN.
+    pub arn: String,
+    /// Account id.
+    pub account: Option<String>,
+    /// Kubernetes usernames it was granted as.
+    pub usernames: Vec<Count>,
+    /// Grants.
+    pub granted: u64,
+    /// Denials.
+    pub denied: u64,
+    /// Denials by class.
+    pub denied_by_class: Vec<Count>,
+    /// RFC 3339.
+    pub first_seen: Option<String>,
+    /// RFC 3339.
+    pub last_seen: Option<String>,
+    /// EKS-internal identity.
+    pub internal: bool,
+}
+
+/// Failures over time.
+#[derive(Clone, Debug, Serialize)]
+pub struct Timeline {
+    /// `hour` or `day`.
+    pub bin: &'static str,
+    /// Consecutive bins from the first failure to the last (empty bins included).
+    pub bins: Vec<Bin>,
+}
+
+/// One time bin.
+#[derive(Clone, Debug, Serialize)]
+pub struct Bin {
+    /// Start of the bin (RFC 3339).
+    pub start: String,
+    /// Failures in the bin.
+    pub total: u64,
+    /// Failures by class in the bin (non-zero only).
+    pub by_class: BTreeMap<Class, u64>,
+}
+
+/// Longest span drawn in hours before switching to days; most bins ever drawn.
+const HOURLY_UP_TO_HOURS: i64 = 72;
+const MAX_BINS: i64 = 2000;
+
+pub(super) fn build(
+    a: Analyzer,
+    failures: HashMap<Class, FailureAcc>,
+    hours: HashMap<(i64, Class), u64>,
+) -> Report {
+    let opts = &a.opts;
+    let acct = &a.accounting;
+    let events = Events {
+        total: acct.read,
+        parsed: acct.parsed,
+        unparsed: acct.unparsed(),
+        not_authenticator: acct.not_authenticator(),
+        unparsed_by_reason: acct.reasons(false).collect(),
+        not_authenticator_by_reason: acct.reasons(true).collect(),
+        outside_window: acct.outside_window,
+        filtered_out: a.filtered_out,
+        by_kind: Kind::ALL
+            .iter()
+            .map(|k| (k.as_str(), acct.by_kind[*k as usize]))
+            .collect(),
+    };
+    let window = Window {
+        start: a.span.first.map(format_ms),
+        end: a.span.last.map(format_ms),
+        since: opts.since_ms.map(format_ms),
+        until: opts.until_ms.map(format_ms),
+    };
+    let creator = creator_section(
+        &a.creator,
+        opts,
+        a.principals.keys().any(|arn| {
+            a.principals[arn]
+                .usernames
+                .keys()
+                .any(|u| u.starts_with("arn:"))
+        }),
+    );
+    let mut by_class: Vec<FailureClass> = failures
+        .into_iter()
+        .filter(|(c, _)| opts.keeps_class(*c))
+        .map(|(class, acc)| failure_class(class, acc, opts))
+        .collect();
+    by_class.sort_by(|x, y| y.count.cmp(&x.count).then(x.class.cmp(&y.class)));
+    let total = by_class.iter().map(|c| c.count).sum();
+
+    let mut list = Vec::new();
+    let mut internal_hidden = 0;
+    for (arn, p) in a.principals {
+        if p.internal && !opts.include_internal {
+            internal_hidden += 1;
+            continue;
+        }
+        list.push(Principal {
+            account: account_of(&arn),
+            arn,
+            usernames: sorted_counts(p.usernames.into_iter()),
+            granted: p.granted,
+            denied: p.denied,
+            denied_by_class: sorted_counts(
+                p.denied_by_class
+                    .into_iter()
+                    .map(|(c, n)| (c.as_str().to_owned(), n)),
+            ),
+            first_seen: p.span.first.map(format_ms),
+            last_seen: p.span.last.map(format_ms),
+            internal: p.internal,
+        });
+    }
+    list.sort_by(|x, y| {
+        y.denied
+            .cmp(&x.denied)
+            .then(y.granted.cmp(&x.granted))
+            .then(x.arn.cmp(&y.arn))
+    });
+
+    let timeline = timeline(hours.into_iter().filter(|((_, c), _)| opts.keeps_class(*c)));
+    Report {
+        window,
+        events,
+        creator,
+        failures: Failures { total, by_class },
+        principals: Principals {
+            internal_hidden,
+            list,
+        },
+        timeline,
+    }
+}
+
+fn account_of(arn: &str) -> Option<String> {
+    Arn::parse(arn)
+        .ok()
+        .map(|a| a.account().to_owned())
+        .filter(|a| !a.is_empty())
+}
+
+fn sorted_counts(it: impl Iterator<Item = (String, u64)>) -> Vec<Count> {
+    let mut v: Vec<Count> = it.map(|(name, count)| Count { name, count }).collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
+    v
+}
+
+fn failure_class(class: Class, acc: FailureAcc, opts: &super::Options) -> FailureClass {
+    let principals = sorted_counts(acc.principals.into_iter());
+    let ex = acc.example.as_ref();
+    let top = principals
+        .first()
+        .map(|p| p.name.as_str())
+        .or(ex.and_then(|e| e.arn.as_deref()));
+    let account = top.and_then(account_of);
+    let ctx = RemedyContext {
+        cluster: opts.cluster.as_deref(),
+        region: opts.region.as_deref(),
+        arn: top,
+        account: account.as_deref(),
+        username: None,
+        session: ex.and_then(|e| e.session.as_deref()),
+        instance_id: ex.and_then(|e| e.instance_id.as_deref()),
+        request_id: ex.and_then(|e| e.request_id.as_deref()),
+    };
+    let remedy = classify::remedy(class, &ctx);
+    FailureClass {
+        class,
+        family: class.family(),
+        fixer: class.fixer(),
+        meaning: class.meaning(),
+        count: acc.count,
+        principals,
+        unattributed: acc.unattributed,
+        internal: acc.internal,
+        first_seen: acc.span.first.map(format_ms),
+        last_seen: acc.span.last.map(format_ms),
+        example: acc.example.map(|e| FailureExample {
+            time: (e.key.0 != i64::MAX).then(|| format_ms(e.key.0)),
+            error: e.error,
+            input: e.input,
+            line: e.line,
+        }),
+        remedy,
+    }
+}
+
+fn creator_section(ev: &Evidence, opts: &super::Options, arn_usernames: bool) -> Creator {
+    let mut ids: Vec<CreatorIdentity> = ev
+        .ids
+        .values()
+        .map(|id| {
+            let mut evidence = Vec::new();
+            if id.mapping > 0 {
+                evidence.push("mapping_static");
+            }
+            if id.grants > 0 {
+                evidence.push("access_granted");
+            }
+            CreatorIdentity {
+                arn: id.arn.clone(),
+                canonical_arn: id.canonical.clone(),
+                account: account_of(&id.canonical),
+                principal_ids: id.principal_ids.iter().cloned().collect(),
+                groups: id.groups.iter().cloned().collect(),
+                evidence,
+                count: id.mapping + id.grants,
+                first_seen: id.span.first.map(format_ms),
+                last_seen: id.span.last.map(format_ms),
+                likely_creator: false,
+            }
+        })
+        .collect();
+    ids.sort_by(|a, b| {
+        let strength = |i: &CreatorIdentity| (i.evidence.contains(&"mapping_static"), i.count);
+        strength(b)
+            .cmp(&strength(a))
+            .then(a.canonical_arn.cmp(&b.canonical_arn))
+    });
+    let status = match ids.len() {
+        0 => CreatorStatus::NotFound,
+        1 => CreatorStatus::Found,
+        _ => CreatorStatus::Ambiguous,
+    };
+    let mapped: Vec<usize> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.evidence.contains(&"mapping_static"))
+        .map(|(n, _)| n)
+        .collect();
+    match (status, mapped.as_slice()) {
+        (CreatorStatus::Found, _) => ids[0].likely_creator = true,
+        (CreatorStatus::Ambiguous, [only]) => ids[*only].likely_creator = true,
+        _ => {}
+    }
+    let cluster = opts.cluster.as_deref().unwrap_or("<CLUSTER>");
+    let region = opts.region.as_deref().unwrap_or("<REGION>");
+    let mut reasons = Vec::new();
+    let mut next_steps = Vec::new();
+    if status == CreatorStatus::NotFound {
+        if arn_usernames {
+            reasons.push("Identities logged in with ARN-style usernames: the cluster uses access entries, where the creator's entry authenticates under its ARN, not kubernetes-admin.".to_owned());
+        } else {
+            reasons.push("The cluster may use access entries, where the creator authenticates under its ARN, not kubernetes-admin (or was created with bootstrapClusterCreatorAdminPermissions=false).".to_owned());
+        }
+        reasons.push("The creator did not use kubectl in the window read, and no authenticator restart (static mapping lines) fell in it.".to_owned());
+        reasons.push("The log group's retention dropped older lines, or authenticator logging was enabled after the creator's last login.".to_owned());
+    }
+    if status != CreatorStatus::Found {
+        next_steps.push(format!("aws cloudtrail lookup-events --region {region} --lookup-attributes AttributeKey=EventName,AttributeValue=CreateCluster --query 'Events[].CloudTrailEvent' --output text   # last 90 days only"));
+        next_steps.push(format!(
+            "aws eks list-access-entries --cluster-name {cluster} --region {region}"
+        ));
+        next_steps.push(format!("aws eks describe-cluster --name {cluster} --region {region} --query cluster.accessConfig"));
+    }
+    Creator {
+        status,
+        identities: ids,
+        reasons,
+        next_steps,
+    }
+}
+
+fn timeline(hours: impl Iterator<Item = ((i64, Class), u64)>) -> Timeline {
+    let hours: Vec<((i64, Class), u64)> = hours.collect();
+    let (Some(first), Some(last)) = (
+        hours.iter().map(|((h, _), _)| *h).min(),
+        hours.iter().map(|((h, _), _)| *h).max(),
+    ) else {
+        return Timeline {
+            bin: "hour",
+            bins: Vec::new(),
+        };
+    };
+    let mut size = HOUR_MS;
+    let mut bin = "hour";
+    if (last - first) / HOUR_MS > HOURLY_UP_TO_HOURS {
+        size = 24 * HOUR_MS;
+        bin = "day";
+    }
+    let floor = |t: i64| t.div_euclid(size) * size;
+    let (start, end) = (floor(first), floor(last));
+    let n = ((end - start) / size + 1).min(MAX_BINS);
+    let mut bins: Vec<Bin> = (0..n)
+        .map(|i| Bin {
+            start: format_ms(start + i * size),
+            total: 0,
+            by_class: BTreeMap::new(),
+        })
+        .collect();
+    for ((h, class), count) in hours {
+        let i = (((floor(h) - start) / size) as usize).min(bins.len() - 1);
+        bins[i].total += count;
+        *bins[i].by_class.entry(class).or_default() += count;
+    }
+    Timeline { bin, bins }
+}

@@ -1,0 +1,28 @@
+//! The core's error: one variant per layer, each carrying what a user needs.
+
+use crate::source;
+
+/// Anything that stops a run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading an input failed.
+    #[error(transparent)]
+    Source(#[from] source::Error),
+    /// Writing output failed (a broken pipe is handled by the binary, not reported).
+    #[error("writing output failed")]
+    Output(#[source] std::io::Error),
+    /// `--strict` and some lines did not parse.
+    #[error("{unparsed} line(s) could not be parsed (--strict); first: {first}")]
+    Strict {
+        /// How many lines did not parse.
+        unparsed: u64,
+        /// Where the first one was, and why.
+        first: String,
+    },
+    /// A bad argument value that clap cannot check (a time range, a filter).
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Result alias for the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,248 @@
+//! Logs Insights queries shipped in the binary. Source of truth: `queries/*.insights`.
+//!
+//! Each file is plain Insights syntax (it pastes into the console as is) and ends with an
+//! explicit `| limit N` command: without it Insights returns 1,000 rows, and emulators return
+//! everything. The engine replaces that one number with the row cap it asks for
+//! ([`Query::with_limit`]); nothing else in a query is ever rewritten, and no user input is
+//! spliced into query text. This module owns the texts; it does not run them.
+
+/// What the rows of a query look like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// One row per log event: `@timestamp`, `@message`, `@logStream`, `@log` (and `@ptr`).
+    Events,
+    /// `stats` rows over "access granted" lines: `arn`, `username`, `hits`, `first_ms`, `last_ms`.
+    GrantedStats,
+    /// `stats` rows over "access denied" lines: `error`, `sts_code`, `arn`, `hits`, `first_ms`,
+    /// `last_ms`.
+    DeniedStats,
+}
+
+/// One embedded Logs Insights query.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Query {
+    /// Name, also the file stem under `queries/`.
+    pub name: &'static str,
+    /// Query text, exactly as in the file.
+    pub text: &'static str,
+    /// One line for `--help` and reports.
+    pub description: &'static str,
+    /// Row shape, which tells the engine how to decode results.
+    pub shape: Shape,
+}
+
+macro_rules! query {
+    ($name:literal, $shape:expr, $description:literal) => {
+        Query {
+            name: $name,
+            text: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../queries/",
+                $name,
+                ".insights"
+            )),
+            description: $description,
+            shape: $shape,
+        }
+    };
+}
+
+/// Lines naming `kubernetes-admin` (the creator of a CONFIG_MAP cluster), per line.
+pub const CREATOR: Query = query!(
+    "creator",
+    Shape::Events,
+    "authenticator lines that map an identity to kubernetes-admin (cluster creator evidence)"
+);
+/// Every authenticator line in the window.
+pub const RECENT: Query = query!(
+    "recent",
+    Shape::Events,
+    "every authenticator line in the window, oldest first"
+);
+/// Every "access denied" line.
+pub const FAILURES: Query = query!(
+    "failures",
+    Shape::Events,
+    "every access-denied authenticator line, oldest first"
+);
+/// Server-side identity map: count, first and last seen per (arn, username).
+pub const AGG_IDENTITIES: Query = query!(
+    "agg-identities",
+    Shape::GrantedStats,
+    "granted authentications aggregated server-side by (arn, username)"
+);
+/// Server-side failure summary: count, first and last seen per (error, sts_code, arn).
+pub const AGG_FAILURES: Query = query!(
+    "agg-failures",
+    Shape::DeniedStats,
+    "denied authentications aggregated server-side by (error, sts_code, arn)"
+);
+
+/// Every shipped query. A test checks that this list and `queries/*.insights` agree.
+pub const ALL: &[Query] = &[CREATOR, RECENT, FAILURES, AGG_IDENTITIES, AGG_FAILURES];
+
+/// Looks a query up by name.
+pub fn get(name: &str) -> Option<&'static Query> {
+    ALL.iter().find(|q| q.name == name)
+}
+
+impl Query {
+    /// The row cap written in the query's final `| limit N` command.
+    pub fn limit(&self) -> Option<u32> {
+        let (_, digits) = split_limit(self.text)?;
+        digits.parse().ok()
+    }
+
+    /// The query text with its final `limit` set to `limit`. `None` if the query has no final
+    /// `| limit N` command (a test makes sure every shipped query has one).
+    ///
+    /// The engine sends the same number as the StartQuery `limit` parameter, but AWS lets the
+    /// query's own `limit` command win, and moto ignores the parameter, so the text is what
+    /// counts.
+    pub fn with_limit(&self, limit: u32) -> Option<String> {
+        let (head, digits) = split_limit(self.text)?;
+        let tail = &self.text[head.len() + digits.len()..];
+        Some(format!("{head}{limit}{tail}"))
+    }
+}
+
+/// Splits `text` at the number of its last non-comment line, which must be `| limit <digits>`.
+/// Returns (everything before the digits, the digits).
+fn split_limit(text: &str) -> Option<(&str, &str)> {
+    let mut line_start = 0;
+    let mut last = None;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') {
+            last = Some((line_start, line));
+        }
+        line_start += line.len();
+    }
+    let (start, line) = last?;
+    let rest = line.trim_start().strip_prefix('|')?.trim_start();
+    let rest = rest.strip_prefix("limit")?;
+    let digits = rest.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let offset = start + line.find(digits)?;
+    Some((&text[..offset], digits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_on_disk_is_registered_and_back() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../queries");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "insights"))
+            .map(|p| p.file_stem().unwrap().to_str().unwrap().to_owned())
+            .collect();
+        on_disk.sort();
+        let mut registered: Vec<String> = ALL.iter().map(|q| q.name.to_owned()).collect();
+        registered.sort();
+        assert_eq!(on_disk, registered);
+        for q in ALL {
+            let path = format!("{dir}/{}.insights", q.name);
+            assert_eq!(std::fs::read_to_string(path).unwrap(), q.text, "{}", q.name);
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_get_finds_them() {
+        for q in ALL {
+            assert_eq!(get(q.name).map(|g| g.name), Some(q.name));
+            assert_eq!(ALL.iter().filter(|o| o.name == q.name).count(), 1);
+        }
+        assert!(get("nope").is_none());
+    }
+
+    #[test]
+    fn texts_are_clean() {
+        for q in ALL {
+            assert!(!q.text.trim().is_empty(), "{} is empty", q.name);
+            assert!(!q.description.is_empty(), "{} has no description", q.name);
+            assert!(q.text.ends_with('\n'), "{} lacks a final newline", q.name);
+            for (i, line) in q.text.lines().enumerate() {
+                assert!(!line.contains('\t'), "{}:{} has a tab", q.name, i + 1);
+                assert_eq!(line.trim_end(), line, "{}:{} trailing space", q.name, i + 1);
+                assert!(
+                    !line.contains("{{"),
+                    "{}:{} has a placeholder",
+                    q.name,
+                    i + 1
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_query_has_an_explicit_limit_within_a_page() {
+        for q in ALL {
+            let limit = q
+                .limit()
+                .unwrap_or_else(|| panic!("{} has no final limit", q.name));
+            assert!((1..=10_000).contains(&limit), "{}: limit {limit}", q.name);
+        }
+    }
+
+    #[test]
+    fn event_queries_select_the_fields_the_engine_reads() {
+        for q in ALL.iter().filter(|q| q.shape == Shape::Events) {
+            let first = q.text.lines().find(|l| !l.starts_with('#')).unwrap();
+            for f in ["@timestamp", "@message", "@logStream", "@log"] {
+                assert!(first.contains(f), "{} does not select {f}", q.name);
+            }
+        }
+    }
+
+    #[test]
+    fn stats_queries_name_the_columns_the_decoder_reads() {
+        for q in ALL.iter().filter(|q| q.shape != Shape::Events) {
+            for col in ["as hits", "as first_ms", "as last_ms", "arn"] {
+                assert!(q.text.contains(col), "{} lacks {col}", q.name);
+            }
+        }
+        assert!(AGG_IDENTITIES.text.contains("by arn, username"));
+        assert!(AGG_FAILURES.text.contains("by error, sts_code, arn"));
+    }
+
+    #[test]
+    fn with_limit_replaces_only_the_final_number() {
+        let text = RECENT.with_limit(7).unwrap();
+        assert!(text.ends_with("| limit 7\n"), "{text}");
+        assert_eq!(text.replace("limit 7", "limit 10000"), RECENT.text);
+        let q = Query {
+            name: "t",
+            text: "fields @message # limit 3\n| limit 50\n# trailing comment\n",
+            description: "t",
+            shape: Shape::Events,
+        };
+        assert_eq!(q.limit(), Some(50));
+        assert_eq!(
+            q.with_limit(9).unwrap(),
+            "fields @message # limit 3\n| limit 9\n# trailing comment\n"
+        );
+    }
+
+    #[test]
+    fn with_limit_refuses_queries_without_a_final_limit() {
+        for text in [
+            "fields @message\n",
+            "limit 5 | fields @message\n",
+            "| limit x\n",
+        ] {
+            let q = Query {
+                name: "t",
+                text,
+                description: "t",
+                shape: Shape::Events,
+            };
+            assert_eq!(q.with_limit(5), None, "{text}");
+        }
+    }
+}

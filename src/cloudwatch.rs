@@ -1,0 +1,158 @@
+//! Running a job against CloudWatch Logs Insights: the AWS crate fetches, the core analyses,
+//! exactly as for local inputs. Progress and notices go to stderr through [`StderrProgress`].
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use eks_authlog_aws::CloudWatchJob;
+use eks_authlog_aws::cloudwatch::{Notice, Progress, Status};
+use eks_authlog_core::analysis::{Analyzer, Report};
+use eks_authlog_core::evidence::Aggregate;
+use eks_authlog_core::pipeline::{self, Feed, Job};
+use eks_authlog_core::report::events::EventWriter;
+use eks_authlog_core::report::source::Sources;
+use eks_authlog_core::source::{Envelope, Loc};
+
+use crate::error::{Error, Result};
+
+/// Fetches the job's lines or aggregates and analyses them into a report.
+pub fn report(cw: &CloudWatchJob, job: &Job, quiet: bool) -> Result<(Report, Sources)> {
+    let mut analyzer = Analyzer::new(job.options.clone());
+    let mut aggregates = Vec::new();
+    let metas = eks_authlog_aws::fetch(
+        cw,
+        &mut Feed(&mut analyzer),
+        &mut |a: &Aggregate<'_>| aggregates.push(OwnedAggregate::from(a)),
+        Arc::new(StderrProgress::new(quiet)),
+    )?;
+    for a in &aggregates {
+        analyzer.aggregate(&a.borrowed());
+    }
+    pipeline::check_strict(job, &analyzer)?;
+    Ok((
+        analyzer.finish(),
+        Sources {
+            inputs: Vec::new(),
+            cloudwatch: Some(metas),
+        },
+    ))
+}
+
+/// Streams the job's events to `writer`, classified (events need lines: strategy `events`).
+pub fn events<W: Write>(
+    cw: &CloudWatchJob,
+    job: &Job,
+    writer: &mut EventWriter<W>,
+    quiet: bool,
+) -> Result<Report> {
+    let mut analyzer = Analyzer::new(job.options.clone());
+    let mut failed: Option<std::io::Error> = None;
+    let mut events_only = cw.clone();
+    events_only.strategy = eks_authlog_aws::StrategyChoice::Events;
+    eks_authlog_aws::fetch(
+        &events_only,
+        &mut |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| {
+            if failed.is_none()
+                && let Err(e) = pipeline::write_event(&mut analyzer, writer, &job.options, t, e, l)
+            {
+                failed = Some(e);
+            }
+        },
+        &mut |_: &Aggregate<'_>| {},
+        Arc::new(StderrProgress::new(quiet)),
+    )?;
+    if let Some(e) = failed.take() {
+        return Err(Error::output(e));
+    }
+    pipeline::check_strict(job, &analyzer)?;
+    Ok(analyzer.finish())
+}
+
+/// An aggregate kept until the fetch returns (the sink closure cannot borrow the analyzer twice).
+struct OwnedAggregate {
+    granted: bool,
+    arn: Option<String>,
+    username: Option<String>,
+    error: Option<String>,
+    sts_code: Option<String>,
+    count: u64,
+    first_ms: Option<i64>,
+    last_ms: Option<i64>,
+}
+
+impl From<&Aggregate<'_>> for OwnedAggregate {
+    fn from(a: &Aggregate<'_>) -> OwnedAggregate {
+        OwnedAggregate {
+            granted: a.granted,
+            arn: a.arn.map(str::to_owned),
+            username: a.username.map(str::to_owned),
+            error: a.error.map(str::to_owned),
+            sts_code: a.sts_code.map(str::to_owned),
+            count: a.count,
+            first_ms: a.first_ms,
+            last_ms: a.last_ms,
+        }
+    }
+}
+
+impl OwnedAggregate {
+    fn borrowed(&self) -> Aggregate<'_> {
+        Aggregate {
+            granted: self.granted,
+            arn: self.arn.as_deref(),
+            username: self.username.as_deref(),
+            error: self.error.as_deref(),
+            sts_code: self.sts_code.as_deref(),
+            count: self.count,
+            first_ms: self.first_ms,
+            last_ms: self.last_ms,
+        }
+    }
+}
+
+/// One self-rewriting status line on stderr, only when stderr is a terminal and not quiet;
+/// notices as lines of their own, unless quiet.
+#[derive(Debug)]
+pub struct StderrProgress {
+    enabled: bool,
+    quiet: bool,
+}
+
+impl StderrProgress {
+    /// Enabled only if `!quiet` and stderr is a terminal.
+    pub fn new(quiet: bool) -> Self {
+        StderrProgress {
+            enabled: !quiet && std::io::stderr().is_terminal(),
+            quiet,
+        }
+    }
+}
+
+impl Progress for StderrProgress {
+    fn update(&self, s: &Status) {
+        if self.enabled {
+            let _ = write!(
+                std::io::stderr().lock(),
+                "\r\x1b[2Kcloudwatch: {} running, {} done, {}, {:.0} records scanned, {:.1}s",
+                s.running,
+                s.completed,
+                s.last_status,
+                s.records_scanned,
+                s.elapsed.as_secs_f64()
+            );
+        }
+    }
+
+    fn notice(&self, notice: &Notice) {
+        if !self.quiet {
+            self.finish();
+            let _ = writeln!(std::io::stderr().lock(), "eks-authlog: {notice}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.enabled {
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
+        }
+    }
+}
