@@ -131,7 +131,7 @@ pub fn parse_bytes_into<'a>(line: &'a [u8], record: &mut Record<'a>) -> Result<(
 pub fn parse_line_into<'a>(line: &'a str, record: &mut Record<'a>) -> Result<(), ParseError> {
     record.clear();
     let line = line.strip_suffix('\r').unwrap_or(line);
-    let Ok((body, (prefix, form))) = logfmt::start::<Error<&str>>(line) else {
+    let Ok((body, (prefix, form))) = logfmt::start::<Error<&str>>().parse_complete(line) else {
         return Err(ParseError {
             offset: 0,
             kind: foreign_kind(line),
