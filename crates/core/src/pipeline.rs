@@ -56,7 +56,7 @@ impl Feed<'_> {
             Ok(()) => {
                 self.0.event(e);
             }
-            Err(err) => self.0.reject(err.kind, e.loc.input, e.loc.line),
+            Err(err) => self.0.reject(err, e.loc.input, e.loc.line),
         }
     }
 }
@@ -596,7 +596,13 @@ pub fn check_strict(job: &Job, a: &Analyzer) -> Result<()> {
         let first = acct
             .first_unparsed
             .as_ref()
-            .map(|(input, line, kind)| format!("{input}:{line}: {}", kind.as_str()))
+            .map(|(input, line, err)| {
+                format!(
+                    "{input}:{line}: {} at byte {}",
+                    err.kind.as_str(),
+                    err.offset
+                )
+            })
             .unwrap_or_default();
         return Err(Error::Strict {
             unparsed: acct.unparsed(),
@@ -641,7 +647,7 @@ pub fn write_event<W: Write>(
     let e = match Event::parse(text, *env, loc) {
         Ok(e) => e,
         Err(err) => {
-            analyzer.reject(err.kind, loc.input, loc.line);
+            analyzer.reject(err, loc.input, loc.line);
             return Ok(());
         }
     };

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::accounting::Accounting;
 use crate::classify::{self, Arn, Class, Family};
 use crate::event::{Event, Kind, Uid};
-use crate::parse::ParseErrorKind;
+use crate::parse::ParseError;
 
 use self::correlate::{Correlator, Key, Pairing, Sts};
 pub use self::creator::CreatorStatus;
@@ -235,8 +235,8 @@ impl Analyzer {
     }
 
     /// Counts a line that did not parse.
-    pub fn reject(&mut self, kind: ParseErrorKind, input: &str, line: u64) {
-        self.accounting.reject(kind, input, line);
+    pub fn reject(&mut self, err: ParseError, input: &str, line: u64) {
+        self.accounting.reject(err, input, line);
     }
 
     /// Takes one parsed event. Returns what the analyzer made of it (class and pairing) for
