@@ -111,8 +111,8 @@ fn strict_fails_on_unparsed_lines_only() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("testdata/sample.log:"),
-        "names where: {}",
+        stderr(&o).contains("first: testdata/sample.log:577: not_logfmt at byte 0"),
+        "names the line, why and the byte: {}",
         stderr(&o)
     );
     let clean = "testdata/classes/token_expired.log";

@@ -4,7 +4,7 @@
 
 use crate::event::Kind;
 use crate::merge::Merge;
-use crate::parse::ParseErrorKind;
+use crate::parse::{ParseError, ParseErrorKind};
 
 /// Counts of lines by fate. `read == parsed + not_authenticator + unparsed`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,17 +25,18 @@ pub struct Accounting {
     /// Events kept because the source returned them for the window although their own time
     /// lies outside it (clock skew between `time=` and CloudWatch's `@timestamp`).
     pub window_skew: u64,
-    /// Where the first unparsed line was, and why (for `--strict` and summaries).
-    pub first_unparsed: Option<(String, u64, ParseErrorKind)>,
+    /// Where the first unparsed line was, why, and the byte of the line where parsing gave up
+    /// (for `--strict` and summaries).
+    pub first_unparsed: Option<(String, u64, ParseError)>,
 }
 
 impl Accounting {
     /// Counts a line that did not parse.
-    pub fn reject(&mut self, kind: ParseErrorKind, input: &str, line: u64) {
+    pub fn reject(&mut self, err: ParseError, input: &str, line: u64) {
         self.read += 1;
-        self.rejected[kind as usize] += 1;
-        if !kind.is_foreign() && self.first_unparsed.is_none() {
-            self.first_unparsed = Some((input.to_owned(), line, kind));
+        self.rejected[err.kind as usize] += 1;
+        if !err.kind.is_foreign() && self.first_unparsed.is_none() {
+            self.first_unparsed = Some((input.to_owned(), line, err));
         }
     }
 
@@ -119,14 +120,14 @@ mod tests {
         let mut a = Accounting::default();
         a.accept(Kind::AccessGranted, true);
         a.accept(Kind::AccessDenied, false);
-        a.reject(ParseErrorKind::Klog, "f", 3);
-        a.reject(ParseErrorKind::NotLogfmt, "f", 4);
-        a.reject(ParseErrorKind::InvalidUtf8, "f", 5);
+        a.reject(rejected(ParseErrorKind::Klog, 0), "f", 3);
+        a.reject(rejected(ParseErrorKind::NotLogfmt, 0), "f", 4);
+        a.reject(rejected(ParseErrorKind::InvalidUtf8, 7), "f", 5);
         assert_eq!(a.read, 5);
         assert_eq!(a.parsed + a.unparsed() + a.not_authenticator(), a.read);
         assert_eq!(
             a.first_unparsed,
-            Some(("f".to_owned(), 4, ParseErrorKind::NotLogfmt))
+            Some(("f".to_owned(), 4, rejected(ParseErrorKind::NotLogfmt, 0)))
         );
         assert_eq!(
             a.reasons(false).collect::<Vec<_>>(),
@@ -139,12 +140,23 @@ mod tests {
     #[test]
     fn merge_adds_counts_and_keeps_the_first_unparsed() {
         let mut a = Accounting::default();
-        a.reject(ParseErrorKind::MalformedPair, "a", 1);
+        a.reject(rejected(ParseErrorKind::MalformedPair, 57), "a", 1);
         let mut b = Accounting::default();
-        b.reject(ParseErrorKind::NotLogfmt, "b", 9);
+        b.reject(rejected(ParseErrorKind::NotLogfmt, 0), "b", 9);
         b.accept(Kind::Other, true);
         a.merge(b);
         assert_eq!((a.read, a.parsed, a.unparsed()), (3, 1, 2));
-        assert_eq!(a.first_unparsed.unwrap().0, "a");
+        assert_eq!(
+            a.first_unparsed,
+            Some((
+                "a".to_owned(),
+                1,
+                rejected(ParseErrorKind::MalformedPair, 57)
+            ))
+        );
+    }
+
+    fn rejected(kind: ParseErrorKind, offset: usize) -> ParseError {
+        ParseError { offset, kind }
     }
 }

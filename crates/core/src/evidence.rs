@@ -6,7 +6,7 @@
 //! here, a reader that produces it, and an accumulator in the analysis that takes it.
 
 use crate::event::Event;
-use crate::parse::ParseErrorKind;
+use crate::parse::ParseError;
 
 /// One piece of evidence for [`Analyzer::add`](crate::analysis::Analyzer::add), borrowed for
 /// `'e` from data that lives for `'a` (an [`Event`] is invariant in its lifetime).
@@ -18,8 +18,8 @@ pub enum Evidence<'e, 'a> {
     Aggregate(&'e Aggregate<'a>),
     /// A line that did not parse.
     Unparsed {
-        /// Why.
-        kind: ParseErrorKind,
+        /// Why, and the byte of the line where parsing gave up.
+        error: ParseError,
         /// The input's name.
         input: &'e str,
         /// Its line number.

@@ -49,7 +49,7 @@ impl Feed<'_> {
         self.0.add(match parsed {
             Ok(()) => Evidence::Event(e),
             Err(err) => Evidence::Unparsed {
-                kind: err.kind,
+                error: err,
                 input: e.loc.input,
                 line: e.loc.line,
             },
@@ -129,7 +129,13 @@ pub fn check_strict(job: &Job, a: &Analyzer) -> Result<()> {
         let first = acct
             .first_unparsed
             .as_ref()
-            .map(|(input, line, kind)| format!("{input}:{line}: {}", kind.as_str()))
+            .map(|(input, line, err)| {
+                format!(
+                    "{input}:{line}: {} at byte {}",
+                    err.kind.as_str(),
+                    err.offset
+                )
+            })
             .unwrap_or_default();
         return Err(Error::Strict {
             unparsed: acct.unparsed(),
@@ -175,7 +181,7 @@ pub fn write_event<W: Write>(
         Ok(e) => e,
         Err(err) => {
             analyzer.add(Evidence::Unparsed {
-                kind: err.kind,
+                error: err,
                 input: loc.input,
                 line: loc.line,
             });

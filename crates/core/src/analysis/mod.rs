@@ -317,8 +317,8 @@ impl Analyzer {
                 self.aggregate(a);
                 None
             }
-            Evidence::Unparsed { kind, input, line } => {
-                self.accounting.reject(kind, input, line);
+            Evidence::Unparsed { error, input, line } => {
+                self.accounting.reject(error, input, line);
                 None
             }
         }

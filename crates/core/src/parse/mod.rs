@@ -10,7 +10,8 @@
 mod logfmt;
 mod record;
 
-use crate::bytes;
+use nom::{Parser, error::Error};
+
 pub use record::{Field, Form, Known, Level, Record, Value, unquote};
 
 /// Why a line did not parse. Small and `Copy`: it is counted, not carried around.
@@ -123,147 +124,67 @@ pub fn parse_bytes_into<'a>(line: &'a [u8], record: &mut Record<'a>) -> Result<(
 }
 
 /// [`parse_line`] into a record the caller owns; see [`parse_bytes_into`].
+///
+/// Runs the grammar's `start` rule, then `logfmt` or `tty` on what follows, and names the
+/// failure by the rule that gave up: no `start` is a foreign line, a `logfmt` without a first
+/// pair is a malformed pair, a `tty` head without its `]` is not logrus.
 pub fn parse_line_into<'a>(line: &'a str, record: &mut Record<'a>) -> Result<(), ParseError> {
     record.clear();
     let line = line.strip_suffix('\r').unwrap_or(line);
-    match find_start(line) {
-        Some((start, Form::Logfmt)) => parse_logfmt(line, start, record),
-        Some((start, Form::Tty)) => parse_tty(line, start, record),
-        None => Err(ParseError {
+    let Ok((body, (prefix, form))) = logfmt::start::<Error<&str>>().parse_complete(line) else {
+        return Err(ParseError {
             offset: 0,
             kind: foreign_kind(line),
-        }),
-    }
-}
-
-/// Where the logrus part of the line starts, and in which layout.
-fn find_start(line: &str) -> Option<(usize, Form)> {
-    let b = line.as_bytes();
-    if b.starts_with(b"time=\"") || b.starts_with(b"level=") {
-        return Some((0, Form::Logfmt));
-    }
-    if is_tty_head(b) {
-        return Some((0, Form::Tty));
-    }
-    // Something was put in front of the line. Look for the first logrus marker after a space.
-    if let Some(p) = bytes::find(b, b" time=\"") {
-        return Some((p + 1, Form::Logfmt));
-    }
-    if let Some(p) = bytes::find(b, b" level=") {
-        return Some((p + 1, Form::Logfmt));
-    }
-    let mut from = 0;
-    while let Some(p) = memchr::memchr(b' ', &b[from..]) {
-        let at = from + p + 1;
-        if is_tty_head(&b[at..]) {
-            return Some((at, Form::Tty));
-        }
-        from = at;
-    }
-    None
-}
-
-/// `WARN[` and friends: the four-letter level of the TTY layout followed by `[`.
-fn is_tty_head(b: &[u8]) -> bool {
-    b.len() > 5
-        && b[4] == b'['
-        && matches!(
-            &b[..4],
-            b"INFO" | b"WARN" | b"ERRO" | b"DEBU" | b"TRAC" | b"FATA" | b"PANI"
-        )
-}
-
-fn prefix_of(line: &str, start: usize) -> Option<&str> {
-    let p = line[..start].trim();
-    (!p.is_empty()).then_some(p)
-}
-
-fn parse_logfmt<'a>(
-    line: &'a str,
-    start: usize,
-    record: &mut Record<'a>,
-) -> Result<(), ParseError> {
-    let body = &line[start..];
-    record.form = Form::Logfmt;
-    record.prefix = prefix_of(line, start);
-    // The fixed keys come first on a logrus line; take the first of each as it is read and
-    // push every other pair (including repeats) as data, in order.
-    let mut level_seen = false;
-    let mut any = false;
-    let (_, tail) = logfmt::pairs::<nom::error::Error<&str>>(body, |(k, v)| {
-        any = true;
-        match k.as_bytes() {
-            b"time" if record.time.is_none() => record.time = Some(v.raw()),
-            b"level" if !level_seen => {
-                level_seen = true;
-                record.level = Level::parse(v.raw());
-            }
-            b"msg" if record.msg.is_none() => record.msg = Some(v),
-            _ => record.push(k, v),
-        }
-    })
-    .map_err(|_| ParseError {
-        offset: start,
-        kind: ParseErrorKind::MalformedPair,
-    })?;
-    if !any {
-        return Err(ParseError {
-            offset: start,
-            kind: ParseErrorKind::MalformedPair,
         });
-    }
-    record.trailing = tail.trailing;
-    record.truncated = tail.truncated;
-    Ok(())
-}
-
-/// `WARN[2019-04-27T20:00:09Z] access denied                 client="…" error="…"`: the
-/// message is padded to 44 columns and the data pairs follow it.
-fn parse_tty<'a>(line: &'a str, start: usize, record: &mut Record<'a>) -> Result<(), ParseError> {
-    let head = &line[start..];
-    let close = memchr::memchr(b']', head.as_bytes()).ok_or(ParseError {
-        offset: start,
-        kind: ParseErrorKind::NotLogfmt,
-    })?;
-    let level = Level::parse(&head[..4]);
-    let time = &head[5..close];
-    let after = head[close + 1..]
-        .strip_prefix(' ')
-        .unwrap_or(&head[close + 1..]);
-    let msg_end = tty_message_end(after);
-    let msg = after[..msg_end].trim_end();
-    let (_, tail) =
-        logfmt::pairs::<nom::error::Error<&str>>(&after[msg_end..], |(k, v)| record.push(k, v))
-            .map_err(|_| ParseError {
-                offset: line.len() - after.len() + msg_end,
-                kind: ParseErrorKind::MalformedPair,
-            })?;
-    record.form = Form::Tty;
-    record.prefix = prefix_of(line, start);
-    record.time = (!time.is_empty()).then_some(time);
-    record.level = level;
-    record.msg = (!msg.is_empty()).then_some(Value::Bare(msg));
-    record.trailing = tail.trailing;
-    record.truncated = tail.truncated;
-    Ok(())
-}
-
-/// The end of a TTY message: the start of the first word that is directly followed by `=`
-/// (a key). `InstanceId = i-…` in a message has a space before `=`, so it is not a key.
-fn tty_message_end(s: &str) -> usize {
-    let b = s.as_bytes();
-    let mut word_start = 0;
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b' ' => word_start = i + 1,
-            b'=' if i > word_start && (word_start == 0 || b[word_start - 1] == b' ') => {
-                return word_start;
-            }
-            b'"' => return s.len(), // a quote before any key: the message is all there is
-            _ => {}
+    };
+    let failed = |kind| {
+        move |e: nom::Err<Error<&str>>| ParseError {
+            offset: line.len() - rest_at(e).len(),
+            kind,
         }
+    };
+    record.form = form;
+    record.prefix = Some(prefix.trim()).filter(|p| !p.is_empty());
+    let tail = match form {
+        Form::Logfmt => {
+            // The fixed keys come first on a logrus line; take the first of each as it is
+            // read and push every other pair (including repeats) as data, in order.
+            let mut level_seen = false;
+            let (_, tail) = logfmt::logfmt(|(k, v)| match k.as_bytes() {
+                b"time" if record.time.is_none() => record.time = Some(v.raw()),
+                b"level" if !level_seen => {
+                    level_seen = true;
+                    record.level = Level::parse(v.raw());
+                }
+                b"msg" if record.msg.is_none() => record.msg = Some(v),
+                _ => record.push(k, v),
+            })
+            .parse_complete(body)
+            .map_err(failed(ParseErrorKind::MalformedPair))?;
+            tail
+        }
+        Form::Tty => {
+            let (_, (level, time, msg, tail)) = logfmt::tty(|(k, v)| record.push(k, v))
+                .parse_complete(body)
+                .map_err(failed(ParseErrorKind::NotLogfmt))?;
+            record.time = (!time.is_empty()).then_some(time);
+            record.level = Some(level);
+            record.msg = (!msg.is_empty()).then_some(Value::Bare(msg));
+            tail
+        }
+    };
+    record.trailing = tail.trailing;
+    record.truncated = tail.truncated;
+    Ok(())
+}
+
+/// The input left where a rule gave up.
+fn rest_at(e: nom::Err<Error<&str>>) -> &str {
+    match e {
+        nom::Err::Error(e) | nom::Err::Failure(e) => e.input,
+        // Complete mode never asks for more input.
+        nom::Err::Incomplete(_) => "",
     }
-    s.len()
 }
 
 /// Names what a line without logrus fields is.

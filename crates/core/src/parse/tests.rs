@@ -300,3 +300,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_malformed_first_pair_reports_the_byte_where_it_broke() {
+    // A closing quote glued to text: the pair gives up at the byte after the quote.
+    let err = parse_line(r#"time="x"y level=info"#).unwrap_err();
+    assert_eq!(err.kind, ParseErrorKind::MalformedPair);
+    assert_eq!(err.offset, 8);
+    // Behind a prefix the offset still counts from the start of the line.
+    let err = parse_line(r#"pod/a time="x"y"#).unwrap_err();
+    assert_eq!((err.kind, err.offset), (ParseErrorKind::MalformedPair, 14));
+    // Foreign lines give up at once.
+    let err = parse_line("W0101 12:00:00.000000 1 reflector.go:1] x").unwrap_err();
+    assert_eq!((err.kind, err.offset), (ParseErrorKind::Klog, 0));
+    // A TTY head without its `]`: `tty_time` runs to the end, so `]` is missing there.
+    let line = "WARN[2019-04-27T20:00:09Z access denied";
+    let err = parse_line(line).unwrap_err();
+    assert_eq!(
+        (err.kind, err.offset),
+        (ParseErrorKind::NotLogfmt, line.len())
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("not a logrus line at byte {}", line.len())
+    );
+}
