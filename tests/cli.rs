@@ -540,3 +540,126 @@ fn cloudwatch_only_flags_are_errors_next_to_log_files() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--cluster <NAME>"), "{}", stderr(&o));
 }
+
+/// The binary as a std command, for redirecting its stdout or stderr to a file.
+fn std_cmd() -> StdCommand {
+    let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin("eks-authlog"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("AWS_REGION")
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR");
+    c
+}
+
+/// A run whose stderr cannot be written keeps its documented exit code: 0, 1 for `--fail-on`,
+/// 2 for `--strict` and for errors (never a panic, 101).
+#[test]
+fn unwritable_stderr_keeps_the_exit_code() {
+    let cases: [(&[&str], i32); 4] = [
+        (&["report", "testdata/sample.log", "-o", "json"], 0),
+        (
+            &[
+                "report",
+                "testdata/sample.log",
+                "-o",
+                "json",
+                "--fail-on",
+                "any",
+            ],
+            1,
+        ),
+        (
+            &["report", "testdata/sample.log", "-o", "json", "--strict"],
+            2,
+        ),
+        (&["report", "/nonexistent/x.log"], 2),
+    ];
+    for (args, want) in cases {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = std_cmd().args(args).stderr(full).output().unwrap();
+        assert_eq!(o.status.code(), Some(want), "{args:?}");
+    }
+}
+
+/// `classes` and `queries` exit 2 when their output cannot be written.
+#[test]
+fn printing_commands_exit_2_when_stdout_fails() {
+    for args in [&["classes"][..], &["queries"], &["queries", "failures"]] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = std_cmd().args(args).stdout(full).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&o).contains("writing output failed"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+/// `report --strict` prints the whole report, then exits 2 naming the first unparsed line.
+#[test]
+fn strict_report_is_printed_before_exiting_2() {
+    let lenient = cmd()
+        .args(["report", "testdata/sample.log", "-o", "json"])
+        .output()
+        .unwrap();
+    for args in [
+        &["report", "testdata/sample.log", "-o", "json", "--strict"][..],
+        &["failures", "testdata/sample.log", "-o", "json", "--strict"],
+    ] {
+        let o = cmd().args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("(--strict); first: "), "{}", stderr(&o));
+        if args[0] == "report" {
+            assert!(
+                o.stdout == lenient.stdout,
+                "the report differs from the lenient one"
+            );
+        } else {
+            assert!(!o.stdout.is_empty());
+        }
+    }
+}
+
+/// `--principal` leaves out failures that name no principal, so `--fail-on` cannot fail on
+/// them.
+#[test]
+fn principal_filter_leaves_out_failures_without_a_principal() {
+    let o = cmd()
+        .args(["failures", "testdata/sample.log", "-o", "json"])
+        .args(["--principal", "no-such-principal", "--fail-on", "any"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["failures"]["total"], 0, "{doc}");
+}
+
+/// `--fail-on` over an input where nothing was read passes, with a warning on stderr.
+#[test]
+fn fail_on_warns_when_nothing_was_read() {
+    let o = cmd()
+        .args(["failures", "-", "-o", "json", "--fail-on", "any"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("warning: --fail-on checked nothing"),
+        "{}",
+        stderr(&o)
+    );
+    // Also under --quiet: the warning is not the summary.
+    let q = cmd()
+        .args(["failures", "-", "-o", "json", "--fail-on", "any", "-q"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(stderr(&q).contains("warning: --fail-on checked nothing"));
+}
