@@ -118,13 +118,24 @@ fn report_local(job: &Job) -> Result<(Report, Vec<InputSummary>)> {
     Ok((analyzer.finish(), inputs))
 }
 
-/// `--threads 0` means every core.
+/// `--threads 0` means every core. Any count is clamped to [`THREADS_PER_CORE`] per core and
+/// at most [`MAX_THREADS`]: each thread holds batches of up to [`BLOCK`] bytes, so 5000
+/// threads would ask for 80 GB, and more threads than that buy nothing.
 fn resolve_threads(n: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let most = cores.saturating_mul(THREADS_PER_CORE).min(MAX_THREADS);
     match n {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => cores,
         n => n,
     }
+    .min(most)
 }
+
+/// Threads per core `--threads` may ask for; see [`resolve_threads`].
+pub const THREADS_PER_CORE: usize = 4;
+
+/// Most threads `--threads` may ask for, whatever the cores; see [`resolve_threads`].
+pub const MAX_THREADS: usize = 64;
 
 /// Uncompressed files smaller than this are read on one thread: spawning would cost more than
 /// it saves.
@@ -877,6 +888,17 @@ mod tests {
         data.extend_from_slice(&data.clone()[..2000]);
         data.extend_from_slice(b"time=\"2026-01-15T00:00:00Z\" level=info msg=last");
         same_report_batched("odd lines", &data, &Job::default());
+    }
+
+    #[test]
+    fn thread_counts_are_clamped() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let most = (cores * THREADS_PER_CORE).min(MAX_THREADS);
+        assert_eq!(resolve_threads(0), cores.min(most));
+        assert_eq!(resolve_threads(1), 1);
+        for n in [5000, 99_999_999_999, usize::MAX] {
+            assert_eq!(resolve_threads(n), most, "{n}");
+        }
     }
 
     #[test]
