@@ -10,6 +10,7 @@ pub mod cloudwatch;
 pub mod config;
 pub mod error;
 pub mod exit;
+pub mod explain;
 pub mod run;
 
 pub use error::{Error, Result};

@@ -663,3 +663,85 @@ fn fail_on_warns_when_nothing_was_read() {
         .unwrap();
     assert!(stderr(&q).contains("warning: --fail-on checked nothing"));
 }
+
+fn explain_json(args: &[&str], stdin: &str) -> serde_json::Value {
+    let o = cmd()
+        .arg("explain")
+        .args(args)
+        .write_stdin(stdin)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// `explain` classifies a bare error text, an `error="…"` pair and a whole log line alike.
+#[test]
+fn explain_classifies_each_form() {
+    let line = r#"time="2022-12-28T15:37:19Z" level=warning msg="access denied" arn="arn:aws:iam::123456789012:role/x" client="127.0.0.1:33384" error="ARN is not mapped" method=POST path=/authenticate"#;
+    for (text, form) in [
+        ("ARN is not mapped", "text"),
+        (r#"error="ARN is not mapped""#, "error_field"),
+        (line, "log_line"),
+    ] {
+        let doc = explain_json(&[text, "-o", "json"], "");
+        assert_eq!(doc["schema"], "eks-authlog.explain/v1");
+        let r = &doc["results"][0];
+        assert_eq!(r["form"], form, "{text}");
+        assert_eq!(r["class"], "identity_not_mapped", "{text}");
+        assert_eq!(r["family"], "mapping");
+        assert_eq!(r["fixer"], "cluster_admin");
+        assert_eq!(r["error"], "ARN is not mapped");
+        assert!(r["meaning"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            r["remedy"]["summary"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+}
+
+/// Several lines on stdin give one result each; an unknown text is `unclassified`, exit 0.
+#[test]
+fn explain_reads_stdin_one_result_per_line() {
+    let doc = explain_json(
+        &["-o", "json"],
+        "ARN is not mapped\n\r\nthe moon is made of cheese\r\nerror=\"Unable to re-establish watch: x\"\n",
+    );
+    let classes: Vec<&str> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            "identity_not_mapped",
+            "unclassified",
+            "backend_aws_auth_unhealthy"
+        ]
+    );
+    let doc = explain_json(&["-", "-o", "json"], "nothing known\n");
+    assert_eq!(doc["results"][0]["class"], "unclassified");
+}
+
+/// The table names the class, its meaning, who fixes it and the remedy.
+#[test]
+fn explain_table_names_class_meaning_fixer_and_remedy() {
+    let o = cmd()
+        .args(["explain", "ARN is not mapped", "-o", "table"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let s = String::from_utf8(o.stdout).unwrap();
+    for want in [
+        "identity_not_mapped (mapping)",
+        "meaning",
+        "who fixes",
+        "cluster_admin",
+        "remedy",
+    ] {
+        assert!(s.contains(want), "{want}: {s}");
+    }
+}
