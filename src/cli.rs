@@ -45,6 +45,7 @@ const MAN_PAGES: &[&str] = &[
     "access",
     "classes",
     "queries",
+    "explain",
     "completions",
     "man",
 ];
@@ -76,6 +77,18 @@ enum Sub {
         /// Query name (all queries when omitted).
         #[arg(value_parser = query_names())]
         name: Option<String>,
+    },
+    /// Classify one error text: bare, as `error="…"`, or a whole log line (with no TEXT, each
+    /// line of stdin): its class, meaning, who fixes it and the remedy.
+    Explain {
+        /// The text to classify (each non-blank line of stdin when omitted or `-`).
+        text: Option<String>,
+        /// Output format [default: table on a terminal, json when piped].
+        #[arg(short, long, value_enum)]
+        output: Option<DocFormat>,
+        /// Table width in columns [default: as for the other commands].
+        #[arg(long, value_name = "COLUMNS")]
+        width: Option<u16>,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     Completions {
@@ -441,6 +454,20 @@ impl Args {
                     Format::Json
                 });
                 return Ok(Plan::Access(a.files, format));
+            }
+            Sub::Explain {
+                text,
+                output,
+                width,
+            } => {
+                let tty = std::io::stdout().is_terminal();
+                let json = output.map_or(!tty, |o| o == DocFormat::Json);
+                let columns = std::env::var_os("COLUMNS");
+                let style = TableStyle {
+                    width: table_width(width, tty, columns.as_deref()),
+                    color: false,
+                };
+                return eks_authlog::explain::render(text.as_deref(), json, style).map(Plan::Print);
             }
         };
         let now = chrono::Utc::now().timestamp_millis();

@@ -11,6 +11,7 @@ pub mod cloudwatch;
 pub mod config;
 pub mod error;
 pub mod exit;
+pub mod explain;
 pub mod run;
 
 pub use error::{Error, Result};

@@ -12,9 +12,17 @@ fn main() -> ExitCode {
     let config = match args.into_plan() {
         Ok(cli::Plan::Run(config)) => config,
         Ok(cli::Plan::Print(text)) => {
-            // Errors (a closed pipe, as with `| head`) are the reader's choice.
-            let _ = io::stdout().write_all(&text);
-            return Exit::Success.into();
+            let mut stdout = io::stdout().lock();
+            return match stdout.write_all(&text).and_then(|()| stdout.flush()) {
+                Ok(()) => Exit::Success,
+                // A closed pipe (`| head`) is the reader's choice, not an error.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Success,
+                Err(e) => {
+                    say(format_args!("error: writing output failed: {e}"));
+                    Exit::Error
+                }
+            }
+            .into();
         }
         Ok(cli::Plan::Access(files, format)) => {
             let stdout = BufWriter::new(io::stdout().lock());
@@ -31,7 +39,7 @@ fn main() -> ExitCode {
             };
         }
         Err(msg) => {
-            eprintln!("eks-authlog: {msg}");
+            say(format_args!("{msg}"));
             return Exit::Error.into();
         }
     };
@@ -39,21 +47,30 @@ fn main() -> ExitCode {
     match eks_authlog::run::run(&config, stdout) {
         Ok(outcome) => {
             if !config.quiet {
-                eprintln!("eks-authlog: {}", outcome.summary);
+                say(format_args!("{}", outcome.summary));
+            }
+            for w in &outcome.warnings {
+                say(format_args!("warning: {w}"));
             }
             outcome.exit.into()
         }
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.is_broken_pipe() => Exit::Success.into(),
         Err(e) if e.is_interrupted() => {
-            eprintln!("eks-authlog: interrupted; running queries were stopped");
+            say(format_args!("interrupted; running queries were stopped"));
             Exit::Interrupted.into()
         }
         Err(e) => {
-            eprintln!("eks-authlog: error: {}", chain(&e));
+            say(format_args!("error: {}", chain(&e)));
             Exit::Error.into()
         }
     }
+}
+
+/// Writes one line to stderr. A stderr that cannot be written (a full disk, a closed
+/// descriptor) changes nothing: the exit code stays the documented one.
+fn say(msg: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "eks-authlog: {msg}");
 }
 
 /// The error and its causes, joined the way `{:#}` does in anyhow.

@@ -20,6 +20,8 @@ pub struct Outcome {
     pub exit: Exit,
     /// One line accounting for every line read, for stderr.
     pub summary: String,
+    /// Warnings for stderr (printed even under `--quiet`).
+    pub warnings: Vec<String>,
 }
 
 /// Runs the job and writes its output to `out`.
@@ -63,24 +65,46 @@ pub fn run<W: Write>(config: &Config, mut out: W) -> Result<Outcome> {
                 )
             };
             written.and_then(|()| out.flush()).map_err(Error::output)?;
+            // `--strict` fails the run only once the report is out.
+            if config.job.strict {
+                report.events.check_strict()?;
+            }
             report
         }
     };
     Ok(Outcome {
         exit: exit_for(config, &report),
         summary: report.events.summary(),
+        warnings: warnings(config, &report),
     })
 }
 
+/// What stderr should say besides the summary: `--fail-on` that had nothing to check.
+fn warnings(config: &Config, report: &Report) -> Vec<String> {
+    let mut w = Vec::new();
+    if !config.fail_on.is_empty() && report.events.parsed == 0 {
+        w.push(format!(
+            "--fail-on checked nothing: no authenticator lines were read ({} lines in all)",
+            report.events.total
+        ));
+    }
+    w
+}
+
 /// The report over the configured CloudWatch source, or over the job's local inputs.
+/// `--strict` is left to the caller, which checks it once the report is written.
 fn report(config: &Config) -> Result<(Report, Sources)> {
+    let job = pipeline::Job {
+        strict: false,
+        ..config.job.clone()
+    };
     #[cfg(feature = "cloudwatch")]
     if let Some(cw) = &config.cloudwatch {
-        let (mut report, sources) = crate::cloudwatch::report(cw, &config.job, config.quiet)?;
+        let (mut report, sources) = crate::cloudwatch::report(cw, &job, config.quiet)?;
         attach_diagnoses(config, &mut report)?;
         return Ok((report, sources));
     }
-    let (mut report, inputs) = pipeline::report(&config.job)?;
+    let (mut report, inputs) = pipeline::report(&job)?;
     attach_diagnoses(config, &mut report)?;
     Ok((
         report,

@@ -540,3 +540,208 @@ fn cloudwatch_only_flags_are_errors_next_to_log_files() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--cluster <NAME>"), "{}", stderr(&o));
 }
+
+/// The binary as a std command, for redirecting its stdout or stderr to a file.
+fn std_cmd() -> StdCommand {
+    let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin("eks-authlog"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("AWS_REGION")
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR");
+    c
+}
+
+/// A run whose stderr cannot be written keeps its documented exit code: 0, 1 for `--fail-on`,
+/// 2 for `--strict` and for errors (never a panic, 101).
+#[test]
+fn unwritable_stderr_keeps_the_exit_code() {
+    let cases: [(&[&str], i32); 4] = [
+        (&["report", "testdata/sample.log", "-o", "json"], 0),
+        (
+            &[
+                "report",
+                "testdata/sample.log",
+                "-o",
+                "json",
+                "--fail-on",
+                "any",
+            ],
+            1,
+        ),
+        (
+            &["report", "testdata/sample.log", "-o", "json", "--strict"],
+            2,
+        ),
+        (&["report", "/nonexistent/x.log"], 2),
+    ];
+    for (args, want) in cases {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = std_cmd().args(args).stderr(full).output().unwrap();
+        assert_eq!(o.status.code(), Some(want), "{args:?}");
+    }
+}
+
+/// `classes` and `queries` exit 2 when their output cannot be written.
+#[test]
+fn printing_commands_exit_2_when_stdout_fails() {
+    for args in [&["classes"][..], &["queries"], &["queries", "failures"]] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = std_cmd().args(args).stdout(full).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&o).contains("writing output failed"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+/// `report --strict` prints the whole report, then exits 2 naming the first unparsed line.
+#[test]
+fn strict_report_is_printed_before_exiting_2() {
+    let lenient = cmd()
+        .args(["report", "testdata/sample.log", "-o", "json"])
+        .output()
+        .unwrap();
+    for args in [
+        &["report", "testdata/sample.log", "-o", "json", "--strict"][..],
+        &["failures", "testdata/sample.log", "-o", "json", "--strict"],
+    ] {
+        let o = cmd().args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("(--strict); first: "), "{}", stderr(&o));
+        if args[0] == "report" {
+            assert!(
+                o.stdout == lenient.stdout,
+                "the report differs from the lenient one"
+            );
+        } else {
+            assert!(!o.stdout.is_empty());
+        }
+    }
+}
+
+/// `--principal` leaves out failures that name no principal, so `--fail-on` cannot fail on
+/// them.
+#[test]
+fn principal_filter_leaves_out_failures_without_a_principal() {
+    let o = cmd()
+        .args(["failures", "testdata/sample.log", "-o", "json"])
+        .args(["--principal", "no-such-principal", "--fail-on", "any"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["failures"]["total"], 0, "{doc}");
+}
+
+/// `--fail-on` over an input where nothing was read passes, with a warning on stderr.
+#[test]
+fn fail_on_warns_when_nothing_was_read() {
+    let o = cmd()
+        .args(["failures", "-", "-o", "json", "--fail-on", "any"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("warning: --fail-on checked nothing"),
+        "{}",
+        stderr(&o)
+    );
+    // Also under --quiet: the warning is not the summary.
+    let q = cmd()
+        .args(["failures", "-", "-o", "json", "--fail-on", "any", "-q"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(stderr(&q).contains("warning: --fail-on checked nothing"));
+}
+
+fn explain_json(args: &[&str], stdin: &str) -> serde_json::Value {
+    let o = cmd()
+        .arg("explain")
+        .args(args)
+        .write_stdin(stdin)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// `explain` classifies a bare error text, an `error="…"` pair and a whole log line alike.
+#[test]
+fn explain_classifies_each_form() {
+    let line = r#"time="2022-12-28T15:37:19Z" level=warning msg="access denied" arn="arn:aws:iam::123456789012:role/x" client="127.0.0.1:33384" error="ARN is not mapped" method=POST path=/authenticate"#;
+    for (text, form) in [
+        ("ARN is not mapped", "text"),
+        (r#"error="ARN is not mapped""#, "error_field"),
+        (line, "log_line"),
+    ] {
+        let doc = explain_json(&[text, "-o", "json"], "");
+        assert_eq!(doc["schema"], "eks-authlog.explain/v1");
+        let r = &doc["results"][0];
+        assert_eq!(r["form"], form, "{text}");
+        assert_eq!(r["class"], "identity_not_mapped", "{text}");
+        assert_eq!(r["family"], "mapping");
+        assert_eq!(r["fixer"], "cluster_admin");
+        assert_eq!(r["error"], "ARN is not mapped");
+        assert!(r["meaning"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            r["remedy"]["summary"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+}
+
+/// Several lines on stdin give one result each; an unknown text is `unclassified`, exit 0.
+#[test]
+fn explain_reads_stdin_one_result_per_line() {
+    let doc = explain_json(
+        &["-o", "json"],
+        "ARN is not mapped\n\r\nthe moon is made of cheese\r\nerror=\"Unable to re-establish watch: x\"\n",
+    );
+    let classes: Vec<&str> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            "identity_not_mapped",
+            "unclassified",
+            "backend_aws_auth_unhealthy"
+        ]
+    );
+    let doc = explain_json(&["-", "-o", "json"], "nothing known\n");
+    assert_eq!(doc["results"][0]["class"], "unclassified");
+}
+
+/// The table names the class, its meaning, who fixes it and the remedy.
+#[test]
+fn explain_table_names_class_meaning_fixer_and_remedy() {
+    let o = cmd()
+        .args(["explain", "ARN is not mapped", "-o", "table"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let s = String::from_utf8(o.stdout).unwrap();
+    for want in [
+        "identity_not_mapped (mapping)",
+        "meaning",
+        "who fixes",
+        "cluster_admin",
+        "remedy",
+    ] {
+        assert!(s.contains(want), "{want}: {s}");
+    }
+}

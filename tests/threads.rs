@@ -146,3 +146,17 @@ fn read_errors_are_the_same_whatever_the_number_of_threads() {
         }
     }
 }
+
+/// `--threads 5000` once asked for 8 MiB per thread (42 GB) and aborted: the count is
+/// clamped, and the output is the same.
+#[test]
+fn huge_thread_counts_are_clamped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("corpus.log");
+    write_corpus(&path, CorpusFormat::Raw, false);
+    let args = ["report", "-o", "json", path.to_str().unwrap()];
+    let one = run(&args, "1", None);
+    for threads in ["5000", "99999999999"] {
+        assert!(run(&args, threads, None) == one, "--threads {threads}");
+    }
+}

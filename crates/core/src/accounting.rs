@@ -67,6 +67,18 @@ impl Accounting {
             .sum()
     }
 
+    /// Where the first unparsed line is and why, as `--strict` and the summary name it:
+    /// `input:line: kind at byte N`.
+    pub fn first_unparsed_text(&self) -> Option<String> {
+        self.first_unparsed.as_ref().map(|(input, line, err)| {
+            format!(
+                "{input}:{line}: {} at byte {}",
+                err.kind.as_str(),
+                err.offset
+            )
+        })
+    }
+
     /// Lines that could not be read.
     pub fn unparsed(&self) -> u64 {
         ParseErrorKind::ALL

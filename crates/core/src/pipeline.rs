@@ -126,17 +126,7 @@ pub fn report_from(
 pub fn check_strict(job: &Job, a: &Analyzer) -> Result<()> {
     let acct = &a.accounting;
     if job.strict && acct.unparsed() > 0 {
-        let first = acct
-            .first_unparsed
-            .as_ref()
-            .map(|(input, line, err)| {
-                format!(
-                    "{input}:{line}: {} at byte {}",
-                    err.kind.as_str(),
-                    err.offset
-                )
-            })
-            .unwrap_or_default();
+        let first = acct.first_unparsed_text().unwrap_or_default();
         return Err(Error::Strict {
             unparsed: acct.unparsed(),
             first,

@@ -373,6 +373,11 @@ impl Analyzer {
                 let Some(class) = classify::classify_message(level, &e.msg()) else {
                     return Some(Verdict::default());
                 };
+                // These failures name no principal: `--principal` leaves them out.
+                if !self.opts.keeps_principal(None, None) {
+                    self.filtered_out += 1;
+                    return None;
+                }
                 let example = self.example(e, None, None);
                 let acc = self.failures.entry(class).or_default();
                 acc.count += 1;

@@ -75,9 +75,24 @@ pub struct Events {
     pub window_skew: u64,
     /// Parsed lines in the window, by kind (every kind present, zeros included).
     pub by_kind: BTreeMap<&'static str, u64>,
+    /// Where the first unparsed line was and why (`input:line: reason`), for `--strict`.
+    /// Not serialised.
+    #[serde(skip)]
+    pub first_unparsed: Option<String>,
 }
 
 impl Events {
+    /// `--strict`: an error naming the first line that did not parse, if any did not.
+    pub fn check_strict(&self) -> crate::error::Result<()> {
+        if self.unparsed == 0 {
+            return Ok(());
+        }
+        Err(crate::error::Error::Strict {
+            unparsed: self.unparsed,
+            first: self.first_unparsed.clone().unwrap_or_default(),
+        })
+    }
+
     /// One line accounting for every line read.
     pub fn summary(&self) -> String {
         let reasons = |m: &BTreeMap<&str, u64>| {
@@ -304,6 +319,7 @@ pub(super) fn build(
             .iter()
             .map(|k| (k.as_str(), acct.by_kind[*k as usize]))
             .collect(),
+        first_unparsed: acct.first_unparsed_text(),
     };
     let window = Window {
         start: a.span.first.map(format_ms),

@@ -9,6 +9,7 @@
 //! one place that builds strings, and only on demand.
 
 pub mod arn;
+pub mod explain;
 pub mod remedy;
 pub mod sts;
 pub mod taxonomy;

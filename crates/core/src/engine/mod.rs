@@ -54,13 +54,25 @@ impl<F: Fold> LineSink for Sink<'_, F> {
     }
 }
 
-/// `--threads 0` means every core.
+/// `--threads 0` means every core. Any count is clamped to [`THREADS_PER_CORE`] per core and
+/// at most [`MAX_THREADS`].
 pub fn resolve_threads(n: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let most = cores.saturating_mul(THREADS_PER_CORE).min(MAX_THREADS);
     match n {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => cores,
         n => n,
     }
+    .min(most)
 }
+
+/// Threads per core `--threads` may ask for; see [`resolve_threads`].
+pub const THREADS_PER_CORE: usize = 4;
+
+/// Most threads `--threads` may ask for, whatever the cores; see [`resolve_threads`]. Each
+/// thread holds batches of up to `BLOCK` bytes, so 5000 threads asked for 80 GB, and more
+/// threads than cores buy nothing.
+pub const MAX_THREADS: usize = 64;
 
 /// Folds one input into `into` on `threads` threads (on this one when `threads` is 1).
 pub fn read_input<F: Fold>(

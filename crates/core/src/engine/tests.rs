@@ -340,3 +340,15 @@ fn any_fold_runs_on_the_split_and_the_pool() {
         assert_eq!(n, lines, "pool, threads {threads}");
     }
 }
+
+#[test]
+fn thread_counts_are_clamped() {
+    // `--threads 5000` asked for 42 GB of batch buffers and aborted.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let most = (cores * THREADS_PER_CORE).min(MAX_THREADS);
+    assert_eq!(resolve_threads(0), cores.min(most));
+    assert_eq!(resolve_threads(1), 1);
+    for n in [5000, 99_999_999_999, usize::MAX] {
+        assert_eq!(resolve_threads(n), most, "{n}");
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod document;
 pub mod events;
+pub mod explain;
 pub mod redact;
 pub mod source;
 pub mod table;
