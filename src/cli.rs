@@ -483,6 +483,7 @@ impl Args {
                 },
                 end_ms: until_ms.unwrap_or(now),
                 creator_only: command == Command::Creator,
+                timeout: None,
             })
         } else {
             None
