@@ -32,8 +32,12 @@ fn main() -> ExitCode {
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.is_broken_pipe() => Exit::Success.into(),
         Err(e) if e.is_interrupted() => {
-            eprintln!("eks-authlog: interrupted; running queries were stopped");
-            Exit::Interrupted.into()
+            eprintln!("eks-authlog: {e}");
+            if e.is_terminated() {
+                Exit::Terminated.into()
+            } else {
+                Exit::Interrupted.into()
+            }
         }
         Err(e) => {
             eprintln!("eks-authlog: error: {}", chain(&e));
