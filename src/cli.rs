@@ -24,7 +24,7 @@ Examples:
   eks-authlog events authenticator.log.gz | jq 'select(.class != null)'
   eks-authlog failures --fail-on any -o json export.json   # exit 1 when failures exist
 
-Exit codes: 0 success, 1 --fail-on matched, 2 usage/input/AWS error, 130 interrupted.";
+Exit codes: 0 success, 1 --fail-on matched, 2 usage/input/AWS error, 130 interrupted, 143 SIGTERM.";
 
 /// `--version`: the version and the optional features built in.
 #[cfg(feature = "cloudwatch")]
@@ -328,6 +328,20 @@ struct RunArgs {
     )]
     strategy: StrategyArg,
 
+    /// Give up after this long (90s, 10m, 1h), every region included: running queries are
+    /// stopped and the exit code is 2.
+    #[cfg(feature = "cloudwatch")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10m",
+        value_parser = parse_timeout,
+        help_heading = "CloudWatch Logs Insights",
+        requires = "cloudwatch_source",
+        conflicts_with = "inputs"
+    )]
+    timeout: std::time::Duration,
+
     /// Threads for large inputs (0: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -362,6 +376,27 @@ struct AccessArgs {
     /// Output format [default: table on a terminal, json when piped].
     #[arg(short, long, value_enum)]
     output: Option<FormatArg>,
+}
+
+/// `--timeout`: a positive number of seconds, minutes or hours (`90s`, `10m`, `1h`).
+#[cfg(feature = "cloudwatch")]
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err("use a number and s, m or h (90s, 10m, 1h)".to_owned()),
+    };
+    match num
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_secs))
+    {
+        Some(secs) if secs > 0 => Ok(std::time::Duration::from_secs(secs)),
+        _ => Err("use a positive number and s, m or h (90s, 10m, 1h)".to_owned()),
+    }
 }
 
 /// `--class` values: every family, then every class (`unclassified` names both, the same
@@ -540,8 +575,14 @@ impl Args {
                     Some(s) => s,
                     None => parse_time(default_window, now).map_err(|e| e.to_string())?,
                 },
-                end_ms: until_ms.unwrap_or(now),
+                end_ms: match (since_ms, until_ms) {
+                    (Some(s), None) if s > now => {
+                        return Err("--since is in the future".to_owned());
+                    }
+                    (_, u) => u.unwrap_or(now),
+                },
                 creator_only: command == Command::Creator,
+                timeout: Some(a.timeout),
             })
         } else {
             None

@@ -118,35 +118,68 @@ impl OwnedAggregate {
     }
 }
 
-/// One self-rewriting status line on stderr, only when stderr is a terminal and not quiet;
-/// notices as lines of their own, unless quiet.
+/// On a terminal, one self-rewriting status line on stderr; otherwise (CI logs) a plain
+/// "still waiting" line every [`PLAIN_EVERY`]. Notices as lines of their own. Nothing at all
+/// when quiet.
 #[derive(Debug)]
 pub struct StderrProgress {
-    enabled: bool,
+    terminal: bool,
     quiet: bool,
+    /// When the last plain line was written (off a terminal).
+    last_plain: std::sync::Mutex<Option<std::time::Duration>>,
 }
 
+/// How often a plain progress line is written when stderr is not a terminal.
+const PLAIN_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl StderrProgress {
-    /// Enabled only if `!quiet` and stderr is a terminal.
+    /// Silent if `quiet`; a status line if stderr is a terminal, plain lines otherwise.
     pub fn new(quiet: bool) -> Self {
         StderrProgress {
-            enabled: !quiet && std::io::stderr().is_terminal(),
+            terminal: std::io::stderr().is_terminal(),
             quiet,
+            last_plain: std::sync::Mutex::new(None),
         }
     }
 }
 
+/// `1 running, 0 done, Running, 1234 records scanned, 12.0s`, or `starting queries, 3.0s`
+/// while no query is running yet.
+fn status_text(s: &Status) -> String {
+    if s.running == 0 && s.completed == 0 && s.last_status == "Starting" {
+        return format!("starting queries, {:.1}s", s.elapsed.as_secs_f64());
+    }
+    format!(
+        "{} running, {} done, {}, {:.0} records scanned, {:.1}s",
+        s.running,
+        s.completed,
+        s.last_status,
+        s.records_scanned,
+        s.elapsed.as_secs_f64()
+    )
+}
+
 impl Progress for StderrProgress {
     fn update(&self, s: &Status) {
-        if self.enabled {
+        if self.quiet {
+            return;
+        }
+        if self.terminal {
             let _ = write!(
                 std::io::stderr().lock(),
-                "\r\x1b[2Kcloudwatch: {} running, {} done, {}, {:.0} records scanned, {:.1}s",
-                s.running,
-                s.completed,
-                s.last_status,
-                s.records_scanned,
-                s.elapsed.as_secs_f64()
+                "\r\x1b[2Kcloudwatch: {}",
+                status_text(s)
+            );
+            return;
+        }
+        let mut last = self.last_plain.lock().unwrap();
+        let due = last.map_or(PLAIN_EVERY, |t| t + PLAIN_EVERY);
+        if s.elapsed >= due {
+            *last = Some(s.elapsed);
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "eks-authlog: cloudwatch: still waiting: {}",
+                status_text(s)
             );
         }
     }
@@ -159,7 +192,7 @@ impl Progress for StderrProgress {
     }
 
     fn finish(&self) {
-        if self.enabled {
+        if self.terminal && !self.quiet {
             let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
         }
     }

@@ -23,11 +23,20 @@ impl Error {
         matches!(self, Error::Core(eks_authlog_core::Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
-    /// The run was interrupted (Ctrl-C): the binary exits 130.
+    /// The run was interrupted (Ctrl-C or SIGTERM): the binary exits 130 or 143.
     pub fn is_interrupted(&self) -> bool {
         #[cfg(feature = "cloudwatch")]
         if let Error::CloudWatch(e) = self {
             return e.is_interrupted();
+        }
+        false
+    }
+
+    /// The run was stopped by SIGTERM: the binary exits 143.
+    pub fn is_terminated(&self) -> bool {
+        #[cfg(feature = "cloudwatch")]
+        if let Error::CloudWatch(e) = self {
+            return e.is_terminated();
         }
         false
     }

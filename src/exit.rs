@@ -11,6 +11,9 @@ pub enum Exit {
     Error,
     /// Interrupted (Ctrl-C); running queries were stopped first.
     Interrupted,
+    /// Terminated (SIGTERM, as `timeout`, CI runners and Kubernetes send); running queries
+    /// were stopped first.
+    Terminated,
 }
 
 impl Exit {
@@ -21,6 +24,7 @@ impl Exit {
             Exit::Findings => 1,
             Exit::Error => 2,
             Exit::Interrupted => 130,
+            Exit::Terminated => 143,
         }
     }
 }
@@ -42,10 +46,11 @@ mod tests {
                 Exit::Success,
                 Exit::Findings,
                 Exit::Error,
-                Exit::Interrupted
+                Exit::Interrupted,
+                Exit::Terminated
             ]
             .map(Exit::code),
-            [0, 1, 2, 130]
+            [0, 1, 2, 130, 143]
         );
     }
 }

@@ -28,12 +28,12 @@ fn main() -> ExitCode {
             let stdout = BufWriter::new(io::stdout().lock());
             return match eks_authlog::access::run(&files, format, stdout) {
                 Ok(summary) => {
-                    eprintln!("eks-authlog: {summary}");
+                    say(format_args!("{summary}"));
                     Exit::Success.into()
                 }
                 Err(e) if e.is_broken_pipe() => Exit::Success.into(),
                 Err(e) => {
-                    eprintln!("eks-authlog: error: {}", chain(&e));
+                    say(format_args!("error: {}", chain(&e)));
                     Exit::Error.into()
                 }
             };
@@ -57,8 +57,12 @@ fn main() -> ExitCode {
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.is_broken_pipe() => Exit::Success.into(),
         Err(e) if e.is_interrupted() => {
-            say(format_args!("interrupted; running queries were stopped"));
-            Exit::Interrupted.into()
+            say(format_args!("{e}"));
+            if e.is_terminated() {
+                Exit::Terminated.into()
+            } else {
+                Exit::Interrupted.into()
+            }
         }
         Err(e) => {
             say(format_args!("error: {}", chain(&e)));

@@ -305,7 +305,7 @@ async fn throttling_and_limit_exceeded_are_retried_with_backoff() {
                     .build(),
             )
         })
-        .http_status(503, None)
+        .times(2)
         .output(|| page("two-lines"))
         .build();
     let ins = insights(&[&start, &poll]);
@@ -693,4 +693,140 @@ async fn missing_region_and_credentials_fail_fast() {
         .no_credentials();
     let err = Insights::from_loader(no_creds, &opts).await.unwrap_err();
     assert!(matches!(err, Error::NoCredentials { .. }), "{err:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_error_is_named_with_its_status_not_as_throttling() {
+    let start = mock!(Client::start_query)
+        .sequence()
+        .http_status(
+            500,
+            Some(r#"{"__type":"ServiceUnavailableException","message":"internal"}"#.into()),
+        )
+        .repeatedly()
+        .build();
+    let ins = insights(&[&start]);
+    let t0 = Instant::now();
+    let err = common::fetch_lines(&ins, &request(&[GROUP], S, S + 100))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::ServerError {
+                op: "StartQuery",
+                status: 500,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("answered HTTP 500"), "{text}");
+    assert!(text.contains("ServiceUnavailableException"), "{text}");
+    assert!(!text.contains("concurrent"), "{text}");
+    // The SDK retries 5xx itself; this crate does not add a minute of its own.
+    assert_eq!(start.num_calls(), 1);
+    assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_throttling_is_not_called_a_concurrency_limit() {
+    let start = mock!(Client::start_query).then_error(|| {
+        StartQueryError::generic(
+            ErrorMetadata::builder()
+                .code("ThrottlingException")
+                .message("Rate exceeded")
+                .build(),
+        )
+    });
+    let ins = insights(&[&start]);
+    let mut req = request(&[GROUP], S, S + 100);
+    req.retry.max_retries = 1;
+    let err = common::fetch_lines(&ins, &req).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(&err, Error::Throttled { .. }), "{err:?}");
+    assert!(text.contains("request rate"), "{text}");
+    assert!(!text.contains("concurrent"), "{text}");
+}
+
+/// Records every progress update's elapsed time.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(Duration, &'static str)>>);
+
+impl eks_authlog_aws::cloudwatch::Progress for Recorder {
+    fn update(&self, s: &eks_authlog_aws::cloudwatch::Status) {
+        self.0.lock().unwrap().push((s.elapsed, s.last_status));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn stuck_running_query_hits_the_default_deadline_with_progress_throughout() {
+    let start = mock!(Client::start_query).then_output(|| started("stuck"));
+    let poll = mock!(Client::get_query_results).then_output(|| status("Running"));
+    let stop = mock!(Client::stop_query)
+        .match_requests(|r| r.query_id() == Some("stuck"))
+        .then_output(|| StopQueryOutput::builder().success(true).build());
+    let ins = insights(&[&start, &poll, &stop]);
+    let req = request(&[GROUP], S, S + 100);
+    assert_eq!(req.poll.deadline, Some(Duration::from_secs(600)));
+    let progress = Arc::new(Recorder::default());
+    let mut sink = |_: &[u8], _: &Envelope<'_>, _: Loc<'_>| panic!("no line expected");
+    let t0 = Instant::now();
+    let err = ins
+        .fetch_events(
+            &req,
+            &queries::RECENT,
+            &mut sink,
+            progress.clone(),
+            std::future::pending(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(t0.elapsed(), Duration::from_secs(600));
+    assert!(
+        matches!(err, Error::DeadlineExceeded { stopped: 1, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("the running query was stopped"),
+        "{err}"
+    );
+    assert_eq!(stop.num_calls(), 1);
+    // An update at least every second, Running ones included, until the deadline.
+    let seen = progress.0.lock().unwrap().clone();
+    let mut last = Duration::ZERO;
+    for (at, _) in &seen {
+        assert!(*at - last <= Duration::from_secs(1), "gap before {at:?}");
+        last = *at;
+    }
+    assert!(last >= Duration::from_secs(599), "{last:?}");
+    assert!(seen.iter().any(|(_, s)| *s == "Running"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn interruption_says_how_many_queries_were_stopped() {
+    let start = mock!(Client::start_query).then_output(|| started("q"));
+    let poll = mock!(Client::get_query_results).then_output(|| status("Running"));
+    let stop = mock!(Client::stop_query).then_output(|| StopQueryOutput::builder().build());
+    let ins = insights(&[&start, &poll, &stop]);
+    let mut sink = |_: &[u8], _: &Envelope<'_>, _: Loc<'_>| panic!("no line expected");
+    let err = ins
+        .fetch_events(
+            &request(&[GROUP], S, S + 100),
+            &queries::RECENT,
+            &mut sink,
+            Arc::new(Silent),
+            tokio::time::sleep(Duration::from_secs(2)),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Interrupted { stopped: 1, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "interrupted; the running query was stopped"
+    );
 }

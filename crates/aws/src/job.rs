@@ -4,7 +4,12 @@
 //!
 //! Nothing here prints: progress and notices go to the caller's [`Progress`].
 
+use std::cell::Cell;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use eks_authlog_core::evidence::Aggregate;
 use eks_authlog_core::queries;
@@ -50,6 +55,10 @@ pub struct CloudWatchJob {
     pub end_ms: i64,
     /// Only the creator's lines are needed (the `creator` query).
     pub creator_only: bool,
+    /// `--timeout`: the whole fetch, every region included; `None` is
+    /// [`cw::DEFAULT_DEADLINE`]. When it passes, running queries are stopped and
+    /// [`Error::DeadlineExceeded`] is returned.
+    pub timeout: Option<Duration>,
 }
 
 impl CloudWatchJob {
@@ -94,6 +103,14 @@ async fn fetch_all(
         job.regions.iter().cloned().map(Some).collect()
     };
     let (start, end) = (job.start_ms.div_euclid(1000), job.end_ms.div_euclid(1000));
+    let timeout = job.timeout.unwrap_or(cw::DEFAULT_DEADLINE);
+    let t0 = Instant::now();
+    let mut until = Until {
+        signals: Signals::new().map_err(Error::Runtime)?,
+        deadline: t0 + timeout,
+        timeout,
+        t0,
+    };
     let mut metas = Vec::new();
     for region in regions {
         let opts = ClientOptions {
@@ -101,7 +118,7 @@ async fn fetch_all(
             profile: job.profile.clone(),
             ..ClientOptions::default()
         };
-        let insights = Insights::connect(&opts).await?;
+        let insights = until.guard(Insights::connect(&opts)).await?;
         let mut groups: Vec<String> = job
             .clusters
             .iter()
@@ -110,8 +127,8 @@ async fn fetch_all(
         groups.extend(job.log_groups.iter().cloned());
         if job.all_clusters {
             groups.extend(
-                insights
-                    .discover_clusters("/aws/eks/")
+                until
+                    .guard(insights.discover_clusters("/aws/eks/"))
                     .await?
                     .into_iter()
                     .map(|g| g.name),
@@ -132,43 +149,61 @@ async fn fetch_all(
             StrategyChoice::Auto if job.creator_only => Strategy::Events,
             StrategyChoice::Auto => cw::choose_strategy(end - start, groups.len()),
         };
-        let req = Request::new(groups, start, end);
-        // Ctrl-C stops every running query (they bill while they scan) and exits 130.
+        let mut req = Request::new(groups, start, end);
+        req.poll.deadline = Some(until.deadline.saturating_duration_since(Instant::now()));
+        // Ctrl-C and SIGTERM stop every running query (they bill while they scan).
+        let caught = Cell::new(None);
+        let signals = &mut until.signals;
         let cancel = async {
-            let _ = tokio::signal::ctrl_c().await;
+            caught.set(Some(signals.recv().await));
         };
-        let meta = match strategy {
-            Strategy::Events => {
-                let name = if job.creator_only {
-                    "creator"
-                } else {
-                    "recent"
-                };
-                let query = queries::get(name)
-                    .ok_or_else(|| Error::InvalidRequest(format!("query {name} is missing")))?;
-                insights
-                    .fetch_events(&req, query, lines, progress.clone(), cancel)
-                    .await?
-            }
-            Strategy::Aggregate => {
-                let got = insights
-                    .fetch_aggregates(&req, progress.clone(), cancel)
-                    .await?;
-                for r in &got.rows {
-                    aggregates(&Aggregate {
-                        granted: r.kind == AggKind::Granted,
-                        arn: r.arn.as_deref(),
-                        username: r.username.as_deref(),
-                        error: r.error.as_deref(),
-                        sts_code: r.sts_code.as_deref(),
-                        count: r.count,
-                        first_ms: r.first_ms,
-                        last_ms: r.last_ms,
-                    });
+        let fetched = async {
+            Ok::<FetchMeta, Error>(match strategy {
+                Strategy::Events => {
+                    let name = if job.creator_only {
+                        "creator"
+                    } else {
+                        "recent"
+                    };
+                    let query = queries::get(name)
+                        .ok_or_else(|| Error::InvalidRequest(format!("query {name} is missing")))?;
+                    insights
+                        .fetch_events(&req, query, lines, progress.clone(), cancel)
+                        .await?
                 }
-                got.meta
-            }
+                Strategy::Aggregate => {
+                    let got = insights
+                        .fetch_aggregates(&req, progress.clone(), cancel)
+                        .await?;
+                    for r in &got.rows {
+                        aggregates(&Aggregate {
+                            granted: r.kind == AggKind::Granted,
+                            arn: r.arn.as_deref(),
+                            username: r.username.as_deref(),
+                            error: r.error.as_deref(),
+                            sts_code: r.sts_code.as_deref(),
+                            count: r.count,
+                            first_ms: r.first_ms,
+                            last_ms: r.last_ms,
+                        });
+                    }
+                    got.meta
+                }
+            })
         };
+        let meta = fetched.await.map_err(|e| match e {
+            Error::Interrupted { stopped, .. } => Error::Interrupted {
+                signal: caught.get(),
+                stopped,
+            },
+            // The engine's deadline is what was left of the job's.
+            Error::DeadlineExceeded { stopped, .. } => Error::DeadlineExceeded {
+                deadline: timeout,
+                elapsed: t0.elapsed(),
+                stopped,
+            },
+            e => e,
+        })?;
         if meta.rows == 0 {
             // Zero authenticator rows: the usual cause is that authenticator logging is off
             // (the group exists because other control-plane log types are on).
@@ -182,4 +217,67 @@ async fn fetch_all(
         metas.push(meta);
     }
     Ok(metas)
+}
+
+/// The job's deadline and the signals that interrupt it, for the steps before and between the
+/// queries (connecting, listing log groups).
+struct Until {
+    signals: Signals,
+    deadline: Instant,
+    timeout: Duration,
+    t0: Instant,
+}
+
+impl Until {
+    async fn guard<T>(&mut self, step: impl Future<Output = Result<T>>) -> Result<T> {
+        tokio::select! {
+            r = step => r,
+            s = self.signals.recv() => Err(Error::Interrupted { signal: Some(s), stopped: 0 }),
+            () = tokio::time::sleep_until(self.deadline) => Err(Error::DeadlineExceeded {
+                deadline: self.timeout,
+                elapsed: self.t0.elapsed(),
+                stopped: 0,
+            }),
+        }
+    }
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM (`timeout`, CI runners, Kubernetes), installed when the job
+/// starts so that neither kills the process while queries run.
+struct Signals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    /// The name of the next signal.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.int.recv() => "SIGINT",
+                _ = self.term.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
 }

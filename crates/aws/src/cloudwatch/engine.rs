@@ -28,15 +28,20 @@ use eks_authlog_core::queries::Query;
 
 /// Error codes retried by this crate on top of the SDK's own attempts. A full concurrency
 /// quota (`LimitExceededException`) frees up only as other queries finish, which can outlast
-/// the SDK's three quick attempts.
+/// the SDK's three quick attempts. Server errors (5xx) and unreachable endpoints are not
+/// retried here: the SDK already retried them, and more would only hide the cause for a
+/// minute.
 const RETRY_CODES: &[&str] = &[
     "LimitExceededException",
     "ThrottlingException",
     "Throttling",
     "TooManyRequestsException",
     "RequestLimitExceeded",
-    "ServiceUnavailableException",
 ];
+
+/// How often the progress line is refreshed while nothing else happens (a StartQuery that
+/// does not answer, a long poll interval).
+const TICK: Duration = Duration::from_secs(1);
 
 /// Upper bound on GetQueryResults pages per query. With `limit` ≤ 10,000 one page is normal;
 /// this only stops a server that keeps handing out tokens.
@@ -81,6 +86,8 @@ struct Counters {
 pub(crate) struct Ctx {
     pub client: Client,
     pub region: String,
+    /// Where requests go, for errors: the endpoint override, else "CloudWatch Logs in REGION".
+    pub endpoint: String,
     /// (query, text with the row cap substituted).
     pub queries: Vec<(&'static Query, String)>,
     pub groups: Vec<String>,
@@ -97,6 +104,8 @@ pub(crate) struct Ctx {
     counters: Counters,
     pub stats: Mutex<Stats>,
     t0: Instant,
+    /// The last status reported, repeated by the progress tick.
+    last_status: Mutex<&'static str>,
     jitter: std::collections::hash_map::RandomState,
     jitter_seq: AtomicU64,
 }
@@ -106,6 +115,7 @@ impl Ctx {
     pub(crate) fn new(
         client: Client,
         region: String,
+        endpoint: String,
         queries: Vec<(&'static Query, String)>,
         groups: Vec<String>,
         req: &super::Request,
@@ -115,6 +125,7 @@ impl Ctx {
         Ctx {
             client,
             region,
+            endpoint,
             queries,
             groups,
             limit: req.limit,
@@ -129,6 +140,7 @@ impl Ctx {
             counters: Counters::default(),
             stats: Mutex::new(Stats::default()),
             t0: Instant::now(),
+            last_status: Mutex::new("Starting"),
             jitter: std::collections::hash_map::RandomState::new(),
             jitter_seq: AtomicU64::new(0),
         }
@@ -147,6 +159,7 @@ impl Ctx {
     }
 
     fn report(&self, status: &'static str) {
+        *self.last_status.lock().unwrap() = status;
         let (running, scanning) = {
             let r = self.running.lock().unwrap();
             (r.len(), r.values().map(|v| v.2).sum::<f64>())
@@ -195,7 +208,8 @@ impl Ctx {
 }
 
 /// `modeled` says whether the operation's modeled error is a retryable one (the error code is
-/// not always in the metadata of modeled errors, so matching codes alone is not enough).
+/// not always in the metadata of modeled errors, so matching codes alone is not enough). Only
+/// throttling and a full concurrency quota are: they clear by waiting.
 fn is_retryable<E: ProvideErrorMetadata>(
     err: &SdkError<E, HttpResponse>,
     modeled: fn(&E) -> bool,
@@ -204,12 +218,8 @@ fn is_retryable<E: ProvideErrorMetadata>(
         return true;
     }
     match err {
-        SdkError::TimeoutError(_) => true,
-        SdkError::DispatchFailure(d) => d.is_io() || d.is_timeout(),
         SdkError::ResponseError(_) | SdkError::ServiceError(_) => {
-            err.raw_response()
-                .is_some_and(|r| r.status().is_server_error())
-                || err.code().is_some_and(|c| RETRY_CODES.contains(&c))
+            err.code().is_some_and(|c| RETRY_CODES.contains(&c))
         }
         _ => false,
     }
@@ -246,14 +256,15 @@ where
 }
 
 fn start_query_retryable(e: &StartQueryError) -> bool {
-    e.is_limit_exceeded_exception() || e.is_service_unavailable_exception()
+    e.is_limit_exceeded_exception()
 }
 
-fn results_retryable(e: &GetQueryResultsError) -> bool {
-    e.is_service_unavailable_exception()
+fn results_retryable(_: &GetQueryResultsError) -> bool {
+    false
 }
 
 fn sdk_error<E>(
+    ctx: &Ctx,
     op: &'static str,
     log_group: &str,
     err: SdkError<E, HttpResponse>,
@@ -264,28 +275,15 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     aws_sdk_cloudwatchlogs::Error: From<SdkError<E, HttpResponse>>,
 {
-    if err.code().is_some_and(|c| c.starts_with("AccessDenied")) {
-        return Error::AccessDenied {
-            op,
-            log_group: log_group.to_owned(),
-            message: err.message().unwrap_or("").to_owned(),
-        };
-    }
-    let sdk = Box::new(aws_sdk_cloudwatchlogs::Error::from(err));
     if retryable {
-        Error::Throttled {
+        return Error::Throttled {
             op,
             log_group: log_group.to_owned(),
             attempts,
-            sdk,
-        }
-    } else {
-        Error::Aws {
-            op,
-            log_group: log_group.to_owned(),
-            sdk,
-        }
+            sdk: Box::new(aws_sdk_cloudwatchlogs::Error::from(err)),
+        };
     }
+    super::error::classify(&ctx.client, &ctx.endpoint, op, log_group, err)
 }
 
 fn start_query_error(
@@ -329,7 +327,7 @@ fn start_query_error(
             region: ctx.region.clone(),
         };
     }
-    sdk_error("StartQuery", log_group, err, attempts, retryable)
+    sdk_error(ctx, "StartQuery", log_group, err, attempts, retryable)
 }
 
 /// Runs one window: StartQuery, poll, page. Holds a concurrency permit throughout.
@@ -380,7 +378,7 @@ async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<WindowRows, Error> {
             || ctx.client.get_query_results().query_id(&id).send(),
         )
         .await
-        .map_err(|(e, n, r)| sdk_error("GetQueryResults", &log_group, e, n, r))?;
+        .map_err(|(e, n, r)| sdk_error(&ctx, "GetQueryResults", &log_group, e, n, r))?;
         let scanned = out.statistics().map(|s| s.records_scanned());
         let status = out.status().cloned();
         match status {
@@ -443,7 +441,7 @@ async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<WindowRows, Error> {
             },
         )
         .await
-        .map_err(|(e, n, r)| sdk_error("GetQueryResults", &log_group, e, n, r))?;
+        .map_err(|(e, n, r)| sdk_error(&ctx, "GetQueryResults", &log_group, e, n, r))?;
         pages += 1;
         next = page.next_token().filter(|t| *t != token).map(str::to_owned);
         rows.extend(page.results.unwrap_or_default());
@@ -490,15 +488,25 @@ pub(crate) async fn run<C: Future<Output = ()>>(
             None => std::future::pending().await,
         }
     };
+    let ticker = async {
+        let mut tick = tokio::time::interval_at(ctx.t0 + TICK, TICK);
+        loop {
+            tick.tick().await;
+            let status = *ctx.last_status.lock().unwrap();
+            ctx.report(status);
+        }
+    };
     let outcome = {
         let work = drive(&ctx, &mut set, &mut done);
         tokio::select! {
             r = work => r,
-            () = cancel => Err(Error::Interrupted),
+            () = cancel => Err(Error::Interrupted { signal: None, stopped: 0 }),
             () = deadline => Err(Error::DeadlineExceeded {
                 deadline: ctx.poll.deadline.unwrap_or_default(),
                 elapsed: ctx.elapsed(),
+                stopped: 0,
             }),
+            () = ticker => unreachable!("the progress tick never ends"),
         }
     };
     // Aborts tasks that are still polling (their queries stay in `running`) and waits for
@@ -506,8 +514,13 @@ pub(crate) async fn run<C: Future<Output = ()>>(
     set.shutdown().await;
     match outcome {
         Ok(()) => Ok(done),
-        Err(e) => {
-            stop_running(&ctx).await;
+        Err(mut e) => {
+            let n = stop_running(&ctx).await;
+            if let Error::Interrupted { stopped, .. } | Error::DeadlineExceeded { stopped, .. } =
+                &mut e
+            {
+                *stopped = n;
+            }
             Err(e)
         }
     }
@@ -540,7 +553,8 @@ async fn drive(
 
 /// Best-effort StopQuery for every query still running. A query that ended meanwhile answers
 /// with an error ("not running"), and moto answers 500 to every StopQuery; both are ignored.
-async fn stop_running(ctx: &Arc<Ctx>) {
+/// Returns how many queries were asked to stop.
+async fn stop_running(ctx: &Arc<Ctx>) -> usize {
     let ids: Vec<String> = ctx
         .running
         .lock()
@@ -548,6 +562,7 @@ async fn stop_running(ctx: &Arc<Ctx>) {
         .drain()
         .map(|(k, _)| k)
         .collect();
+    let n = ids.len();
     let mut set = JoinSet::new();
     for id in ids {
         let ctx = ctx.clone();
@@ -558,6 +573,7 @@ async fn stop_running(ctx: &Arc<Ctx>) {
         });
     }
     while set.join_next().await.is_some() {}
+    n
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use aws_sdk_cloudwatchlogs::error::DisplayErrorContext;
+use aws_sdk_cloudwatchlogs::config::http::HttpResponse;
+use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 /// Everything that can go wrong while talking to CloudWatch Logs.
 #[derive(Debug, thiserror::Error)]
@@ -68,9 +69,9 @@ pub enum Error {
     },
     /// Throttling or the concurrency quota persisted through every retry.
     #[error(
-        "{op} on {log_group} still throttled after {attempts} attempts ({}): too many concurrent \
-         Logs Insights queries in this account and region; retry later or lower the concurrency",
-        DisplayErrorContext(.sdk.as_ref())
+        "{op} on {log_group} still throttled after {attempts} attempts ({}): {}",
+        DisplayErrorContext(.sdk.as_ref()),
+        throttle_advice(.sdk.as_ref())
     )]
     Throttled {
         /// API operation.
@@ -81,6 +82,38 @@ pub enum Error {
         attempts: u32,
         /// The last error.
         sdk: Box<aws_sdk_cloudwatchlogs::Error>,
+    },
+    /// No answer from the endpoint: connection refused, DNS, TLS, or a timeout, after the
+    /// SDK's own retries.
+    #[error("{op} on {log_group}: cannot reach {endpoint}: {cause}")]
+    Unreachable {
+        /// API operation.
+        op: &'static str,
+        /// Log group (or prefix) involved.
+        log_group: String,
+        /// The endpoint override (`AWS_ENDPOINT_URL…`), else "CloudWatch Logs in REGION".
+        endpoint: String,
+        /// What failed, in words ("connection refused", "no answer within 60s").
+        cause: String,
+    },
+    /// The service answered with an HTTP server error (5xx), after the SDK's own retries.
+    #[error(
+        "{op} on {log_group}: {endpoint} answered HTTP {status}{}",
+        code.as_deref().map(|c| format!(" ({c}{})", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())).unwrap_or_default()
+    )]
+    ServerError {
+        /// API operation.
+        op: &'static str,
+        /// Log group (or prefix) involved.
+        log_group: String,
+        /// The endpoint override, else "CloudWatch Logs in REGION".
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+        /// The error code, when the body had one.
+        code: Option<String>,
+        /// The service's message.
+        message: Option<String>,
     },
     /// The query ended without completing (`Failed`, `Cancelled`, `Timeout`) or with a status
     /// this crate does not know.
@@ -94,16 +127,26 @@ pub enum Error {
         status: String,
     },
     /// The local deadline passed; running queries were stopped.
-    #[error("gave up after {elapsed:?}: queries still not complete (deadline {deadline:?})")]
+    #[error(
+        "gave up after {}: the {} deadline passed (--timeout){}",
+        secs(*.elapsed), secs(*.deadline), stopped_note(*.stopped, "before any query was running")
+    )]
     DeadlineExceeded {
         /// The configured deadline.
         deadline: Duration,
         /// Time spent.
         elapsed: Duration,
+        /// Queries that were still running and were stopped (StopQuery).
+        stopped: usize,
     },
     /// The caller's cancellation signal fired; running queries were stopped.
-    #[error("interrupted")]
-    Interrupted,
+    #[error("interrupted{}{}", .signal.map(|s| format!(" by {s}")).unwrap_or_default(), stopped_note(*.stopped, "before any query was running"))]
+    Interrupted {
+        /// The signal's name (`SIGINT`, `SIGTERM`), when the caller knows it.
+        signal: Option<&'static str>,
+        /// Queries that were still running and were stopped (StopQuery).
+        stopped: usize,
+    },
     /// Any other SDK failure.
     #[error("CloudWatch Logs {op} failed for {log_group}: {}", DisplayErrorContext(.sdk.as_ref()))]
     Aws {
@@ -124,9 +167,131 @@ fn location_note(location: &Option<(i32, i32)>, excerpt: &Option<String>) -> Str
     }
 }
 
-impl Error {
-    /// True for [`Error::Interrupted`]: the binary exits 130.
-    pub fn is_interrupted(&self) -> bool {
-        matches!(self, Error::Interrupted)
+fn throttle_advice(sdk: &aws_sdk_cloudwatchlogs::Error) -> &'static str {
+    if matches!(
+        sdk,
+        aws_sdk_cloudwatchlogs::Error::LimitExceededException(_)
+    ) || sdk.code() == Some("LimitExceededException")
+    {
+        "too many concurrent Logs Insights queries in this account and region; retry later or \
+         lower the concurrency"
+    } else {
+        "the API request rate is exceeded in this account and region; retry later"
     }
+}
+
+fn stopped_note(stopped: usize, none: &str) -> String {
+    match stopped {
+        0 => format!(" {none}"),
+        1 => "; the running query was stopped".to_owned(),
+        n => format!("; the {n} running queries were stopped"),
+    }
+}
+
+/// `90s`, `10m`, `10m30s`: whole seconds, the way `--timeout` is written.
+fn secs(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 60, s % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
+    }
+}
+
+impl Error {
+    /// True for [`Error::Interrupted`]: the binary exits 130 (143 for SIGTERM).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Error::Interrupted { .. })
+    }
+
+    /// True when [`Error::Interrupted`] came from SIGTERM.
+    pub fn is_terminated(&self) -> bool {
+        matches!(
+            self,
+            Error::Interrupted {
+                signal: Some("SIGTERM"),
+                ..
+            }
+        )
+    }
+}
+
+/// Maps an SDK error that this crate does not retry: access denied, unreachable endpoint
+/// (refused, DNS, TLS, timeout), HTTP 5xx, or anything else as [`Error::Aws`].
+pub(crate) fn classify<E>(
+    client: &aws_sdk_cloudwatchlogs::Client,
+    endpoint: &str,
+    op: &'static str,
+    log_group: &str,
+    err: SdkError<E, HttpResponse>,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    aws_sdk_cloudwatchlogs::Error: From<SdkError<E, HttpResponse>>,
+{
+    let log_group = log_group.to_owned();
+    if err.code().is_some_and(|c| c.starts_with("AccessDenied")) {
+        return Error::AccessDenied {
+            op,
+            log_group,
+            message: err.message().unwrap_or("").to_owned(),
+        };
+    }
+    let unreachable = |cause: String| Error::Unreachable {
+        op,
+        log_group: log_group.clone(),
+        endpoint: endpoint.to_owned(),
+        cause,
+    };
+    match &err {
+        SdkError::TimeoutError(_) => {
+            let timeouts = client.config().timeout_config();
+            let within = timeouts
+                .and_then(|t| t.operation_timeout().or(t.operation_attempt_timeout()))
+                .map(|d| format!(" within {}", secs(d)))
+                .unwrap_or_default();
+            return unreachable(format!("no answer{within}"));
+        }
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            return unreachable(format!("timed out ({})", innermost(&err)));
+        }
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_other() => {
+            return unreachable(innermost(&err));
+        }
+        _ => {}
+    }
+    if let Some(status) = err
+        .raw_response()
+        .map(|r| r.status())
+        .filter(|s| s.is_server_error())
+    {
+        return Error::ServerError {
+            op,
+            log_group,
+            endpoint: endpoint.to_owned(),
+            status: status.as_u16(),
+            code: err.code().map(str::to_owned),
+            message: err.message().map(str::to_owned),
+        };
+    }
+    Error::Aws {
+        op,
+        log_group,
+        sdk: Box::new(aws_sdk_cloudwatchlogs::Error::from(err)),
+    }
+}
+
+/// The deepest cause's own words ("Connection refused (os error 111)" → "connection
+/// refused"), which is what the user can act on; the layers above only say "dispatch failure".
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    if let Some(io) = cur.downcast_ref::<std::io::Error>()
+        && io.kind() == std::io::ErrorKind::ConnectionRefused
+    {
+        return "connection refused".to_owned();
+    }
+    cur.to_string()
 }

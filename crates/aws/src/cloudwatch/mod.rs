@@ -27,7 +27,7 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, ConfigLoader, Region};
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::config::ProvideCredentials;
-use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_cloudwatchlogs::error::DisplayErrorContext;
 use serde::Serialize;
 
 use eks_authlog_core::queries::{self, Query, Shape};
@@ -71,6 +71,9 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Timeout of one HTTP attempt. Insights calls return quickly: the query runs server-side.
     pub attempt_timeout: Duration,
+    /// Timeout of one API call, the SDK's retries included: an endpoint that accepts
+    /// connections and never answers is reported ([`Error::Unreachable`]) after this long.
+    pub operation_timeout: Duration,
     /// How long resolving credentials may take before we give up with a clear error (the
     /// chain may probe IMDS for seconds when nothing is configured).
     pub credentials_timeout: Duration,
@@ -85,12 +88,16 @@ impl Default for ClientOptions {
             profile: None,
             max_attempts: None,
             connect_timeout: Duration::from_secs(3),
-            attempt_timeout: Duration::from_secs(30),
+            attempt_timeout: Duration::from_secs(20),
+            operation_timeout: Duration::from_secs(60),
             credentials_timeout: Duration::from_secs(10),
             endpoint_url: None,
         }
     }
 }
+
+/// The default [`PollPolicy::deadline`] (and `--timeout`): 10 minutes.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10 * 60);
 
 /// When to stop waiting. The interval starts at `initial`, grows by `factor` after every
 /// poll, and never exceeds `max`. `deadline` bounds the whole fetch (all queries, splits and
@@ -114,14 +121,15 @@ impl Default for PollPolicy {
             initial: Duration::from_millis(500),
             max: Duration::from_secs(5),
             factor: 1.5,
-            deadline: Some(Duration::from_secs(15 * 60)),
+            deadline: Some(DEFAULT_DEADLINE),
         }
     }
 }
 
-/// Retries on top of the SDK's: throttling, `LimitExceededException` (the account's query
-/// concurrency is full), `ServiceUnavailableException`, 5xx and I/O timeouts. Backoff doubles
-/// from `base` up to `max`, half of it random.
+/// Retries on top of the SDK's: throttling and `LimitExceededException` (the account's query
+/// concurrency is full), which clear by waiting. Server errors (5xx), refused connections and
+/// timeouts get only the SDK's own attempts, then fail with their cause. Backoff doubles from
+/// `base` up to `max`, half of it random.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Extra attempts after the first.
@@ -345,6 +353,8 @@ impl Progress for Silent {
 pub struct Insights {
     client: Client,
     region: String,
+    /// For errors: the endpoint override, else "CloudWatch Logs in REGION".
+    endpoint: String,
 }
 
 impl Insights {
@@ -361,7 +371,16 @@ impl Insights {
         if let Some(u) = &opts.endpoint_url {
             loader = loader.endpoint_url(u);
         }
-        Self::from_loader(loader, opts).await
+        let mut ins = Self::from_loader(loader, opts).await?;
+        // The SDK reads these itself; they are read here only to name the endpoint in errors.
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(u) = (opts.endpoint_url.clone())
+            .or_else(|| env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"))
+            .or_else(|| env("AWS_ENDPOINT_URL"))
+        {
+            ins.endpoint = u;
+        }
+        Ok(ins)
     }
 
     /// Like [`Insights::connect`] but from a caller-prepared loader (tests, custom credential
@@ -373,6 +392,7 @@ impl Insights {
             TimeoutConfig::builder()
                 .connect_timeout(opts.connect_timeout)
                 .operation_attempt_timeout(opts.attempt_timeout)
+                .operation_timeout(opts.operation_timeout)
                 .build(),
         );
         if let Some(n) = opts.max_attempts {
@@ -402,6 +422,7 @@ impl Insights {
         }
         Ok(Insights {
             client: Client::new(&conf),
+            endpoint: default_endpoint(&region),
             region,
         })
     }
@@ -409,7 +430,11 @@ impl Insights {
     /// Wraps an existing client (tests with `aws-smithy-mocks`). No credential check.
     pub fn from_client(client: Client) -> Result<Self, Error> {
         let region = client.config().region().ok_or(Error::NoRegion)?.to_string();
-        Ok(Insights { client, region })
+        Ok(Insights {
+            client,
+            endpoint: default_endpoint(&region),
+            region,
+        })
     }
 
     /// The SDK client.
@@ -435,19 +460,13 @@ impl Insights {
         let mut out = Vec::new();
         while let Some(item) = pages.next().await {
             let g = item.map_err(|e| {
-                if e.code().is_some_and(|c| c.starts_with("AccessDenied")) {
-                    Error::AccessDenied {
-                        op: "DescribeLogGroups",
-                        log_group: format!("{prefix}*"),
-                        message: e.message().unwrap_or("").to_owned(),
-                    }
-                } else {
-                    Error::Aws {
-                        op: "DescribeLogGroups",
-                        log_group: format!("{prefix}*"),
-                        sdk: Box::new(e.into()),
-                    }
-                }
+                error::classify(
+                    &self.client,
+                    &self.endpoint,
+                    "DescribeLogGroups",
+                    &format!("{prefix}*"),
+                    e,
+                )
             })?;
             let Some(name) = g.log_group_name() else {
                 continue;
@@ -498,6 +517,7 @@ impl Insights {
         let ctx = Arc::new(engine::Ctx::new(
             self.client.clone(),
             self.region.clone(),
+            self.endpoint.clone(),
             vec![(query, text)],
             groups.clone(),
             req,
@@ -584,6 +604,7 @@ impl Insights {
         let ctx = Arc::new(engine::Ctx::new(
             self.client.clone(),
             self.region.clone(),
+            self.endpoint.clone(),
             texts,
             groups.clone(),
             req,
@@ -678,6 +699,10 @@ impl Insights {
             elapsed_ms: ctx.elapsed().as_millis() as u64,
         }
     }
+}
+
+fn default_endpoint(region: &str) -> String {
+    format!("CloudWatch Logs in {region}")
 }
 
 fn query_text(query: &Query, limit: u32) -> Result<String, Error> {
