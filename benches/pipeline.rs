@@ -11,7 +11,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 
 use eks_authlog_core::event::Event;
 use eks_authlog_core::pipeline::{self, Job};
-use eks_authlog_core::report::events::EventWriter;
+use eks_authlog_core::report::stream::EventWriter;
 use eks_authlog_core::report::table::{self, View};
 use eks_authlog_core::report::wire::EventOut;
 use eks_authlog_core::report::{Format, TableStyle, document};

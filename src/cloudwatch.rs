@@ -9,8 +9,8 @@ use eks_authlog_aws::cloudwatch::{Notice, Progress, Status};
 use eks_authlog_core::analysis::{Analyzer, Report};
 use eks_authlog_core::evidence::{Aggregate, Evidence};
 use eks_authlog_core::pipeline::{self, Feed, Job};
-use eks_authlog_core::report::events::EventWriter;
 use eks_authlog_core::report::source::Sources;
+use eks_authlog_core::report::stream::EventWriter;
 use eks_authlog_core::source::{Envelope, Loc};
 
 use crate::error::{Error, Result};
@@ -119,7 +119,7 @@ impl OwnedAggregate {
 }
 
 /// On a terminal, one self-rewriting status line on stderr; otherwise (CI logs) a plain
-/// "still waiting" line every [`PLAIN_EVERY`]. Notices as lines of their own. Nothing at all
+/// "still waiting" line every `PLAIN_EVERY`. Notices as lines of their own. Nothing at all
 /// when quiet.
 #[derive(Debug)]
 pub struct StderrProgress {

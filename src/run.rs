@@ -7,7 +7,7 @@ use eks_authlog_core::pipeline;
 use eks_authlog_core::report::redact::Redactor;
 use eks_authlog_core::report::source::Sources;
 use eks_authlog_core::report::table::View;
-use eks_authlog_core::report::{Format, document, events::EventWriter, table};
+use eks_authlog_core::report::{Format, document, stream::EventWriter, table};
 
 use crate::config::{Command, Config};
 use crate::error::{Error, Result};

@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::evidence::Evidence;
 use crate::parse::ParseError;
-use crate::report::events::EventWriter;
 use crate::report::source::InputSummary;
+use crate::report::stream::EventWriter;
 use crate::report::wire::{EventOut, StsOut};
 use crate::source::{self, Envelope, Input, InputFormat, LineSink, Loc};
 

@@ -20,9 +20,9 @@ use super::{Analyzer, FailureAcc, HOUR_MS};
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     /// Time covered by the events read.
-    pub window: Window,
+    pub window: Coverage,
     /// Every line read, and what became of it.
-    pub events: Events,
+    pub events: LineCounts,
     /// Who created the cluster.
     pub creator: Creator,
     /// Failures by class.
@@ -35,7 +35,7 @@ pub struct Report {
 
 /// Time covered.
 #[derive(Clone, Debug, Serialize)]
-pub struct Window {
+pub struct Coverage {
     /// Earliest event time (RFC 3339), or null.
     pub start: Option<String>,
     /// Latest event time (RFC 3339), or null.
@@ -48,7 +48,7 @@ pub struct Window {
 
 /// Line accounting: `total == parsed + unparsed + not_authenticator`.
 #[derive(Clone, Debug, Serialize)]
-pub struct Events {
+pub struct LineCounts {
     /// Lines read.
     pub total: u64,
     /// Lines parsed as authenticator (logrus) lines.
@@ -81,7 +81,7 @@ pub struct Events {
     pub first_unparsed: Option<String>,
 }
 
-impl Events {
+impl LineCounts {
     /// `--strict`: an error naming the first line that did not parse, if any did not.
     pub fn check_strict(&self) -> crate::error::Result<()> {
         if self.unparsed == 0 {
@@ -304,7 +304,7 @@ pub(super) fn build(
 ) -> Report {
     let opts = &a.opts;
     let acct = &a.accounting;
-    let events = Events {
+    let events = LineCounts {
         total: acct.read,
         parsed: acct.parsed,
         unparsed: acct.unparsed(),
@@ -321,7 +321,7 @@ pub(super) fn build(
             .collect(),
         first_unparsed: acct.first_unparsed_text(),
     };
-    let window = Window {
+    let window = Coverage {
         start: a.span.first.map(format_ms),
         end: a.span.last.map(format_ms),
         since: opts.since_ms.map(format_ms),

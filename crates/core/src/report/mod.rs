@@ -5,10 +5,10 @@
 //! [`wire`]; tables use comfy-table with a fixed width and colour decided in one place.
 
 pub mod document;
-pub mod events;
 pub mod explain;
 pub mod redact;
 pub mod source;
+pub mod stream;
 pub mod table;
 pub mod wire;
 

@@ -22,14 +22,14 @@ pub struct LineBatch {
     /// Stream names and pointers, back to back.
     strings: String,
     /// One record per line.
-    lines: Vec<Record>,
+    lines: Vec<BatchedLine>,
     /// The stream of the last line pushed, so a run of lines from one stream stores it once.
     last_stream: Option<Range<usize>>,
 }
 
 /// One line of a batch: where its parts are, and its numbers.
 #[derive(Clone, Debug)]
-struct Record {
+struct BatchedLine {
     /// In `texts`.
     text: Range<usize>,
     /// In `strings`.
@@ -63,7 +63,7 @@ impl LineBatch {
             }
         });
         let ptr = envelope.ptr.map(|p| self.store(p));
-        self.lines.push(Record {
+        self.lines.push(BatchedLine {
             text: start..self.texts.len(),
             stream,
             ptr,
@@ -86,7 +86,7 @@ impl LineBatch {
 
     /// Bytes the batch holds: texts, strings and records. The measure of "full".
     pub fn bytes(&self) -> usize {
-        self.texts.len() + self.strings.len() + self.lines.len() * size_of::<Record>()
+        self.texts.len() + self.strings.len() + self.lines.len() * size_of::<BatchedLine>()
     }
 
     /// Empties the batch, keeping its buffers for the next one (but not more than `keep`
