@@ -54,7 +54,7 @@ use nom::{
     branch::alt,
     bytes::{tag, take_till},
     character::{anychar, char},
-    combinator::{self, eof, not, opt, peek, rest, verify},
+    combinator::{self, opt, peek, rest, verify},
     error::{ErrorKind, ParseError},
     sequence::{delimited, preceded, terminated},
 };
@@ -375,10 +375,17 @@ where
 
     #[inline(always)]
     fn process<OM: OutputMode>(&mut self, mut i: &'a str) -> PResult<OM, &'a str, Tail<'a>, E> {
-        let mut pair = preceded(spaces(), pair());
+        let mut spaces = spaces::<E>();
+        let mut pair = pair();
         let mut count = 0;
         let mut truncated = false;
         loop {
+            // `spaces` never fails. At the end of the line no pair can follow, so once `min`
+            // pairs are read the loop stops there without running `pair` to its error.
+            (i, ()) = spaces.process::<OutputM<Emit, OM::Error, OM::Incomplete>>(i)?;
+            if i.is_empty() && count >= self.min {
+                break;
+            }
             match pair.process::<OutputM<Emit, OM::Error, OM::Incomplete>>(i) {
                 // Every pair consumes at least its key and `=`, so the loop ends.
                 Ok((rest, (field, closed))) => {
@@ -392,9 +399,9 @@ where
                 Err(e) => return Err(e),
             }
         }
+        // `i` is past the spaces already.
         let (i, trailing) =
-            preceded(spaces(), opt(trailing()))
-                .process::<OutputM<Emit, OM::Error, OM::Incomplete>>(i)?;
+            opt(trailing()).process::<OutputM<Emit, OM::Error, OM::Incomplete>>(i)?;
         Ok((
             i,
             OM::Output::bind(|| Tail {
@@ -412,18 +419,27 @@ pub(super) fn pair<'a, E: ParseError<&'a str>>()
     (terminated(key(), byte(b'=')), value()).map(|(k, (v, closed))| ((k, v), closed))
 }
 
-/// `value`: either form; the flag is `false` when a quoted value has no closing quote.
+/// `value`: either form, chosen by its first byte; the flag is `false` when a quoted value
+/// has no closing quote.
+///
+/// This is `alt((bare_value, quoted_value))` with the choice made up front: `bare_value`
+/// starts with `!'"'`, so the first byte alone says which branch can match, and peeking at it
+/// once saves running (and building the error of) the branch that cannot.
 #[inline(always)]
 fn value<'a, E: ParseError<&'a str>>() -> impl Parser<&'a str, Output = (Value<'a>, bool), Error = E>
 {
-    alt((bare_value().map(|v| (v, true)), quoted_value()))
+    if_byte(
+        b'"',
+        quoted_value(),
+        till_space().map(|v| (Value::Bare(v), true)),
+    )
 }
 
 /// `bare_value`: an unquoted value, up to the next space; may be empty (`session= userid=…`).
-#[inline(always)]
+#[cfg(test)]
 pub(super) fn bare_value<'a, E: ParseError<&'a str>>()
 -> impl Parser<&'a str, Output = Value<'a>, Error = E> {
-    preceded(not(byte(b'"')), till_space()).map(Value::Bare)
+    preceded(combinator::not(byte(b'"')), till_space()).map(Value::Bare)
 }
 
 /// `quoted_value`: a Go-quoted value. The output's flag is `false` when the closing quote is
@@ -432,12 +448,72 @@ pub(super) fn bare_value<'a, E: ParseError<&'a str>>()
 #[inline(always)]
 pub(super) fn quoted_value<'a, E: ParseError<&'a str>>()
 -> impl Parser<&'a str, Output = (Value<'a>, bool), Error = E> {
-    let closing = alt((
-        combinator::value(false, eof),
-        combinator::value(true, terminated(byte(b'"'), value_end())),
-    ));
-    preceded(byte(b'"'), (quoted_text(), closing))
-        .map(|((raw, escaped), closed)| (Value::Quoted { raw, escaped }, closed))
+    preceded(
+        byte(b'"'),
+        (quoted_text(), terminated(closing_quote(), value_end())),
+    )
+    .map(|((raw, escaped), closed)| (Value::Quoted { raw, escaped }, closed))
+}
+
+/// `if_byte(c, then, otherwise)`: `then` if the input starts with the ASCII byte `c`, else
+/// `otherwise`; the byte is only looked at, not consumed. A one-byte `dispatch`: an `alt` of
+/// two branches whose first bytes cannot overlap.
+#[inline(always)]
+fn if_byte<'a, P, Q>(c: u8, then: P, otherwise: Q) -> IfByte<P, Q>
+where
+    P: Parser<&'a str>,
+    Q: Parser<&'a str, Output = P::Output, Error = P::Error>,
+{
+    debug_assert!(c.is_ascii());
+    IfByte { c, then, otherwise }
+}
+
+/// The parser behind [`if_byte`].
+struct IfByte<P, Q> {
+    c: u8,
+    then: P,
+    otherwise: Q,
+}
+
+impl<'a, P, Q> Parser<&'a str> for IfByte<P, Q>
+where
+    P: Parser<&'a str>,
+    Q: Parser<&'a str, Output = P::Output, Error = P::Error>,
+{
+    type Output = P::Output;
+    type Error = P::Error;
+
+    #[inline(always)]
+    fn process<OM: OutputMode>(
+        &mut self,
+        i: &'a str,
+    ) -> PResult<OM, &'a str, Self::Output, Self::Error> {
+        if i.as_bytes().first() == Some(&self.c) {
+            self.then.process::<OM>(i)
+        } else {
+            self.otherwise.process::<OM>(i)
+        }
+    }
+}
+
+/// `closing_quote` (scan): after a quoted value's text, its closing `"` (`true`) or the end
+/// of the line (`false`: the value was cut). `quoted_text` stops only at one of the two, so
+/// this is `alt((value(false, eof), value(true, '"')))` in one byte test.
+#[inline(always)]
+fn closing_quote<'a, E: ParseError<&'a str>>() -> impl Parser<&'a str, Output = bool, Error = E> {
+    struct ClosingQuote;
+    impl<'a> Scanner<'a> for ClosingQuote {
+        type Output = bool;
+        #[inline(always)]
+        fn scan(&mut self, i: &'a str) -> Result<(&'a str, bool), ErrorKind> {
+            match i.strip_prefix('"') {
+                Some(rest) => Ok((rest, true)),
+                None if i.is_empty() => Ok((i, false)),
+                None => Err(ErrorKind::Char),
+            }
+        }
+    }
+    scan(ClosingQuote)
 }
 
 /// `byte(c)` (scan): the ASCII byte `c`. nom's `char` decodes a UTF-8 character first; the
@@ -449,10 +525,11 @@ fn byte<'a, E: ParseError<&'a str>>(c: u8) -> impl Parser<&'a str, Output = (), 
         type Output = ();
         #[inline(always)]
         fn scan(&mut self, i: &'a str) -> Result<(&'a str, ()), ErrorKind> {
-            match i.as_bytes().first() {
-                // An ASCII byte is a whole `char`, so splitting after it is on a boundary.
-                Some(&b) if b == self.0 => Ok((&i[1..], ())),
-                _ => Err(ErrorKind::Char),
+            // `strip_prefix` with an ASCII `char` is one byte compare, and it knows that
+            // splitting after a whole `char` needs no boundary check.
+            match i.strip_prefix(char::from(self.0)) {
+                Some(rest) => Ok((rest, ())),
+                None => Err(ErrorKind::Char),
             }
         }
     }
