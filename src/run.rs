@@ -122,7 +122,7 @@ fn attach_diagnoses(config: &Config, report: &mut Report) -> Result<()> {
     }
     let cfg = eks_authlog_core::access::AccessConfig::from_paths(&config.access_config)
         .map_err(eks_authlog_core::Error::from)?;
-    eks_authlog_core::access::attach(report, &cfg);
+    eks_authlog_core::report::diagnoses::attach(report, &cfg);
     Ok(())
 }
 

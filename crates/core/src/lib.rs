@@ -42,6 +42,7 @@ pub mod parse;
 pub mod pipeline;
 pub mod queries;
 pub mod report;
+pub mod secrets;
 pub mod source;
 pub mod time;
 

@@ -7,7 +7,6 @@
 //! calls no API: the live EKS reads belong to the `aws` crate, and the report only attaches
 //! what [`diagnose()`] returns.
 
-pub mod attach;
 pub mod awsauth;
 pub mod diagnose;
 pub mod entries;
@@ -17,7 +16,6 @@ pub mod yaml;
 #[cfg(test)]
 mod tests;
 
-pub use self::attach::attach;
 pub use self::awsauth::{AwsAuth, AwsAuthFormat, EntryState, Mapping, SectionKind};
 pub use self::diagnose::{Cause, Denial, Diagnosis, Evidence, Fix, diagnose};
 pub use self::entries::{AccessEntries, AccessEntry, ClusterInfo, Mode};

@@ -223,7 +223,7 @@ pub struct Count {
     /// How many.
     pub count: u64,
     /// Why the access configuration does not map this principal (not-mapped failures, when
-    /// `--access-config` was given; see `access::attach`).
+    /// `--access-config` was given; see `report::diagnoses`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<Box<crate::access::Diagnosis>>,
 }
@@ -446,7 +446,7 @@ fn failure_class(class: Class, acc: FailureAcc, opts: &super::Options) -> Failur
             time: (e.key.0 != i64::MAX).then(|| format_ms(e.key.0)),
             // Under every output: a pre-signed URL or token quoted in the error is a
             // credential.
-            error: match crate::report::redact::mask_credentials(&e.error) {
+            error: match crate::secrets::mask_credentials(&e.error) {
                 std::borrow::Cow::Owned(masked) => masked,
                 std::borrow::Cow::Borrowed(_) => e.error,
             },

@@ -7,9 +7,10 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::document::Tool;
-use super::redact::{escape_controls, mask_credentials};
+use super::redact::escape_controls;
 use super::{TableStyle, new_table};
 use crate::classify::explain::Explanation;
+use crate::secrets::mask_credentials;
 
 /// Schema id of the explain document.
 pub const EXPLAIN_SCHEMA: &str = "eks-authlog.explain/v1";

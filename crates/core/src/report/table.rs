@@ -287,7 +287,7 @@ fn failures<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Result<
         if !diagnosed.is_empty() {
             writeln!(out, "  Diagnosis from the access configuration:")?;
             for (p, d) in diagnosed {
-                crate::access::attach::write_text(out, &p.name, d)?;
+                crate::report::diagnoses::write_text(out, &p.name, d)?;
             }
             continue;
         }
@@ -295,8 +295,8 @@ fn failures<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Result<
         for cmd in &c.remedy.commands {
             writeln!(out, "    $ {cmd}")?;
         }
-        if crate::access::attach::is_not_mapped(c.class) && !c.principals.is_empty() {
-            writeln!(out, "  Diagnose: {}", crate::access::attach::HINT)?;
+        if crate::report::diagnoses::is_not_mapped(c.class) && !c.principals.is_empty() {
+            writeln!(out, "  Diagnose: {}", crate::report::diagnoses::HINT)?;
         }
     }
     writeln!(out)

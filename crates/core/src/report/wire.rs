@@ -11,7 +11,8 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use crate::analysis::correlate::Sts;
 use crate::event::{Event, Uid};
 use crate::parse::Field;
-use crate::report::redact::{Redactor, mask_credentials};
+use crate::report::redact::Redactor;
+use crate::secrets::mask_credentials;
 use crate::time::format_ms;
 
 /// Schema id written in every NDJSON event record.

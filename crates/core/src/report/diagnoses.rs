@@ -3,12 +3,13 @@
 //! the class's generic remedy.
 //!
 //! This module owns which classes are "not mapped" and how a diagnosis reads as text. It does
-//! not build the report (that is `analysis`) nor lay out the table (that is `report::table`,
-//! which calls [`write_text`]).
+//! not build the report (that is `analysis`) nor diagnose (that is `access`), nor lay out the
+//! table (that is `report::table`, which calls [`write_text`]). It sits in the report layer
+//! because it reads both: `access` never imports the analysis.
 
 use std::io::{self, Write};
 
-use super::{AccessConfig, Denial, Diagnosis, diagnose};
+use crate::access::{AccessConfig, Denial, Diagnosis, diagnose};
 use crate::analysis::Report;
 use crate::classify::Class;
 
