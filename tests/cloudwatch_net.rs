@@ -52,6 +52,14 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Runs the binary against `endpoint` for at most 30 s: its output, stderr and wall time.
+fn run_bounded(endpoint: &str, args: &[&str]) -> (Output, String, Duration) {
+    let child = eks_authlog(endpoint, args).spawn().unwrap();
+    let (out, took) = wait_bounded(child, Duration::from_secs(30));
+    let err = stderr(&out);
+    (out, err, took)
+}
+
 #[test]
 fn closed_port_is_reported_as_connection_refused_quickly() {
     let port = {
@@ -59,11 +67,7 @@ fn closed_port_is_reported_as_connection_refused_quickly() {
         l.local_addr().unwrap().port()
     };
     let endpoint = format!("http://127.0.0.1:{port}");
-    let child = eks_authlog(&endpoint, &["report", "--cluster", "demo"])
-        .spawn()
-        .unwrap();
-    let (out, took) = wait_bounded(child, Duration::from_secs(30));
-    let err = stderr(&out);
+    let (out, err, took) = run_bounded(&endpoint, &["report", "--cluster", "demo"]);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("cannot reach {endpoint}")), "{err}");
     assert!(err.contains("connection refused"), "{err}");
@@ -83,14 +87,10 @@ fn silent_server_is_bounded_by_the_timeout() {
             held.push(s);
         }
     });
-    let child = eks_authlog(
+    let (out, err, took) = run_bounded(
         &endpoint,
         &["report", "--cluster", "demo", "--timeout", "3s"],
-    )
-    .spawn()
-    .unwrap();
-    let (out, took) = wait_bounded(child, Duration::from_secs(30));
-    let err = stderr(&out);
+    );
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("the 3s deadline passed (--timeout) before any query was running"),
@@ -170,14 +170,10 @@ fn count(ops: &Mutex<Vec<String>>, op: &str) -> usize {
 #[test]
 fn stuck_running_query_is_stopped_at_the_timeout() {
     let (endpoint, ops) = fake_running();
-    let child = eks_authlog(
+    let (out, err, took) = run_bounded(
         &endpoint,
         &["report", "--cluster", "demo", "--timeout", "3s"],
-    )
-    .spawn()
-    .unwrap();
-    let (out, took) = wait_bounded(child, Duration::from_secs(30));
-    let err = stderr(&out);
+    );
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("the 3s deadline passed (--timeout); the running query was stopped"),

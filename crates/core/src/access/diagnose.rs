@@ -200,7 +200,7 @@ pub fn diagnose(cfg: &AccessConfig, denial: &Denial<'_>) -> Diagnosis {
                 .as_ref()
                 .filter(|m| m.cause != Cause::EntryIsFine)
             {
-                return ctx.diagnosis_for(m);
+                return ctx.diagnosis_for(p, m);
             }
             return ctx.finish(
                 Cause::AccessEntriesIgnoredByMode,
@@ -283,7 +283,7 @@ pub fn diagnose(cfg: &AccessConfig, denial: &Denial<'_>) -> Diagnosis {
     }
 
     if let Some(m) = aws_auth_match {
-        return ctx.diagnosis_for(&m);
+        return ctx.diagnosis_for(p, &m);
     }
     if let Some(d) = ctx.dropped_section() {
         return d;
@@ -413,8 +413,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn diagnosis_for(&self, m: &Match<'_>) -> Diagnosis {
-        let p = self.principal.as_ref().expect("a match needs a principal");
+    /// The diagnosis an aws-auth match gives principal `p` (matches exist only for a
+    /// principal, so the caller has it in hand).
+    fn diagnosis_for(&self, p: &Principal<'_>, m: &Match<'_>) -> Diagnosis {
         let ev = self.mapping_evidence(m.mapping);
         let configured = &m.configured;
         let summary = match m.cause {
