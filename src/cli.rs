@@ -373,9 +373,47 @@ struct AccessArgs {
     #[arg(value_name = "FILE", required = true)]
     files: Vec<String>,
 
-    /// Output format [default: table on a terminal, json when piped].
+    /// Output format [default: table on a terminal, json when piped]. `json` is also a
+    /// snapshot that later runs read back; `ndjson` is one eks-authlog.finding/v1 per line.
     #[arg(short, long, value_enum)]
     output: Option<FormatArg>,
+
+    /// Authenticator log files (any shape `report` reads; `-` is stdin): who used each
+    /// mapping, and when; mappings never used; node roles denied (repeatable).
+    #[arg(long, value_name = "FILE")]
+    logs: Vec<String>,
+
+    /// Force the kind of every FILE instead of detecting it.
+    #[arg(long, value_enum, default_value_t = ConfigFormatArg::Auto)]
+    config_format: ConfigFormatArg,
+
+    /// Exit 1 when a finding of these kinds or severities is present (comma-separated).
+    #[arg(long, value_name = "KIND|SEVERITY|any", value_delimiter = ',',
+          value_parser = access_fail_on())]
+    fail_on: Vec<String>,
+}
+
+value_enum! {
+    /// `access --config-format`.
+    enum ConfigFormatArg => eks_authlog_core::access::ConfigFormat {
+        /// Detect each file's kind by content.
+        Auto,
+        /// The aws-auth ConfigMap (YAML or JSON), its data block, or eksctl's identity list.
+        AwsAuth,
+        /// aws eks list-access-entries, describe-access-entry, list-associated-access-policies
+        /// or describe-cluster JSON.
+        Eks,
+        /// A snapshot written by `eks-authlog access -o json`.
+        Snapshot,
+    }
+}
+
+/// `access --fail-on` values: `any`, every severity, every finding kind.
+fn access_fail_on() -> PossibleValuesParser {
+    use eks_authlog_core::access::FindingKind;
+    let mut names = vec!["any", "low", "medium", "high"];
+    names.extend(FindingKind::ALL.iter().map(|k| k.name()));
+    PossibleValuesParser::new(names)
 }
 
 /// `--timeout`: a positive number of seconds, minutes or hours (`90s`, `10m`, `1h`).
@@ -459,8 +497,8 @@ pub enum Plan {
     Run(Box<Config>),
     /// Write this text to stdout (class list, queries, completions, man page).
     Print(Vec<u8>),
-    /// Print the access inventory of these files.
-    Access(Vec<String>, Format),
+    /// Print the access inventory.
+    Access(eks_authlog::access::AccessJob),
 }
 
 impl Args {
@@ -482,13 +520,22 @@ impl Args {
             }
             Sub::Man { command } => return man_page(command.as_deref()).map(Plan::Print),
             Sub::Access(a) => {
+                if a.files.iter().chain(&a.logs).filter(|f| *f == "-").count() > 1 {
+                    return Err("stdin (`-`) can be read only once".to_owned());
+                }
                 let tty = std::io::stdout().is_terminal();
                 let format = a.output.map(Format::from).unwrap_or(if tty {
                     Format::Table
                 } else {
                     Format::Json
                 });
-                return Ok(Plan::Access(a.files, format));
+                return Ok(Plan::Access(eks_authlog::access::AccessJob {
+                    files: a.files,
+                    config_format: a.config_format.into(),
+                    logs: a.logs,
+                    format,
+                    fail_on: a.fail_on,
+                }));
             }
             Sub::Explain {
                 text,

@@ -24,12 +24,15 @@ fn main() -> ExitCode {
             }
             .into();
         }
-        Ok(cli::Plan::Access(files, format)) => {
+        Ok(cli::Plan::Access(job)) => {
             let stdout = BufWriter::new(io::stdout().lock());
-            return match eks_authlog::access::run(&files, format, stdout) {
-                Ok(summary) => {
-                    say(format_args!("{summary}"));
-                    Exit::Success.into()
+            return match eks_authlog::access::run(&job, stdout) {
+                Ok(outcome) => {
+                    say(format_args!("{}", outcome.summary));
+                    for w in &outcome.warnings {
+                        say(format_args!("warning: {w}"));
+                    }
+                    outcome.exit.into()
                 }
                 Err(e) if e.is_broken_pipe() => Exit::Success.into(),
                 Err(e) => {

@@ -10,13 +10,17 @@ use std::io;
 
 use serde::Serialize;
 
-use super::AccessConfig;
 use super::awsauth::{AccountMapping, EntryState, Mapping, SectionKind};
 use super::entries::{AccessEntry, ClusterInfo, Mode};
+use super::usage::{self, HiddenMapping, LogUse, Usage};
+use super::{AccessConfig, Document};
 use crate::classify::{Arn, PrincipalKind};
 
 /// The JSON schema id of the `access` document.
 pub const SCHEMA: &str = "eks-authlog.access/v1";
+
+/// The JSON schema id of one `access -o ndjson` line.
+pub const FINDING_SCHEMA: &str = "eks-authlog.finding/v1";
 
 /// The placeholders the authenticator renders (`pkg/server/server.go`, `renderTemplate`); any
 /// other `{{…}}` reaches RBAC literally.
@@ -62,6 +66,39 @@ pub enum FindingKind {
     AwsAuthIgnoredByMode,
     /// Access entries on a `CONFIG_MAP` cluster, which ignores them.
     AccessEntriesIgnoredByMode,
+    /// A mapping that granted nothing in the logs read (only with logs).
+    NeverUsed,
+    /// A node role the logs show denied as not mapped, with no mapping in the configuration.
+    NodeRoleNotMapped,
+    /// A node mapping without `system:bootstrappers` and `system:nodes`, or without the
+    /// `system:node:{{EC2PrivateDNSName}}` username: nodes authenticate but cannot join.
+    NodeMappingIncomplete,
+}
+
+/// How much a finding matters to an audit. Names are stable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth a look.
+    Low,
+    /// Something does not work as written, or grants more than it seems.
+    Medium,
+    /// Cluster-admin or whole-account access, or a mistake that locks principals out.
+    High,
+}
+
+impl Severity {
+    /// Every severity, lowest first.
+    pub const ALL: &[Severity] = &[Severity::Low, Severity::Medium, Severity::High];
+
+    /// The stable name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
 }
 
 impl FindingKind {
@@ -81,7 +118,61 @@ impl FindingKind {
         FindingKind::ShadowedByAccessEntry,
         FindingKind::AwsAuthIgnoredByMode,
         FindingKind::AccessEntriesIgnoredByMode,
+        FindingKind::NeverUsed,
+        FindingKind::NodeRoleNotMapped,
+        FindingKind::NodeMappingIncomplete,
     ];
+
+    /// The stable name (as in the JSON).
+    pub const fn name(self) -> &'static str {
+        match self {
+            FindingKind::AdminMapping => "admin_mapping",
+            FindingKind::DuplicateMapping => "duplicate_mapping",
+            FindingKind::SectionUnparsable => "section_unparsable",
+            FindingKind::TopLevelKeyMisspelt => "top_level_key_misspelt",
+            FindingKind::EntryDropped => "entry_dropped",
+            FindingKind::EntryUnmatchable => "entry_unmatchable",
+            FindingKind::GroupWhitespace => "group_whitespace",
+            FindingKind::FieldTypeError => "field_type_error",
+            FindingKind::UnknownTemplate => "unknown_template",
+            FindingKind::EmptyUsername => "empty_username",
+            FindingKind::MapAccountsBreadth => "map_accounts_breadth",
+            FindingKind::ShadowedByAccessEntry => "shadowed_by_access_entry",
+            FindingKind::AwsAuthIgnoredByMode => "aws_auth_ignored_by_mode",
+            FindingKind::AccessEntriesIgnoredByMode => "access_entries_ignored_by_mode",
+            FindingKind::NeverUsed => "never_used",
+            FindingKind::NodeRoleNotMapped => "node_role_not_mapped",
+            FindingKind::NodeMappingIncomplete => "node_mapping_incomplete",
+        }
+    }
+
+    /// The kind with this name.
+    pub fn from_name(name: &str) -> Option<FindingKind> {
+        FindingKind::ALL.iter().copied().find(|k| k.name() == name)
+    }
+
+    /// How much it matters.
+    pub const fn severity(self) -> Severity {
+        match self {
+            FindingKind::AdminMapping
+            | FindingKind::MapAccountsBreadth
+            | FindingKind::SectionUnparsable
+            | FindingKind::TopLevelKeyMisspelt
+            | FindingKind::NodeRoleNotMapped
+            | FindingKind::NodeMappingIncomplete => Severity::High,
+            FindingKind::DuplicateMapping
+            | FindingKind::EntryDropped
+            | FindingKind::EntryUnmatchable
+            | FindingKind::FieldTypeError
+            | FindingKind::ShadowedByAccessEntry
+            | FindingKind::AwsAuthIgnoredByMode
+            | FindingKind::AccessEntriesIgnoredByMode
+            | FindingKind::NeverUsed => Severity::Medium,
+            FindingKind::GroupWhitespace
+            | FindingKind::UnknownTemplate
+            | FindingKind::EmptyUsername => Severity::Low,
+        }
+    }
 }
 
 /// One finding.
@@ -89,6 +180,8 @@ impl FindingKind {
 pub struct Finding {
     /// What it is about.
     pub kind: FindingKind,
+    /// How much it matters (from the kind).
+    pub severity: Severity,
     /// The file.
     pub source: Option<String>,
     /// The aws-auth data key, or `access_entries`.
@@ -116,8 +209,17 @@ pub struct Inventory<'a> {
     pub accounts: &'a [AccountMapping],
     /// Access entries.
     pub access_entries: &'a [AccessEntry],
+    /// The creator's mapping EKS keeps outside aws-auth, when the logs show it.
+    pub hidden_mappings: Vec<HiddenMapping>,
+    /// Who used each mapping and when, when logs were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
     /// Findings.
     pub findings: Vec<Finding>,
+    /// The documents read, verbatim: this document is a snapshot later runs read back.
+    pub documents: &'a [Document],
+    #[serde(skip)]
+    cfg: &'a AccessConfig,
 }
 
 /// Builds the inventory and its findings.
@@ -126,16 +228,18 @@ pub fn inventory(cfg: &AccessConfig) -> Inventory<'_> {
     let source = aws.map(|a| a.source.clone());
     let mut findings = Vec::new();
     let mode = cfg.mode();
-    let mut push = |kind, section: Option<&str>, line, entry: Option<&str>, message: String| {
-        findings.push(Finding {
-            kind,
-            source: source.clone(),
-            section: section.map(str::to_owned),
-            line,
-            entry: entry.map(str::to_owned),
-            message,
-        });
-    };
+    let mut push =
+        |kind: FindingKind, section: Option<&str>, line, entry: Option<&str>, message: String| {
+            findings.push(Finding {
+                kind,
+                severity: kind.severity(),
+                source: source.clone(),
+                section: section.map(str::to_owned),
+                line,
+                entry: entry.map(str::to_owned),
+                message,
+            });
+        };
     if let Some(aws) = aws {
         if mode == Some(Mode::Api) && !aws.mappings.is_empty() {
             push(
@@ -255,6 +359,15 @@ pub fn inventory(cfg: &AccessConfig) -> Inventory<'_> {
                     );
                 }
             }
+            if let Some(why) = incomplete_node_mapping(m) {
+                push(
+                    FindingKind::NodeMappingIncomplete,
+                    Some(&m.section),
+                    m.line,
+                    entry,
+                    why,
+                );
+            }
             if m.username.is_empty() {
                 push(
                     FindingKind::EmptyUsername,
@@ -344,6 +457,7 @@ pub fn inventory(cfg: &AccessConfig) -> Inventory<'_> {
     if mode == Some(Mode::ConfigMap) && !cfg.entries.entries.is_empty() {
         findings.push(Finding {
             kind: FindingKind::AccessEntriesIgnoredByMode,
+            severity: FindingKind::AccessEntriesIgnoredByMode.severity(),
             source: None,
             section: Some("access_entries".to_owned()),
             line: None,
@@ -356,6 +470,7 @@ pub fn inventory(cfg: &AccessConfig) -> Inventory<'_> {
         for p in e.policies.iter().flatten().filter(|p| p.is_cluster_admin()) {
             findings.push(Finding {
                 kind: FindingKind::AdminMapping,
+                severity: FindingKind::AdminMapping.severity(),
                 source: e.sources.first().cloned(),
                 section: Some("access_entries".to_owned()),
                 line: None,
@@ -367,6 +482,7 @@ pub fn inventory(cfg: &AccessConfig) -> Inventory<'_> {
             if g.trim() != g {
                 findings.push(Finding {
                     kind: FindingKind::GroupWhitespace,
+                    severity: FindingKind::GroupWhitespace.severity(),
                     source: e.sources.first().cloned(),
                     section: Some("access_entries".to_owned()),
                     line: None,
@@ -383,7 +499,42 @@ pub fn inventory(cfg: &AccessConfig) -> Inventory<'_> {
         mappings: aws.map_or(&[][..], |a| &a.mappings),
         accounts: aws.map_or(&[][..], |a| &a.accounts),
         access_entries: &cfg.entries.entries,
+        hidden_mappings: Vec::new(),
+        usage: None,
         findings,
+        documents: &cfg.documents,
+        cfg,
+    }
+}
+
+/// Why a node mapping cannot work, if it cannot. A node mapping is one with the node
+/// username or the node groups (the entry EKS managed node groups and eksctl write: username
+/// `system:node:{{EC2PrivateDNSName}}`, groups `system:bootstrappers` and `system:nodes`;
+/// <https://docs.aws.amazon.com/eks/latest/userguide/auth-configmap.html>).
+fn incomplete_node_mapping(m: &Mapping) -> Option<String> {
+    const NODE_USER: &str = "system:node:{{EC2PrivateDNSName}}";
+    let node_user = m.username == NODE_USER;
+    let has = |g: &str| m.groups.iter().any(|x| x == g);
+    let node_groups = has("system:nodes") || has("system:bootstrappers");
+    if m.kind != SectionKind::Roles || !(node_user || node_groups) {
+        return None;
+    }
+    let missing: Vec<&str> = ["system:bootstrappers", "system:nodes"]
+        .into_iter()
+        .filter(|g| !has(g))
+        .collect();
+    if !node_user {
+        Some(format!(
+            "A node mapping whose username is `{}`, not `{NODE_USER}`: the node authenticates but its kubelet is not authorised as a node.",
+            m.username
+        ))
+    } else if !missing.is_empty() {
+        Some(format!(
+            "A node mapping without group(s) {}: nodes authenticate but cannot join.",
+            missing.join(", ")
+        ))
+    } else {
+        None
     }
 }
 
@@ -448,6 +599,100 @@ fn same_principal(a: &str, b: &str) -> bool {
 }
 
 impl Inventory<'_> {
+    /// Joins the logs read: who used each mapping and when, the creator's hidden mapping,
+    /// mappings never used, and node roles denied for want of a mapping.
+    pub fn with_usage(mut self, logs: &LogUse) -> Self {
+        let cfg = self.cfg;
+        let usage = usage::attribute(self.mappings, self.accounts, &cfg.entries, cfg.mode(), logs);
+        if logs.events > 0 {
+            for u in usage.mappings.iter().filter(|u| u.granted == 0) {
+                self.findings.push(Finding {
+                    kind: FindingKind::NeverUsed,
+                    severity: FindingKind::NeverUsed.severity(),
+                    source: match u.mapped_by {
+                        usage::MappedBy::AccessEntry => cfg
+                            .entries
+                            .entries
+                            .iter()
+                            .find(|e| e.principal_arn == u.entry)
+                            .and_then(|e| e.sources.first().cloned()),
+                        _ => self.aws_auth_source.map(str::to_owned),
+                    },
+                    section: u.section.clone(),
+                    line: u.line,
+                    entry: Some(u.entry.clone()),
+                    message: format!(
+                        "No grant in the {} event(s) read ({} to {}).",
+                        logs.events,
+                        logs.first_seen.as_deref().unwrap_or("?"),
+                        logs.last_seen.as_deref().unwrap_or("?")
+                    ),
+                });
+            }
+        }
+        for p in logs.principals.iter().filter(|p| p.node_role_denials > 0) {
+            let role = Arn::parse(&p.arn)
+                .map(|a| a.strip_path().into_owned())
+                .unwrap_or_else(|_| p.arn.clone());
+            self.findings.push(Finding {
+                kind: FindingKind::NodeRoleNotMapped,
+                severity: FindingKind::NodeRoleNotMapped.severity(),
+                source: None,
+                section: Some("mapRoles".to_owned()),
+                line: None,
+                entry: Some(p.arn.clone()),
+                message: format!(
+                    "{} node-role denial(s) ({} to {}): map it with username system:node:{{{{EC2PrivateDNSName}}}} and groups system:bootstrappers, system:nodes (eksctl create iamidentitymapping --arn {role} --group system:bootstrappers --group system:nodes --username 'system:node:{{{{EC2PrivateDNSName}}}}'), or an EC2_LINUX access entry.",
+                    p.node_role_denials,
+                    p.first_seen.as_deref().unwrap_or("?"),
+                    p.last_seen.as_deref().unwrap_or("?")
+                ),
+            });
+        }
+        self.hidden_mappings.clone_from(&logs.creator);
+        self.usage = Some(usage);
+        self
+    }
+
+    /// Writes one `eks-authlog.finding/v1` JSON object per line, one per finding.
+    pub fn write_ndjson<W: io::Write>(&self, w: &mut W) -> io::Result<()> {
+        for f in &self.findings {
+            serde_json::to_writer(&mut *w, &self.finding_line(f))?;
+            writeln!(w)?;
+        }
+        Ok(())
+    }
+
+    fn finding_line<'f>(&'f self, f: &'f Finding) -> FindingLine<'f> {
+        let account = f
+            .entry
+            .as_deref()
+            .and_then(|e| Arn::parse(e).ok().map(|a| a.account().to_owned()))
+            .filter(|a| !a.is_empty());
+        let used = self.usage.as_ref().and_then(|u| {
+            u.mappings
+                .iter()
+                .find(|m| f.entry.as_deref() == Some(m.entry.as_str()) && m.line == f.line)
+        });
+        FindingLine {
+            schema: FINDING_SCHEMA,
+            id: finding_id(self.cluster.name.as_deref(), f),
+            cluster: self.cluster.name.as_deref(),
+            region: self.cluster.region.as_deref(),
+            account,
+            kind: f.kind,
+            severity: f.severity,
+            source: f.source.as_deref(),
+            section: f.section.as_deref(),
+            line: f.line,
+            entry: f.entry.as_deref(),
+            granted: used.map(|u| u.granted),
+            first_seen: used.and_then(|u| u.first_seen.as_deref()),
+            last_seen: used.and_then(|u| u.last_seen.as_deref()),
+            message: &f.message,
+        }
+    }
+
     /// Writes the JSON document.
     pub fn write_json<W: io::Write>(&self, w: &mut W) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut *w, self)?;
@@ -456,7 +701,7 @@ impl Inventory<'_> {
 
     /// Writes the inventory and findings as tables.
     pub fn write_table<W: io::Write>(&self, w: &mut W) -> io::Result<()> {
-        let mut t = table(&[
+        let mut header = vec![
             "SOURCE",
             "SECTION",
             "LINE",
@@ -464,7 +709,40 @@ impl Inventory<'_> {
             "USERNAME",
             "GROUPS / POLICIES",
             "STATE",
-        ]);
+        ];
+        if self.usage.is_some() {
+            header.extend(["GRANTS", "LAST USED"]);
+        }
+        let mut t = table(&header);
+        let used = |entry: &str, line: Option<usize>| -> Vec<String> {
+            let Some(u) = &self.usage else {
+                return Vec::new();
+            };
+            match u
+                .mappings
+                .iter()
+                .find(|m| m.entry == entry && m.line == line)
+            {
+                Some(m) => vec![
+                    m.granted.to_string(),
+                    m.last_seen.clone().unwrap_or_default(),
+                ],
+                None => vec![String::new(), String::new()],
+            }
+        };
+        for h in &self.hidden_mappings {
+            let mut row = vec![
+                "eks (hidden)".to_owned(),
+                String::new(),
+                String::new(),
+                h.arn.clone(),
+                h.username.clone(),
+                h.groups.join(","),
+                format!("creator: {}", h.evidence.join(",")),
+            ];
+            row.extend(used(&h.arn, None));
+            t.add_row(row);
+        }
         for m in self.mappings {
             let state = match &m.state {
                 EntryState::Kept => "kept".to_owned(),
@@ -479,18 +757,20 @@ impl Inventory<'_> {
                 .or_else(|| m.stray_arn.as_ref().map(|(k, v)| format!("{k}: {v}")))
                 .or_else(|| m.not_a_map.clone())
                 .unwrap_or_default();
-            t.add_row(vec![
+            let mut row = vec![
                 "aws-auth".to_owned(),
                 m.section.clone(),
                 m.line.map(|l| l.to_string()).unwrap_or_default(),
-                arn,
+                arn.clone(),
                 m.username.clone(),
                 m.groups.join(","),
                 state,
-            ]);
+            ];
+            row.extend(used(&arn, m.line));
+            t.add_row(row);
         }
         for a in self.accounts {
-            t.add_row(vec![
+            let mut row = vec![
                 "aws-auth".to_owned(),
                 "mapAccounts".to_owned(),
                 a.line.map(|l| l.to_string()).unwrap_or_default(),
@@ -498,7 +778,9 @@ impl Inventory<'_> {
                 String::new(),
                 String::new(),
                 if a.read { "kept" } else { "key never read" }.to_owned(),
-            ]);
+            ];
+            row.extend(used(&a.account, a.line));
+            t.add_row(row);
         }
         for e in self.access_entries {
             let mut grants = e.groups.clone();
@@ -510,7 +792,7 @@ impl Inventory<'_> {
                 };
                 grants.push(format!("{} ({scope})", p.name()));
             }
-            t.add_row(vec![
+            let mut row = vec![
                 "access entry".to_owned(),
                 e.kind.clone().unwrap_or_default(),
                 String::new(),
@@ -518,17 +800,24 @@ impl Inventory<'_> {
                 e.username.clone().unwrap_or_default(),
                 grants.join(","),
                 String::new(),
-            ]);
+            ];
+            row.extend(used(&e.principal_arn, None));
+            t.add_row(row);
         }
         writeln!(w, "{t}")?;
+        if let Some(u) = self.usage.as_ref().filter(|u| !u.unattributed.is_empty()) {
+            writeln!(
+                w,
+                "\nGranted by no mapping read (the configuration given is not the one the cluster used, or it changed): {}",
+                u.unattributed.join(", ")
+            )?;
+        }
         if !self.findings.is_empty() {
-            let mut f = table(&["FINDING", "SECTION", "LINE", "ENTRY", "MESSAGE"]);
+            let mut f = table(&["FINDING", "SEVERITY", "SECTION", "LINE", "ENTRY", "MESSAGE"]);
             for x in &self.findings {
                 f.add_row(vec![
-                    serde_json::to_value(x.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    x.kind.name().to_owned(),
+                    x.severity.name().to_owned(),
                     x.section.clone().unwrap_or_default(),
                     x.line.map(|l| l.to_string()).unwrap_or_default(),
                     x.entry.clone().unwrap_or_default(),
@@ -539,6 +828,54 @@ impl Inventory<'_> {
         }
         Ok(())
     }
+}
+
+/// One `access -o ndjson` line (`eks-authlog.finding/v1`).
+#[derive(Serialize)]
+struct FindingLine<'a> {
+    schema: &'static str,
+    id: String,
+    cluster: Option<&'a str>,
+    region: Option<&'a str>,
+    account: Option<String>,
+    kind: FindingKind,
+    severity: Severity,
+    source: Option<&'a str>,
+    section: Option<&'a str>,
+    line: Option<usize>,
+    entry: Option<&'a str>,
+    granted: Option<u64>,
+    first_seen: Option<&'a str>,
+    last_seen: Option<&'a str>,
+    message: &'a str,
+}
+
+/// A finding's stable id: the same finding on the next run has the same id. It hashes what
+/// identifies the finding (cluster, kind, section, entry), not its line or message, which move
+/// when the file is edited elsewhere or the window changes.
+fn finding_id(cluster: Option<&str>, f: &Finding) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [
+        cluster.unwrap_or(""),
+        f.kind.name(),
+        f.section.as_deref().unwrap_or(""),
+        f.entry.as_deref().unwrap_or(""),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    // Two findings of one kind on one entry (a group with whitespace twice) differ by their
+    // message; the messages that quote counts or the window are left out, so that they keep
+    // their id from run to run.
+    if !matches!(
+        f.kind,
+        FindingKind::NeverUsed | FindingKind::NodeRoleNotMapped
+    ) {
+        h.update(f.message.as_bytes());
+    }
+    let d = h.finalize();
+    d[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn table(header: &[&str]) -> comfy_table::Table {

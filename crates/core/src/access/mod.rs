@@ -11,6 +11,7 @@ pub mod awsauth;
 pub mod diagnose;
 pub mod entries;
 pub mod inventory;
+pub mod usage;
 pub mod yaml;
 
 #[cfg(test)]
@@ -19,7 +20,8 @@ mod tests;
 pub use self::awsauth::{AwsAuth, AwsAuthFormat, EntryState, Mapping, SectionKind};
 pub use self::diagnose::{Cause, Denial, Diagnosis, Evidence, Fix, diagnose};
 pub use self::entries::{AccessEntries, AccessEntry, ClusterInfo, Mode};
-pub use self::inventory::{Finding, FindingKind, Inventory, inventory};
+pub use self::inventory::{Finding, FindingKind, Inventory, Severity, inventory};
+pub use self::usage::{LogUse, PrincipalUse};
 
 /// An access-configuration file that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,55 @@ pub struct AccessConfig {
     pub aws_auth: Option<AwsAuth>,
     /// Access entries and `describe-cluster` facts.
     pub entries: AccessEntries,
+    /// Every document read, verbatim and in order: the `access -o json` snapshot carries them,
+    /// so that a later run re-reads exactly what this one read (lines and errors included).
+    #[serde(skip)]
+    pub documents: Vec<Document>,
+}
+
+/// One access-configuration document as it was read.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Document {
+    /// The file, `-` for stdin, or the API call it came from.
+    pub source: String,
+    /// Its text.
+    pub text: String,
+}
+
+/// What kind of access-configuration document to expect (`--config-format`); `Auto` detects
+/// it by content.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConfigFormat {
+    /// Detect by content.
+    #[default]
+    Auto,
+    /// The aws-auth ConfigMap (YAML or JSON), its `data` block, or eksctl's identity list.
+    AwsAuth,
+    /// `aws eks` JSON: list-access-entries, describe-access-entry,
+    /// list-associated-access-policies or describe-cluster.
+    Eks,
+    /// The `eks-authlog.access/v1` document that `eks-authlog access -o json` writes.
+    Snapshot,
+}
+
+impl ConfigFormat {
+    /// Every format, in declaration order.
+    pub const ALL: &[ConfigFormat] = &[
+        ConfigFormat::Auto,
+        ConfigFormat::AwsAuth,
+        ConfigFormat::Eks,
+        ConfigFormat::Snapshot,
+    ];
+
+    /// The command-line name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ConfigFormat::Auto => "auto",
+            ConfigFormat::AwsAuth => "aws-auth",
+            ConfigFormat::Eks => "eks",
+            ConfigFormat::Snapshot => "snapshot",
+        }
+    }
 }
 
 impl AccessConfig {
@@ -48,8 +99,16 @@ impl AccessConfig {
         self.entries.cluster.mode
     }
 
-    /// Reads the files (`-` is stdin) into one configuration.
+    /// Reads the files (`-` is stdin) into one configuration, detecting each one's kind.
     pub fn from_paths<S: AsRef<str>>(paths: &[S]) -> Result<AccessConfig, ReadError> {
+        AccessConfig::from_paths_as(paths, ConfigFormat::Auto)
+    }
+
+    /// Reads the files (`-` is stdin) into one configuration, each as `format`.
+    pub fn from_paths_as<S: AsRef<str>>(
+        paths: &[S],
+        format: ConfigFormat,
+    ) -> Result<AccessConfig, ReadError> {
         let mut cfg = AccessConfig::default();
         for path in paths {
             let path = path.as_ref();
@@ -64,7 +123,7 @@ impl AccessConfig {
                 line: None,
                 message: format!("cannot read: {e}"),
             })?;
-            cfg.read(path, &bytes)?;
+            cfg.read_as(path, &bytes, format)?;
         }
         Ok(cfg)
     }
@@ -74,6 +133,27 @@ impl AccessConfig {
     /// AWS CLI JSON (`list-access-entries`, `describe-access-entry`,
     /// `list-associated-access-policies`, `describe-cluster`).
     pub fn read(&mut self, file: &str, bytes: &[u8]) -> Result<(), ReadError> {
+        self.read_as(file, bytes, ConfigFormat::Auto)
+    }
+
+    /// Reads one document as `format` (or detected, with [`ConfigFormat::Auto`]) and merges
+    /// it in.
+    pub fn read_as(
+        &mut self,
+        file: &str,
+        bytes: &[u8],
+        format: ConfigFormat,
+    ) -> Result<(), ReadError> {
+        self.read_doc(file, bytes, format, true)
+    }
+
+    fn read_doc(
+        &mut self,
+        file: &str,
+        bytes: &[u8],
+        format: ConfigFormat,
+        top: bool,
+    ) -> Result<(), ReadError> {
         let err = |line: Option<usize>, message: String| ReadError {
             file: file.to_owned(),
             line,
@@ -88,13 +168,44 @@ impl AccessConfig {
             err(Some(line), "not UTF-8 text".to_owned())
         })?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        if text.trim_start().starts_with('{') {
+        let json = text.trim_start().starts_with('{');
+        if json && format != ConfigFormat::AwsAuth {
             let v: serde_json::Value = serde_json::from_str(text)
                 .map_err(|e| err(Some(e.line()), format!("not valid JSON: {e}")))?;
-            if let Some(doc) = entries::EntriesDoc::detect(&v) {
+            if format != ConfigFormat::Eks && is_snapshot(&v) {
+                if !top {
+                    return Err(err(None, "a snapshot inside a snapshot".to_owned()));
+                }
+                return self.read_snapshot(file, &v);
+            }
+            if format != ConfigFormat::Snapshot
+                && let Some(doc) = entries::EntriesDoc::detect(&v)
+            {
                 self.entries.add(file, doc, &v);
+                self.remember(file, text);
                 return Ok(());
             }
+        }
+        match format {
+            ConfigFormat::Eks => {
+                return Err(err(
+                    None,
+                    "not aws eks JSON: expected list-access-entries (accessEntries), \
+                     describe-access-entry (accessEntry), list-associated-access-policies \
+                     (associatedAccessPolicies) or describe-cluster (cluster) output"
+                        .to_owned(),
+                ));
+            }
+            ConfigFormat::Snapshot => {
+                return Err(err(
+                    None,
+                    format!(
+                        "not an eks-authlog access snapshot (\"schema\": \"{}\")",
+                        SCHEMA
+                    ),
+                ));
+            }
+            ConfigFormat::Auto | ConfigFormat::AwsAuth => {}
         }
         // aws-auth: YAML, or JSON read as YAML so that every node keeps its line.
         let root = yaml::parse(text)
@@ -120,6 +231,44 @@ impl AccessConfig {
             ));
         }
         self.aws_auth = Some(aws_auth);
+        self.remember(file, text);
         Ok(())
     }
+
+    /// Re-reads the documents an `access -o json` snapshot carries, under their own names.
+    fn read_snapshot(&mut self, file: &str, v: &serde_json::Value) -> Result<(), ReadError> {
+        let docs: Vec<Document> = v
+            .get("documents")
+            .cloned()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| ReadError {
+                file: file.to_owned(),
+                line: None,
+                message: format!("snapshot `documents` is not a list of {{source, text}}: {e}"),
+            })?
+            .unwrap_or_default();
+        for d in docs {
+            self.read_doc(&d.source, d.text.as_bytes(), ConfigFormat::Auto, false)
+                .map_err(|e| ReadError {
+                    message: format!("in snapshot {file}: {}", e.message),
+                    ..e
+                })?;
+        }
+        Ok(())
+    }
+
+    fn remember(&mut self, source: &str, text: &str) {
+        self.documents.push(Document {
+            source: source.to_owned(),
+            text: text.to_owned(),
+        });
+    }
+}
+
+/// The schema id of the snapshot (the `access` JSON document).
+pub const SCHEMA: &str = inventory::SCHEMA;
+
+fn is_snapshot(v: &serde_json::Value) -> bool {
+    v.get("schema").and_then(|s| s.as_str()) == Some(SCHEMA)
 }

@@ -735,3 +735,290 @@ proptest! {
         let _ = diag(&cfg, ADMIN);
     }
 }
+
+// ---- the snapshot, forced formats, usage, node mappings, NDJSON ----
+
+fn use_of(arn: &str, granted: u64, username: &str) -> PrincipalUse {
+    PrincipalUse {
+        arn: arn.to_owned(),
+        granted,
+        usernames: vec![username.to_owned()],
+        first_seen: Some("2024-05-01T10:00:00Z".to_owned()),
+        last_seen: Some("2024-05-02T11:00:00Z".to_owned()),
+        ..PrincipalUse::default()
+    }
+}
+
+#[test]
+fn a_snapshot_reads_back_to_the_same_inventory() {
+    let cfg = load(&[
+        "aws-auth.yaml",
+        "list-access-entries.json",
+        "describe-access-entry-role.json",
+        "describe-cluster-api-and-config-map.json",
+    ]);
+    let mut first = Vec::new();
+    inventory(&cfg).write_json(&mut first).unwrap();
+    let mut again = AccessConfig::default();
+    again.read("snapshot.json", &first).unwrap();
+    let mut second = Vec::new();
+    inventory(&again).write_json(&mut second).unwrap();
+    assert_eq!(
+        String::from_utf8(first).unwrap(),
+        String::from_utf8(second).unwrap()
+    );
+    // The documents keep their own names, so findings still point at the original file.
+    assert_eq!(again.documents.len(), 4);
+    assert_eq!(again.aws_auth.as_ref().unwrap().source, "aws-auth.yaml");
+}
+
+#[test]
+fn a_snapshot_inside_a_snapshot_is_refused_with_the_file_named() {
+    let cfg = load(&["aws-auth.yaml"]);
+    let mut inner = Vec::new();
+    inventory(&cfg).write_json(&mut inner).unwrap();
+    let outer = serde_json::json!({
+        "schema": SCHEMA,
+        "documents": [{"source": "inner.json", "text": String::from_utf8(inner).unwrap()}],
+    });
+    let err = AccessConfig::default()
+        .read("outer.json", outer.to_string().as_bytes())
+        .unwrap_err();
+    assert_eq!(err.file, "inner.json");
+    assert!(err.message.contains("snapshot inside a snapshot"), "{err}");
+    assert!(err.message.contains("outer.json"), "{err}");
+}
+
+#[test]
+fn a_forced_format_refuses_another_kind_naming_it() {
+    let bytes = std::fs::read(dir().join("aws-auth.json")).unwrap();
+    let err = AccessConfig::default()
+        .read_as("aws-auth.json", &bytes, ConfigFormat::Eks)
+        .unwrap_err();
+    assert!(err.message.contains("not aws eks JSON"), "{err}");
+    let err = AccessConfig::default()
+        .read_as("aws-auth.json", &bytes, ConfigFormat::Snapshot)
+        .unwrap_err();
+    assert!(err.message.contains("snapshot"), "{err}");
+    // Forced aws-auth reads the JSON ConfigMap as YAML, as detection does.
+    let mut cfg = AccessConfig::default();
+    cfg.read_as("aws-auth.json", &bytes, ConfigFormat::AwsAuth)
+        .unwrap();
+    assert!(!cfg.aws_auth.unwrap().mappings.is_empty());
+    // A describe-cluster document forced to aws-auth is not an aws-auth document.
+    let bytes = std::fs::read(dir().join("describe-cluster-api.json")).unwrap();
+    assert!(
+        AccessConfig::default()
+            .read_as("d.json", &bytes, ConfigFormat::AwsAuth)
+            .is_err()
+    );
+}
+
+#[test]
+fn usage_attributes_grants_to_the_mapping_that_grants_them() {
+    let cfg = load(&["aws-auth.yaml"]);
+    let logs = LogUse {
+        events: 10,
+        first_seen: Some("2024-05-01T00:00:00Z".to_owned()),
+        last_seen: Some("2024-05-03T00:00:00Z".to_owned()),
+        principals: vec![
+            use_of(NODE, 7, "system:node:ip-10-0-0-1.ec2.internal"),
+            use_of("arn:aws:iam::111122223333:user/admin", 2, "admin"),
+            use_of("arn:aws:iam::999999999999:role/stranger", 1, "x"),
+        ],
+        creator: Vec::new(),
+    };
+    let inv = inventory(&cfg).with_usage(&logs);
+    let usage = inv.usage.as_ref().unwrap();
+    let node = usage.mappings.iter().find(|m| m.entry == NODE).unwrap();
+    assert_eq!(node.granted, 7);
+    assert_eq!(node.last_seen.as_deref(), Some("2024-05-02T11:00:00Z"));
+    assert_eq!(
+        usage.unattributed,
+        ["arn:aws:iam::999999999999:role/stranger"]
+    );
+    // The role with a path and my-user granted nothing: never used.
+    let never: Vec<&str> = inv
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::NeverUsed)
+        .filter_map(|f| f.entry.as_deref())
+        .collect();
+    assert_eq!(
+        never,
+        [
+            "arn:aws:iam::111122223333:role/team/dev/eks-admin",
+            "arn:aws:iam::444455556666:user/my-user"
+        ]
+    );
+}
+
+#[test]
+fn an_access_entry_wins_over_aws_auth_when_the_mode_reads_entries() {
+    let node =
+        "arn:aws:iam::111122223333:role/eksctl-my-cluster-nodegroup-NodeInstanceRole-647HpxD4e9mr";
+    let mut cfg = load(&[
+        "describe-access-entry-node.json",
+        "describe-cluster-api-and-config-map.json",
+    ]);
+    let aws_auth = format!(
+        "data:\n  mapRoles: |\n    - rolearn: {node}\n      username: system:node:{{{{EC2PrivateDNSName}}}}\n      groups:\n        - system:bootstrappers\n        - system:nodes\n"
+    );
+    cfg.read("aws-auth.yaml", aws_auth.as_bytes()).unwrap();
+    let logs = LogUse {
+        events: 1,
+        principals: vec![use_of(node, 3, "system:node:ip")],
+        ..LogUse::default()
+    };
+    let by = |cfg: &AccessConfig| -> Vec<(usage::MappedBy, u64)> {
+        inventory(cfg)
+            .with_usage(&logs)
+            .usage
+            .unwrap()
+            .mappings
+            .iter()
+            .filter(|m| m.entry == node)
+            .map(|m| (m.mapped_by.clone(), m.granted))
+            .collect()
+    };
+    assert_eq!(
+        by(&cfg),
+        [
+            (usage::MappedBy::AccessEntry, 3),
+            (usage::MappedBy::AwsAuth, 0)
+        ]
+    );
+    // On a CONFIG_MAP cluster the access entry is not read: aws-auth granted it.
+    cfg.entries.cluster.mode = Some(Mode::ConfigMap);
+    assert_eq!(by(&cfg), [(usage::MappedBy::AwsAuth, 3)]);
+}
+
+#[test]
+fn no_events_read_means_nothing_is_called_never_used() {
+    let cfg = load(&["aws-auth.yaml"]);
+    let inv = inventory(&cfg).with_usage(&LogUse::default());
+    assert!(
+        !inv.findings
+            .iter()
+            .any(|f| f.kind == FindingKind::NeverUsed)
+    );
+}
+
+#[test]
+fn the_creator_hidden_mapping_takes_its_kubernetes_admin_grants() {
+    let cfg = load(&["aws-auth.yaml"]);
+    let creator = "arn:aws:iam::111122223333:role/creator";
+    let logs = LogUse {
+        events: 5,
+        principals: vec![use_of(creator, 5, "kubernetes-admin")],
+        creator: vec![usage::HiddenMapping {
+            arn: creator.to_owned(),
+            username: "kubernetes-admin".to_owned(),
+            groups: vec!["system:masters".to_owned()],
+            evidence: vec!["mapping_static".to_owned()],
+            granted: 5,
+            ..usage::HiddenMapping::default()
+        }],
+        ..LogUse::default()
+    };
+    let inv = inventory(&cfg).with_usage(&logs);
+    assert_eq!(inv.hidden_mappings.len(), 1);
+    let u = inv.usage.as_ref().unwrap();
+    let hidden = u.mappings.iter().find(|m| m.entry == creator).unwrap();
+    assert_eq!(
+        (hidden.mapped_by.clone(), hidden.granted),
+        (usage::MappedBy::Hidden, 5)
+    );
+    assert!(u.unattributed.is_empty());
+    let mut table = Vec::new();
+    inv.write_table(&mut table).unwrap();
+    let table = String::from_utf8(table).unwrap();
+    assert!(table.contains("eks (hidden)"), "{table}");
+}
+
+#[test]
+fn a_node_role_denied_in_the_logs_is_a_finding_with_the_mapping_to_add() {
+    let cfg = load(&["data-block.yaml"]);
+    let role = "arn:aws:iam::111122223333:role/eksctl-ng-NodeInstanceRole-1ABC";
+    let logs = LogUse {
+        events: 4,
+        principals: vec![PrincipalUse {
+            arn: role.to_owned(),
+            node_role_denials: 4,
+            ..PrincipalUse::default()
+        }],
+        ..LogUse::default()
+    };
+    let inv = inventory(&cfg).with_usage(&logs);
+    let f = inv
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::NodeRoleNotMapped)
+        .unwrap();
+    assert_eq!(f.entry.as_deref(), Some(role));
+    assert_eq!(f.severity, Severity::High);
+    assert!(
+        f.message
+            .contains("--arn arn:aws:iam::111122223333:role/eksctl-ng-NodeInstanceRole-1ABC"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.message.contains("system:node:{{EC2PrivateDNSName}}"),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn a_node_mapping_without_its_groups_or_username_is_incomplete() {
+    let text = "data:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/ng-a\n      username: system:node:{{EC2PrivateDNSName}}\n      groups:\n        - system:nodes\n    - rolearn: arn:aws:iam::111122223333:role/ng-b\n      username: ng-b\n      groups:\n        - system:bootstrappers\n        - system:nodes\n    - rolearn: arn:aws:iam::111122223333:role/ng-c\n      username: system:node:{{EC2PrivateDNSName}}\n      groups:\n        - system:bootstrappers\n        - system:nodes\n";
+    let mut cfg = AccessConfig::default();
+    cfg.read("aws-auth.yaml", text.as_bytes()).unwrap();
+    let inv = inventory(&cfg);
+    let hits: Vec<(&str, &str)> = inv
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::NodeMappingIncomplete)
+        .map(|f| (f.entry.as_deref().unwrap(), f.message.as_str()))
+        .collect();
+    assert_eq!(hits.len(), 2, "{hits:#?}");
+    assert!(hits[0].0.ends_with("ng-a") && hits[0].1.contains("system:bootstrappers"));
+    assert!(hits[1].0.ends_with("ng-b") && hits[1].1.contains("username"));
+}
+
+#[test]
+fn ndjson_lines_carry_the_schema_and_ids_that_survive_a_line_shift() {
+    let text = std::fs::read_to_string(dir().join("catalog/m01-role-path.yaml")).unwrap();
+    let lines = |text: &str| -> Vec<serde_json::Value> {
+        let mut cfg = AccessConfig::default();
+        cfg.read("aws-auth.yaml", text.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        inventory(&cfg).write_ndjson(&mut out).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let before = lines(&text);
+    assert!(!before.is_empty());
+    for l in &before {
+        assert_eq!(l["schema"], "eks-authlog.finding/v1");
+        assert!(l["id"].as_str().unwrap().len() == 16);
+        assert!(l["severity"].is_string() && l["kind"].is_string());
+    }
+    // A comment line at the top moves every line number; ids stay.
+    let shifted = lines(&format!("# moved\n{text}"));
+    let ids = |v: &[serde_json::Value]| -> Vec<String> {
+        v.iter()
+            .map(|l| l["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&before), ids(&shifted));
+    assert_ne!(before[0]["line"], shifted[0]["line"]);
+    let mut unique = ids(&before);
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), before.len(), "ids are unique within a run");
+}

@@ -9,7 +9,8 @@
 
 use std::io::{self, Write};
 
-use crate::access::{AccessConfig, Denial, Diagnosis, diagnose};
+use crate::access::usage::HiddenMapping;
+use crate::access::{AccessConfig, Denial, Diagnosis, LogUse, PrincipalUse, diagnose};
 use crate::analysis::Report;
 use crate::classify::Class;
 
@@ -79,4 +80,50 @@ pub fn write_text<W: Write>(out: &mut W, arn: &str, d: &Diagnosis) -> io::Result
         writeln!(out, "    $ {cmd}")?;
     }
     Ok(())
+}
+
+/// What `report` says about the principals, in the form the access inventory joins
+/// ([`Inventory::with_usage`](crate::access::Inventory::with_usage)). Analyse with
+/// `include_internal` so that node roles are in it.
+pub fn log_use(report: &Report) -> LogUse {
+    let principals = report
+        .principals
+        .list
+        .iter()
+        .map(|p| PrincipalUse {
+            arn: p.arn.clone(),
+            granted: p.granted,
+            usernames: p.usernames.iter().map(|u| u.name.clone()).collect(),
+            node_role_denials: p
+                .denied_by_class
+                .iter()
+                .filter(|c| c.name == Class::NodeRoleNotMapped.as_str())
+                .map(|c| c.count)
+                .sum(),
+            internal: p.internal,
+            first_seen: p.first_seen.clone(),
+            last_seen: p.last_seen.clone(),
+        })
+        .collect();
+    let creator = report
+        .creator
+        .identities
+        .iter()
+        .map(|c| HiddenMapping {
+            arn: c.canonical_arn.clone(),
+            username: "kubernetes-admin".to_owned(),
+            groups: c.groups.clone(),
+            evidence: c.evidence.iter().map(|e| (*e).to_owned()).collect(),
+            granted: c.count,
+            first_seen: c.first_seen.clone(),
+            last_seen: c.last_seen.clone(),
+        })
+        .collect();
+    LogUse {
+        events: report.events.parsed,
+        first_seen: report.window.start.clone(),
+        last_seen: report.window.end.clone(),
+        principals,
+        creator,
+    }
 }
