@@ -118,6 +118,8 @@ pub struct Inventory<'a> {
     pub access_entries: &'a [AccessEntry],
     /// Findings.
     pub findings: Vec<Finding>,
+    /// What the live read did and could not read; null for files only.
+    pub live: Option<&'a super::Live>,
 }
 
 /// Builds the inventory and its findings.
@@ -384,6 +386,7 @@ pub fn inventory(cfg: &AccessConfig) -> Inventory<'_> {
         accounts: aws.map_or(&[][..], |a| &a.accounts),
         access_entries: &cfg.entries.entries,
         findings,
+        live: cfg.live.as_ref(),
     }
 }
 
@@ -456,6 +459,9 @@ impl Inventory<'_> {
 
     /// Writes the inventory and findings as tables.
     pub fn write_table<W: io::Write>(&self, w: &mut W) -> io::Result<()> {
+        if let Some(live) = self.live {
+            write_live(w, live)?;
+        }
         let mut t = table(&[
             "SOURCE",
             "SECTION",
@@ -539,6 +545,26 @@ impl Inventory<'_> {
         }
         Ok(())
     }
+}
+
+/// What was read live, and one line per part that was not.
+fn write_live<W: io::Write>(w: &mut W, live: &super::Live) -> io::Result<()> {
+    let via = live
+        .aws_auth_via
+        .as_deref()
+        .map(|v| format!("; aws-auth through {v}"))
+        .unwrap_or_default();
+    writeln!(
+        w,
+        "Read live: cluster {} in {}, {} EKS API calls{via}",
+        live.cluster,
+        live.region,
+        live.api_calls.total()
+    )?;
+    for u in &live.unread {
+        writeln!(w, "Not read: {}", u.text())?;
+    }
+    writeln!(w)
 }
 
 fn table(header: &[&str]) -> comfy_table::Table {

@@ -11,6 +11,7 @@ pub mod awsauth;
 pub mod diagnose;
 pub mod entries;
 pub mod inventory;
+pub mod live;
 pub mod yaml;
 
 #[cfg(test)]
@@ -20,6 +21,7 @@ pub use self::awsauth::{AwsAuth, AwsAuthFormat, EntryState, Mapping, SectionKind
 pub use self::diagnose::{Cause, Denial, Diagnosis, Evidence, Fix, diagnose};
 pub use self::entries::{AccessEntries, AccessEntry, ClusterInfo, Mode};
 pub use self::inventory::{Finding, FindingKind, Inventory, inventory};
+pub use self::live::{EksApiCalls, Live, Part, Unread};
 
 /// An access-configuration file that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -40,12 +42,37 @@ pub struct AccessConfig {
     pub aws_auth: Option<AwsAuth>,
     /// Access entries and `describe-cluster` facts.
     pub entries: AccessEntries,
+    /// What a live read (EKS API, kubectl) did and could not read; `None` for files only.
+    pub live: Option<Live>,
 }
 
 impl AccessConfig {
     /// The authentication mode, when `describe-cluster` output was given.
     pub fn mode(&self) -> Option<Mode> {
         self.entries.cluster.mode
+    }
+
+    /// One line per part a live read could not get (empty for files, or a complete read).
+    pub fn unread(&self) -> Vec<String> {
+        self.live
+            .iter()
+            .flat_map(|l| &l.unread)
+            .map(Unread::text)
+            .collect()
+    }
+
+    /// Merges one AWS CLI JSON document (`list-access-entries`, `describe-access-entry`,
+    /// `list-associated-access-policies`, `describe-cluster`), as [`AccessConfig::read`] does
+    /// for a file holding it. Returns false when `v` is none of these. The live EKS read
+    /// builds these documents from the API's answers, so files and the API share one path.
+    pub fn read_json(&mut self, source: &str, v: &serde_json::Value) -> bool {
+        match entries::EntriesDoc::detect(v) {
+            Some(doc) => {
+                self.entries.add(source, doc, v);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Reads the files (`-` is stdin) into one configuration.
@@ -91,8 +118,7 @@ impl AccessConfig {
         if text.trim_start().starts_with('{') {
             let v: serde_json::Value = serde_json::from_str(text)
                 .map_err(|e| err(Some(e.line()), format!("not valid JSON: {e}")))?;
-            if let Some(doc) = entries::EntriesDoc::detect(&v) {
-                self.entries.add(file, doc, &v);
+            if self.read_json(file, &v) {
                 return Ok(());
             }
         }
