@@ -24,9 +24,9 @@ fn main() -> ExitCode {
             }
             .into();
         }
-        Ok(cli::Plan::Access(files, format)) => {
+        Ok(cli::Plan::Access(files, format, live)) => {
             let stdout = BufWriter::new(io::stdout().lock());
-            return match eks_authlog::access::run(&files, format, stdout) {
+            return match eks_authlog::access::run(&files, format, live.as_ref(), stdout) {
                 Ok(summary) => {
                     say(format_args!("{summary}"));
                     Exit::Success.into()
