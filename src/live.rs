@@ -1,16 +1,17 @@
 //! Reading the access configuration live: the EKS API through `eks-authlog-aws`, and the
 //! aws-auth ConfigMap through `kubectl` with the user's kubeconfig. Both land in the same
-//! [`AccessConfig`] as `--access-config` files, and what could not be read is recorded there
+//! `AccessConfig` as `--access-config` files, and what could not be read is recorded there
 //! (and said on stderr, one line each) instead of stopping the run.
 //!
 //! kubectl is run as a subprocess rather than through the `kube` crate: it already knows
 //! every kubeconfig credential plugin (`aws eks get-token`, SSO, `aws-iam-authenticator`),
 //! and one ConfigMap GET does not justify hyper, k8s-openapi and their build time.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "cloudwatch")]
 use eks_authlog_core::access::{AccessConfig, Mode, Part, Unread};
 use eks_authlog_core::secrets::mask_credentials;
 
@@ -69,6 +70,7 @@ pub fn read(
         None => {}
     }
     if !quiet {
+        use std::io::Write as _;
         let mut err = std::io::stderr().lock();
         for u in &snap.live.unread {
             let _ = writeln!(err, "eks-authlog: note: {}", u.text());
