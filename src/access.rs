@@ -1,7 +1,7 @@
-//! `eks-authlog access`: read the cluster's access configuration from files and print its
-//! inventory and findings, joined with the logs given. The reading, findings, usage join and
-//! rendering are the core's (`eks_authlog_core::access`); this module only joins them to the
-//! command line.
+//! `eks-authlog access`: read the cluster's access configuration from files (and live, with
+//! `--cluster`: [`crate::live`]) and print its inventory and findings, joined with the logs
+//! given. The reading, findings, usage join and rendering are the core's
+//! (`eks_authlog_core::access`); this module only joins them to the command line.
 
 use std::io::Write;
 
@@ -14,6 +14,7 @@ use eks_authlog_core::source::{Input, InputFormat};
 
 use crate::error::{Error, Result};
 use crate::exit::Exit;
+use crate::live::LiveAccess;
 
 /// What `access` reads and writes.
 #[derive(Clone, Debug)]
@@ -28,6 +29,8 @@ pub struct AccessJob {
     pub format: Format,
     /// `--fail-on`: finding kinds, severities or `any`.
     pub fail_on: Vec<String>,
+    /// `--cluster`: read the configuration live as well.
+    pub live: Option<LiveAccess>,
 }
 
 /// How `access` ended.
@@ -44,8 +47,11 @@ pub struct AccessOutcome {
 /// Reads the job's files and writes the inventory to `out` as a table, the
 /// `eks-authlog.access/v1` JSON document (a snapshot), or `eks-authlog.finding/v1` lines.
 pub fn run<W: Write>(job: &AccessJob, mut out: W) -> Result<AccessOutcome> {
-    let cfg = AccessConfig::from_paths_as(&job.files, job.config_format)
+    let mut cfg = AccessConfig::from_paths_as(&job.files, job.config_format)
         .map_err(eks_authlog_core::Error::from)?;
+    if let Some(live) = &job.live {
+        read_live(live, &mut cfg)?;
+    }
     let mut warnings = Vec::new();
     let mut inv = inventory(&cfg);
     if !job.logs.is_empty() {
@@ -102,6 +108,23 @@ fn fails_on(name: &str, kind: FindingKind) -> bool {
             .iter()
             .find(|s| s.name() == name)
             .is_some_and(|&s| kind.severity() >= s)
+}
+
+/// The live read for `access`: an EKS read that gets nothing fails the command (exit 2).
+#[cfg(feature = "cloudwatch")]
+fn read_live(live: &LiveAccess, cfg: &mut AccessConfig) -> Result<()> {
+    crate::live::read(live, cfg, false)?;
+    Ok(())
+}
+
+#[cfg(not(feature = "cloudwatch"))]
+fn read_live(_: &LiveAccess, _: &mut AccessConfig) -> Result<()> {
+    Err(eks_authlog_core::Error::Usage(
+        "this eks-authlog was built without AWS support (feature `cloudwatch`): --cluster \
+         cannot read the access configuration live; give files"
+            .to_owned(),
+    )
+    .into())
 }
 
 #[cfg(test)]

@@ -363,6 +363,35 @@ struct RunArgs {
     /// (repeatable; see `eks-authlog access`).
     #[arg(long, value_name = "FILE")]
     access_config: Vec<String>,
+
+    /// With --cluster and no INPUT, report and failures also read the cluster's access
+    /// configuration live (EKS API, and aws-auth through kubectl) to diagnose each not-mapped
+    /// principal; this turns that off.
+    #[cfg(feature = "cloudwatch")]
+    #[arg(long, help_heading = "Live access configuration")]
+    no_live_access: bool,
+
+    #[cfg(feature = "cloudwatch")]
+    #[command(flatten)]
+    kube: KubeArgs,
+}
+
+/// How the live read reaches aws-auth (`access --cluster`, and report/failures over CloudWatch).
+#[derive(Debug, ClapArgs)]
+struct KubeArgs {
+    /// Do not run kubectl for aws-auth; use only what the EKS API (and files) give.
+    #[arg(long, help_heading = "Live access configuration")]
+    no_kubectl: bool,
+
+    /// The kubeconfig context for aws-auth [default: the one whose server is the cluster's
+    /// endpoint, as DescribeCluster gives it].
+    #[arg(
+        long,
+        value_name = "CONTEXT",
+        help_heading = "Live access configuration",
+        conflicts_with = "no_kubectl"
+    )]
+    kube_context: Option<String>,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -370,8 +399,34 @@ struct AccessArgs {
     /// aws-auth (kubectl -o yaml|json, its data block, eksctl get iamidentitymapping -o
     /// json|yaml) and aws eks list-access-entries / describe-access-entry /
     /// list-associated-access-policies / describe-cluster JSON; `-` reads stdin.
-    #[arg(value_name = "FILE", required = true)]
+    #[arg(value_name = "FILE", required_unless_present = "cluster")]
     files: Vec<String>,
+
+    /// Read the cluster's access configuration live: DescribeCluster and its access entries
+    /// through the EKS API, aws-auth through kubectl. Combines with FILEs.
+    #[arg(long, value_name = "NAME", help_heading = "Live access configuration")]
+    cluster: Option<String>,
+
+    /// AWS region of the cluster [default: the standard chain's].
+    #[arg(
+        long,
+        value_name = "REGION",
+        requires = "cluster",
+        help_heading = "Live access configuration"
+    )]
+    region: Option<String>,
+
+    /// AWS profile [default: the standard credential chain].
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        requires = "cluster",
+        help_heading = "Live access configuration"
+    )]
+    profile: Option<String>,
+
+    #[command(flatten)]
+    kube: KubeArgs,
 
     /// Output format [default: table on a terminal, json when piped]. `json` is also a
     /// snapshot that later runs read back; `ndjson` is one eks-authlog.finding/v1 per line.
@@ -491,6 +546,58 @@ fn table_width(flag: Option<u16>, stdout_tty: bool, columns: Option<&OsStr>) -> 
         .max(40)
 }
 
+/// The live read of `access --cluster`.
+fn access_live(a: &AccessArgs) -> Option<eks_authlog::live::LiveAccess> {
+    let cluster = a.cluster.clone()?;
+    Some(eks_authlog::live::LiveAccess {
+        cluster,
+        region: a.region.clone(),
+        profile: a.profile.clone(),
+        kubectl: !a.kube.no_kubectl,
+        kube_context: a.kube.kube_context.clone(),
+    })
+}
+
+/// The live read of `report` and `failures` over CloudWatch: one cluster in one region,
+/// unless `--no-live-access`. The live-read flags anywhere else are a usage error.
+#[cfg(feature = "cloudwatch")]
+fn run_live(
+    command: Command,
+    off: bool,
+    kube: &KubeArgs,
+    cloudwatch: Option<&eks_authlog_aws::CloudWatchJob>,
+) -> Result<Option<eks_authlog::live::LiveAccess>, String> {
+    let flags = off || kube.no_kubectl || kube.kube_context.is_some();
+    let applies = matches!(command, Command::Report | Command::Failures) && cloudwatch.is_some();
+    if !applies {
+        if flags {
+            return Err(
+                "--no-live-access, --no-kubectl and --kube-context apply to report and \
+                        failures with --cluster and no INPUT (and to access --cluster)"
+                    .to_owned(),
+            );
+        }
+        return Ok(None);
+    }
+    // Several clusters or regions: which configuration would explain which denial is not
+    // known; `access --cluster` reads each.
+    let Some(cw) = cloudwatch.filter(|c| {
+        c.clusters.len() == 1 && c.log_groups.is_empty() && !c.all_clusters && c.regions.len() <= 1
+    }) else {
+        return Ok(None);
+    };
+    if off {
+        return Ok(None);
+    }
+    Ok(Some(eks_authlog::live::LiveAccess {
+        cluster: cw.clusters[0].clone(),
+        region: cw.regions.first().cloned(),
+        profile: cw.profile.clone(),
+        kubectl: !kube.no_kubectl,
+        kube_context: kube.kube_context.clone(),
+    }))
+}
+
 /// What `main` should do.
 pub enum Plan {
     /// Run a job.
@@ -529,12 +636,14 @@ impl Args {
                 } else {
                     Format::Json
                 });
+                let live = access_live(&a);
                 return Ok(Plan::Access(eks_authlog::access::AccessJob {
                     files: a.files,
                     config_format: a.config_format.into(),
                     logs: a.logs,
                     format,
                     fail_on: a.fail_on,
+                    live,
                 }));
             }
             Sub::Explain {
@@ -670,6 +779,10 @@ impl Args {
                 .or_else(|| cloudwatch.as_ref().and_then(|c| c.single_cluster())),
             ..options
         };
+        #[cfg(feature = "cloudwatch")]
+        let live_access = run_live(command, a.no_live_access, &a.kube, cloudwatch.as_ref())?;
+        #[cfg(not(feature = "cloudwatch"))]
+        let live_access = None;
         let columns = std::env::var_os("COLUMNS");
         Ok(Plan::Run(Box::new(Config {
             command,
@@ -695,6 +808,7 @@ impl Args {
             fail_on: a.fail_on,
             quiet: a.quiet,
             access_config: a.access_config,
+            live_access,
         })))
     }
 }

@@ -10,6 +10,10 @@ pub enum Error {
     #[cfg(feature = "cloudwatch")]
     #[error(transparent)]
     CloudWatch(#[from] eks_authlog_aws::cloudwatch::Error),
+    /// The live EKS read got nothing (no credentials, no such cluster, endpoint unreachable).
+    #[cfg(feature = "cloudwatch")]
+    #[error(transparent)]
+    Eks(#[from] eks_authlog_aws::eks::Error),
 }
 
 impl Error {

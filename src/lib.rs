@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod exit;
 pub mod explain;
+pub mod live;
 pub mod run;
 
 pub use error::{Error, Result};

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use eks_authlog_core::access::AccessConfig;
 use eks_authlog_core::analysis::Report;
 use eks_authlog_core::pipeline;
 use eks_authlog_core::report::redact::Redactor;
@@ -100,8 +101,14 @@ fn report(config: &Config) -> Result<(Report, Sources)> {
     };
     #[cfg(feature = "cloudwatch")]
     if let Some(cw) = &config.cloudwatch {
-        let (mut report, sources) = crate::cloudwatch::report(cw, &job, config.quiet)?;
-        attach_diagnoses(config, &mut report)?;
+        let (mut report, mut sources) = crate::cloudwatch::report(cw, &job, config.quiet)?;
+        let mut cfg = read_access_config(config)?;
+        if let Some(live) = &config.live_access {
+            read_live(live, config.quiet, &mut cfg, &mut sources);
+        }
+        if let Some(cfg) = cfg.filter(has_config) {
+            eks_authlog_core::report::diagnoses::attach(&mut report, &cfg);
+        }
         return Ok((report, sources));
     }
     let (mut report, inputs) = pipeline::report(&job)?;
@@ -117,13 +124,63 @@ fn report(config: &Config) -> Result<(Report, Sources)> {
 
 /// With `--access-config`, diagnoses every not-mapped principal from those files.
 fn attach_diagnoses(config: &Config, report: &mut Report) -> Result<()> {
-    if config.access_config.is_empty() {
-        return Ok(());
+    if let Some(cfg) = read_access_config(config)? {
+        eks_authlog_core::report::diagnoses::attach(report, &cfg);
     }
-    let cfg = eks_authlog_core::access::AccessConfig::from_paths(&config.access_config)
-        .map_err(eks_authlog_core::Error::from)?;
-    eks_authlog_core::report::diagnoses::attach(report, &cfg);
     Ok(())
+}
+
+/// The `--access-config` files, or `None` when none were given.
+fn read_access_config(config: &Config) -> Result<Option<AccessConfig>> {
+    if config.access_config.is_empty() {
+        return Ok(None);
+    }
+    AccessConfig::from_paths(&config.access_config)
+        .map(Some)
+        .map_err(|e| eks_authlog_core::Error::from(e).into())
+}
+
+/// Whether anything was read to diagnose from (a live read that failed leaves nothing, and
+/// "no entry" would then be a guess).
+#[cfg(feature = "cloudwatch")]
+fn has_config(cfg: &AccessConfig) -> bool {
+    cfg.aws_auth.is_some()
+        || cfg.live.is_some()
+        || !cfg.entries.entries.is_empty()
+        || cfg.mode().is_some()
+}
+
+/// The live read for `report` and `failures`: it never fails the run, whose logs are the main
+/// answer. Its EKS calls are counted in the region's `api_calls`.
+#[cfg(feature = "cloudwatch")]
+fn read_live(
+    live: &crate::live::LiveAccess,
+    quiet: bool,
+    cfg: &mut Option<AccessConfig>,
+    sources: &mut Sources,
+) {
+    let cfg = cfg.get_or_insert_with(AccessConfig::default);
+    if let Err(e) = crate::live::read(live, cfg, quiet) {
+        if !quiet {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "eks-authlog: note: access configuration not read live ({e}); diagnoses need \
+                 it or --access-config"
+            );
+        }
+        return;
+    }
+    let Some(read) = &cfg.live else { return };
+    let metas = sources.cloudwatch.iter_mut().flatten();
+    let mut metas: Vec<_> = metas.collect();
+    let at = metas
+        .iter()
+        .position(|m| m.regions.contains(&read.region))
+        .unwrap_or(0);
+    if let Some(m) = metas.get_mut(at) {
+        m.api_calls.eks = read.api_calls;
+    }
 }
 
 /// Streams the events of the configured CloudWatch source, or of the job's local inputs.

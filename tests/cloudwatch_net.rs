@@ -24,6 +24,8 @@ fn eks_authlog(endpoint: &str, args: &[&str]) -> Command {
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
         .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", endpoint)
+        // report --cluster also reads the access configuration live: never from AWS here.
+        .env("AWS_ENDPOINT_URL_EKS", endpoint)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -47,6 +47,8 @@ fn run(url: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
         .args(args)
         .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", url)
+        // The live access read of report --cluster: moto has no such cluster (a note).
+        .env("AWS_ENDPOINT_URL_EKS", url)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")

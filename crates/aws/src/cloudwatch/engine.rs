@@ -151,6 +151,7 @@ impl Ctx {
             start_query: self.counters.start_query.load(Ordering::Relaxed),
             get_query_results: self.counters.get_query_results.load(Ordering::Relaxed),
             stop_query: self.counters.stop_query.load(Ordering::Relaxed),
+            ..ApiCalls::default()
         }
     }
 

@@ -283,7 +283,7 @@ where
 
 /// The deepest cause's own words ("Connection refused (os error 111)" → "connection
 /// refused"), which is what the user can act on; the layers above only say "dispatch failure".
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = err;
     while let Some(next) = cur.source() {
         cur = next;

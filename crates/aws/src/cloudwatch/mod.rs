@@ -16,7 +16,7 @@
 //! It knows nothing about logfmt: lines go to the sink as bytes, with their envelope.
 
 mod engine;
-mod error;
+pub(crate) mod error;
 mod rows;
 
 use std::collections::HashSet;
@@ -24,10 +24,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, ConfigLoader, Region};
+use aws_config::ConfigLoader;
 use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::config::ProvideCredentials;
-use aws_sdk_cloudwatchlogs::error::DisplayErrorContext;
 use serde::Serialize;
 
 use eks_authlog_core::queries::{self, Query, Shape};
@@ -361,13 +359,7 @@ impl Insights {
     /// Builds the client from the default chain plus `opts`, and fails fast with a clear error
     /// when there is no region or no credentials.
     pub async fn connect(opts: &ClientOptions) -> Result<Self, Error> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(p) = &opts.profile {
-            loader = loader.profile_name(p);
-        }
-        if let Some(r) = &opts.region {
-            loader = loader.region(Region::new(r.clone()));
-        }
+        let mut loader = crate::sdk::loader(opts);
         if let Some(u) = &opts.endpoint_url {
             loader = loader.endpoint_url(u);
         }
@@ -386,40 +378,10 @@ impl Insights {
     /// Like [`Insights::connect`] but from a caller-prepared loader (tests, custom credential
     /// providers). Applies the timeouts and `max_attempts` of `opts`.
     pub async fn from_loader(loader: ConfigLoader, opts: &ClientOptions) -> Result<Self, Error> {
-        use aws_config::retry::RetryConfig;
-        use aws_config::timeout::TimeoutConfig;
-        let mut loader = loader.timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(opts.connect_timeout)
-                .operation_attempt_timeout(opts.attempt_timeout)
-                .operation_timeout(opts.operation_timeout)
-                .build(),
-        );
-        if let Some(n) = opts.max_attempts {
-            loader = loader.retry_config(RetryConfig::standard().with_max_attempts(n.max(1)));
-        }
-        let conf = loader.load().await;
-        let region = conf.region().ok_or(Error::NoRegion)?.to_string();
-        let provider = conf.credentials_provider().ok_or(Error::NoCredentials {
-            detail: "no credentials provider configured".into(),
+        let (conf, region) = crate::sdk::load(loader, opts).await.map_err(|e| match e {
+            crate::sdk::LoadError::NoRegion => Error::NoRegion,
+            crate::sdk::LoadError::NoCredentials(detail) => Error::NoCredentials { detail },
         })?;
-        match tokio::time::timeout(opts.credentials_timeout, provider.provide_credentials()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                return Err(Error::NoCredentials {
-                    detail: DisplayErrorContext(&e).to_string(),
-                });
-            }
-            Err(_) => {
-                return Err(Error::NoCredentials {
-                    detail: format!(
-                        "resolving credentials took longer than {:?} (off EC2, set \
-                         AWS_EC2_METADATA_DISABLED=true to skip the instance metadata probe)",
-                        opts.credentials_timeout
-                    ),
-                });
-            }
-        }
         Ok(Insights {
             client: Client::new(&conf),
             endpoint: default_endpoint(&region),

@@ -148,6 +148,10 @@ pub struct Diagnosis {
     pub evidence: Evidence,
     /// The fix.
     pub fix: Fix,
+    /// Parts of the configuration a live read could not get (an IAM action denied, kubectl
+    /// unauthorized), one line each: the cause may lie in them. Only when not empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<String>,
 }
 
 /// A rejected principal, as the authenticator's deny line and its paired STS line show it.
@@ -169,6 +173,13 @@ const PROPAGATION_SECONDS: i64 = 120;
 
 /// Diagnoses one `identity is not mapped` / `ARN is not mapped` principal.
 pub fn diagnose(cfg: &AccessConfig, denial: &Denial<'_>) -> Diagnosis {
+    let mut d = diagnose_read(cfg, denial);
+    d.unread = cfg.unread();
+    d
+}
+
+/// [`diagnose`] from what was read, before the unread parts are noted.
+fn diagnose_read(cfg: &AccessConfig, denial: &Denial<'_>) -> Diagnosis {
     let ctx = Ctx::new(cfg, denial);
     let Some(p) = ctx.principal.as_ref() else {
         return ctx.finish(
@@ -690,6 +701,7 @@ impl<'a> Ctx<'a> {
             cause,
             evidence,
             fix,
+            unread: Vec::new(),
         }
     }
 

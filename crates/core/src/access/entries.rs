@@ -56,6 +56,8 @@ pub struct ClusterInfo {
     pub bootstrap_creator_admin: Option<bool>,
     /// `cluster.createdAt` as printed.
     pub created_at: Option<String>,
+    /// `cluster.roleArn`: the cluster's IAM service role (not the creator).
+    pub role_arn: Option<String>,
 }
 
 /// One associated access policy.
@@ -223,6 +225,7 @@ impl AccessEntries {
                     .or(self.cluster.bootstrap_creator_admin);
                 self.cluster.created_at =
                     time_text(&c["createdAt"]).or(self.cluster.created_at.take());
+                self.cluster.role_arn = s(c, "roleArn").or(self.cluster.role_arn.take());
             }
         }
     }

@@ -220,6 +220,8 @@ pub struct Inventory<'a> {
     pub documents: &'a [Document],
     #[serde(skip)]
     cfg: &'a AccessConfig,
+    /// What the live read did and could not read; null for files only.
+    pub live: Option<&'a super::Live>,
 }
 
 /// Builds the inventory and its findings.
@@ -503,6 +505,7 @@ pub fn inventory(cfg: &AccessConfig) -> Inventory<'_> {
         usage: None,
         findings,
         documents: &cfg.documents,
+        live: cfg.live.as_ref(),
         cfg,
     }
 }
@@ -701,6 +704,9 @@ impl Inventory<'_> {
 
     /// Writes the inventory and findings as tables.
     pub fn write_table<W: io::Write>(&self, w: &mut W) -> io::Result<()> {
+        if let Some(live) = self.live {
+            write_live(w, live)?;
+        }
         let mut header = vec![
             "SOURCE",
             "SECTION",
@@ -876,6 +882,26 @@ fn finding_id(cluster: Option<&str>, f: &Finding) -> String {
     }
     let d = h.finalize();
     d[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What was read live, and one line per part that was not.
+fn write_live<W: io::Write>(w: &mut W, live: &super::Live) -> io::Result<()> {
+    let via = live
+        .aws_auth_via
+        .as_deref()
+        .map(|v| format!("; aws-auth through {v}"))
+        .unwrap_or_default();
+    writeln!(
+        w,
+        "Read live: cluster {} in {}, {} EKS API calls{via}",
+        live.cluster,
+        live.region,
+        live.api_calls.total()
+    )?;
+    for u in &live.unread {
+        writeln!(w, "Not read: {}", u.text())?;
+    }
+    writeln!(w)
 }
 
 fn table(header: &[&str]) -> comfy_table::Table {

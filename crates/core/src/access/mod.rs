@@ -11,6 +11,7 @@ pub mod awsauth;
 pub mod diagnose;
 pub mod entries;
 pub mod inventory;
+pub mod live;
 pub mod usage;
 pub mod yaml;
 
@@ -21,6 +22,7 @@ pub use self::awsauth::{AwsAuth, AwsAuthFormat, EntryState, Mapping, SectionKind
 pub use self::diagnose::{Cause, Denial, Diagnosis, Evidence, Fix, diagnose};
 pub use self::entries::{AccessEntries, AccessEntry, ClusterInfo, Mode};
 pub use self::inventory::{Finding, FindingKind, Inventory, Severity, inventory};
+pub use self::live::{EksApiCalls, Live, Part, Unread};
 pub use self::usage::{LogUse, PrincipalUse};
 
 /// An access-configuration file that could not be read.
@@ -46,6 +48,8 @@ pub struct AccessConfig {
     /// so that a later run re-reads exactly what this one read (lines and errors included).
     #[serde(skip)]
     pub documents: Vec<Document>,
+    /// What a live read (EKS API, kubectl) did and could not read; `None` for files only.
+    pub live: Option<Live>,
 }
 
 /// One access-configuration document as it was read.
@@ -97,6 +101,39 @@ impl AccessConfig {
     /// The authentication mode, when `describe-cluster` output was given.
     pub fn mode(&self) -> Option<Mode> {
         self.entries.cluster.mode
+    }
+
+    /// One line per part a live read could not get (empty for files, or a complete read).
+    pub fn unread(&self) -> Vec<String> {
+        self.live
+            .iter()
+            .flat_map(|l| &l.unread)
+            .map(Unread::text)
+            .collect()
+    }
+
+    /// Merges one AWS CLI JSON document (`list-access-entries`, `describe-access-entry`,
+    /// `list-associated-access-policies`, `describe-cluster`), as [`AccessConfig::read`] does
+    /// for a file holding it. Returns false when `v` is none of these. The live EKS read
+    /// builds these documents from the API's answers, so files and the API share one path;
+    /// the document is kept for the snapshot like a file's text.
+    pub fn read_json(&mut self, source: &str, v: &serde_json::Value) -> bool {
+        let read = self.read_json_only(source, v);
+        if read {
+            let text = serde_json::to_string_pretty(v).unwrap_or_default();
+            self.remember(source, &text);
+        }
+        read
+    }
+
+    fn read_json_only(&mut self, source: &str, v: &serde_json::Value) -> bool {
+        match entries::EntriesDoc::detect(v) {
+            Some(doc) => {
+                self.entries.add(source, doc, v);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Reads the files (`-` is stdin) into one configuration, detecting each one's kind.
@@ -178,10 +215,7 @@ impl AccessConfig {
                 }
                 return self.read_snapshot(file, &v);
             }
-            if format != ConfigFormat::Snapshot
-                && let Some(doc) = entries::EntriesDoc::detect(&v)
-            {
-                self.entries.add(file, doc, &v);
+            if format != ConfigFormat::Snapshot && self.read_json_only(file, &v) {
                 self.remember(file, text);
                 return Ok(());
             }

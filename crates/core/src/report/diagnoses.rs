@@ -79,6 +79,9 @@ pub fn write_text<W: Write>(out: &mut W, arn: &str, d: &Diagnosis) -> io::Result
     for cmd in &d.fix.commands {
         writeln!(out, "    $ {cmd}")?;
     }
+    for u in &d.unread {
+        writeln!(out, "    (not based on: {u})")?;
+    }
     Ok(())
 }
 

@@ -78,6 +78,9 @@ pub struct ApiCalls {
     pub get_query_results: u64,
     /// StopQuery calls.
     pub stop_query: u64,
+    /// EKS calls of the live access-configuration read (only those made appear in JSON).
+    #[serde(flatten)]
+    pub eks: crate::access::EksApiCalls,
 }
 
 /// What one CloudWatch fetch did; goes into the JSON report.

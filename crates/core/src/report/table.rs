@@ -143,6 +143,10 @@ fn source_lines<W: Write>(out: &mut W, metas: &[FetchMeta]) -> io::Result<()> {
             m.bytes_scanned / 1e6,
             m.cost_usd,
         )?;
+        let eks = m.api_calls.eks.total();
+        if eks > 0 {
+            write!(out, ", {eks} EKS API calls (access configuration)")?;
+        }
         if !m.complete {
             write!(
                 out,
