@@ -45,7 +45,7 @@ pub fn events<W: Write>(
     writer: &mut EventWriter<W>,
     quiet: bool,
 ) -> Result<Report> {
-    let mut analyzer = Analyzer::new(source_windowed(job));
+    let mut analyzer = Analyzer::for_events(source_windowed(job));
     let mut failed: Option<std::io::Error> = None;
     let mut events_only = cw.clone();
     events_only.strategy = eks_authlog_aws::StrategyChoice::Events;

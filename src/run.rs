@@ -4,13 +4,14 @@ use std::io::Write;
 
 use eks_authlog_core::access::AccessConfig;
 use eks_authlog_core::analysis::Report;
+use eks_authlog_core::classify::Class;
 use eks_authlog_core::pipeline;
 use eks_authlog_core::report::redact::Redactor;
-use eks_authlog_core::report::source::Sources;
+use eks_authlog_core::report::source::{InputSummary, Sources};
 use eks_authlog_core::report::table::View;
 use eks_authlog_core::report::{Format, document, stream::EventWriter, table};
 
-use crate::config::{Command, Config};
+use crate::config::{Command, Config, FailOn};
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 
@@ -31,15 +32,16 @@ pub struct Outcome {
 /// table (see [`Redactor`]); the rendered output is never rewritten.
 pub fn run<W: Write>(config: &Config, mut out: W) -> Result<Outcome> {
     let redactor = config.redact.then(|| Redactor::new(&config.redact_key));
-    let report = match (config.command, config.format) {
+    let (report, inputs) = match (config.command, config.format) {
         (Command::Events, _) | (_, Format::Ndjson) => {
             let mut writer = EventWriter::new(config.format, &mut out, config.table);
             if let Some(r) = &redactor {
                 writer = writer.redacting(r.clone());
             }
-            let report = events(config, &mut writer)?;
+            let (report, inputs) = events(config, &mut writer)?;
             writer.finish().map_err(Error::output)?;
-            report
+            check_complete(config, &inputs)?;
+            (report, inputs)
         }
         (command, format) => {
             let (mut report, mut sources) = report(config)?;
@@ -70,19 +72,46 @@ pub fn run<W: Write>(config: &Config, mut out: W) -> Result<Outcome> {
             if config.job.strict {
                 report.events.check_strict()?;
             }
-            report
+            check_complete(config, &sources.inputs)?;
+            (report, sources.inputs)
         }
     };
     Ok(Outcome {
         exit: exit_for(config, &report),
         summary: report.events.summary(),
-        warnings: warnings(config, &report),
+        warnings: warnings(config, &report, &inputs),
     })
 }
 
-/// What stderr should say besides the summary: `--fail-on` that had nothing to check.
-fn warnings(config: &Config, report: &Report) -> Vec<String> {
+/// `--strict` fails (once the output is written) on a saved `get-query-results` whose query
+/// had not completed: its rows are part of the answer at best.
+fn check_complete(config: &Config, inputs: &[InputSummary]) -> Result<()> {
+    if !config.job.strict {
+        return Ok(());
+    }
+    match inputs.iter().find_map(|i| Some((i, i.incomplete_query()?))) {
+        Some((input, status)) => Err(eks_authlog_core::Error::StrictIncomplete {
+            input: input.name.clone(),
+            status,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// What stderr should say besides the summary: a saved query that had not completed, and
+/// `--fail-on` that had nothing to check.
+fn warnings(config: &Config, report: &Report, inputs: &[InputSummary]) -> Vec<String> {
     let mut w = Vec::new();
+    for input in inputs {
+        if let Some(status) = input.incomplete_query() {
+            w.push(format!(
+                "{}: the saved query's status is {status}, not Complete: its rows may be partial \
+                 (save get-query-results again once the query is Complete)",
+                input.name
+            ));
+        }
+    }
     if !config.fail_on.is_empty() && report.events.parsed == 0 {
         w.push(format!(
             "--fail-on checked nothing: no authenticator lines were read ({} lines in all)",
@@ -184,20 +213,41 @@ fn read_live(
 }
 
 /// Streams the events of the configured CloudWatch source, or of the job's local inputs.
-fn events<W: Write>(config: &Config, writer: &mut EventWriter<W>) -> Result<Report> {
+fn events<W: Write>(
+    config: &Config,
+    writer: &mut EventWriter<W>,
+) -> Result<(Report, Vec<InputSummary>)> {
     #[cfg(feature = "cloudwatch")]
     if let Some(cw) = &config.cloudwatch {
-        return crate::cloudwatch::events(cw, &config.job, writer, config.quiet);
+        let report = crate::cloudwatch::events(cw, &config.job, writer, config.quiet)?;
+        return Ok((report, Vec::new()));
     }
     Ok(pipeline::events(&config.job, writer)?)
 }
 
 /// `Findings` when `--fail-on` matches a failure class present in the report.
+///
+/// `events` streams and counts not-mapped denials under their base class
+/// `identity_not_mapped`, as its records show them; there a sub-class (`node_role_not_mapped`…)
+/// matches that base class, as `--class` does.
 pub fn exit_for(config: &Config, report: &Report) -> Exit {
-    let hit = report
-        .failures
-        .by_class
-        .iter()
-        .any(|c| c.count > 0 && config.fail_on.iter().any(|f| f.matches(c.class)));
+    let streamed = config.command == Command::Events || config.format == Format::Ndjson;
+    let hit = report.failures.by_class.iter().any(|c| {
+        c.count > 0
+            && config.fail_on.iter().any(|f| {
+                f.matches(c.class)
+                    || (streamed
+                        && c.class == Class::IdentityNotMapped
+                        && matches!(
+                            f,
+                            FailOn::Class(
+                                Class::NodeRoleNotMapped
+                                    | Class::SsoRoleNotMapped
+                                    | Class::PrincipalRecreated
+                                    | Class::RolePathInMapping
+                            )
+                        ))
+            })
+    });
     if hit { Exit::Findings } else { Exit::Success }
 }

@@ -19,6 +19,16 @@ pub enum Error {
         /// Where the first one was, and why.
         first: String,
     },
+    /// `--strict` and a saved `get-query-results` input whose query had not completed.
+    #[error(
+        "{input}: the saved query's status is {status}, not Complete, so its rows may be partial (--strict)"
+    )]
+    StrictIncomplete {
+        /// The input.
+        input: String,
+        /// Its `status` (`Running`, `Failed`, `Timeout`…).
+        status: &'static str,
+    },
     /// An access-configuration file (`access`, `--access-config`) could not be read.
     #[error(transparent)]
     Access(#[from] crate::access::ReadError),

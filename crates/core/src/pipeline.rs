@@ -137,9 +137,17 @@ pub fn check_strict(job: &Job, a: &Analyzer) -> Result<()> {
 
 /// Streams the job's events to `writer`, classified. Returns the analysis of what was read
 /// (for the summary line and `--fail-on`).
-pub fn events<W: Write>(job: &Job, writer: &mut EventWriter<W>) -> Result<Report> {
-    let mut analyzer = Analyzer::new(job.options.clone());
+/// Also returns what each input amounted to.
+///
+/// This streams: the analyzer keeps nothing per principal ([`Analyzer::for_events`]), so
+/// memory stays flat however many identities the input holds.
+pub fn events<W: Write>(
+    job: &Job,
+    writer: &mut EventWriter<W>,
+) -> Result<(Report, Vec<InputSummary>)> {
+    let mut analyzer = Analyzer::for_events(job.options.clone());
     let mut failed: Option<std::io::Error> = None;
+    let mut inputs = Vec::new();
     for input in &job.inputs {
         let mut sink = |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| {
             if failed.is_some() {
@@ -149,13 +157,14 @@ pub fn events<W: Write>(job: &Job, writer: &mut EventWriter<W>) -> Result<Report
                 failed = Some(e);
             }
         };
-        source::read_input(input, job.format, &mut sink)?;
+        let stats = source::read_input(input, job.format, &mut sink)?;
         if let Some(e) = failed.take() {
             return Err(Error::Output(e));
         }
+        inputs.push(InputSummary::new(&input.name(), stats));
     }
     check_strict(job, &analyzer)?;
-    Ok(analyzer.finish())
+    Ok((analyzer.finish(), inputs))
 }
 
 /// Classifies one line and writes it as an event, when it passes the job's filters.

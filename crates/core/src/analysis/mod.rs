@@ -296,6 +296,8 @@ pub struct Analyzer {
     head_examples: Vec<HeadExample>,
     corr: Correlator,
     filtered_out: u64,
+    /// Keeps no state per principal (see [`Analyzer::for_events`]).
+    lean: bool,
 }
 
 impl Analyzer {
@@ -304,6 +306,18 @@ impl Analyzer {
         Analyzer {
             opts,
             ..Analyzer::default()
+        }
+    }
+
+    /// An analyzer for `events`, which streams: it keeps the line accounting, failure counts
+    /// by class (with one example each) and the STS pairing the records need, and nothing per
+    /// principal (no principals, creator evidence, per-principal failure counts or not-mapped
+    /// history), so its memory does not grow with the number of identities. Not-mapped
+    /// denials stay under their base class `identity_not_mapped`, as the records show them.
+    pub fn for_events(opts: Options) -> Analyzer {
+        Analyzer {
+            lean: true,
+            ..Analyzer::new(opts)
         }
     }
 
@@ -355,6 +369,9 @@ impl Analyzer {
             Kind::AccessGranted => self.grant(e),
             Kind::AccessDenied => self.deny(e),
             Kind::Mapping => {
+                if self.lean {
+                    return Some(Verdict::default());
+                }
                 let arn = e.mapping_arn();
                 if e.record.msg_raw() == "mapping IAM role"
                     && let Some(a) = &arn
@@ -505,6 +522,9 @@ impl Analyzer {
             Pairing::Paired(s) => Some(s),
             _ => None,
         };
+        if self.lean {
+            return Some(Verdict { class: None, sts });
+        }
         if let Some(arn) = &arn {
             // One hash per line; the owned key is built only for a new principal (grants repeat
             // a few dozen principals millions of times).
@@ -564,14 +584,14 @@ impl Analyzer {
             Pairing::Unpaired => (false, None),
         };
         let example = self.example(e, sts.as_ref(), Some(&denial));
-        let principal = arn.as_deref().map(|a| {
+        let principal = arn.as_deref().filter(|_| !self.lean).map(|a| {
             let p = self.principals.entry_ref(a).or_default();
             p.denied += 1;
             p.span.add(e.time_ms);
             p.internal |= internal;
             p
         });
-        if denial.class == Class::IdentityNotMapped {
+        if denial.class == Class::IdentityNotMapped && !self.lean {
             if head {
                 self.heads.push(HeadDenial {
                     key,
@@ -590,7 +610,7 @@ impl Analyzer {
             });
         }
         let class = denial.class;
-        if head {
+        if head && !self.lean {
             self.head_examples.push(HeadExample {
                 key,
                 class,
@@ -605,6 +625,7 @@ impl Analyzer {
         acc.span.add(e.time_ms);
         match (&arn, internal) {
             (Some(_), true) => acc.internal += 1,
+            (Some(_), false) if self.lean => {}
             (Some(a), false) => *acc.principals.entry(a.clone()).or_default() += 1,
             (None, _) => acc.unattributed += 1,
         }
@@ -767,6 +788,8 @@ impl Merge for Analyzer {
             head_examples,
             corr,
             filtered_out,
+            // Both sides were made by the same constructor.
+            lean: _,
         } = later;
         // A key heads a chunk at most once, so the two lists never share a key and the order
         // they are resolved in does not matter.

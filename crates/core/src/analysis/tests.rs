@@ -641,3 +641,55 @@ proptest::proptest! {
         proptest::prop_assert_eq!(split, whole, "cut at {:?}", bounds);
     }
 }
+
+/// Regression (issue 10): `events` kept the full per-principal state (470 MB with 200k
+/// principals) although it only streams. Its analyzer keeps nothing per principal, whatever
+/// their number, and still counts every failure by class, with not-mapped denials under the
+/// base class the records carry.
+#[test]
+fn the_events_analyzer_keeps_nothing_per_principal() {
+    let sample = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sample.log"),
+    )
+    .expect("sample.log");
+    let mut lean = Analyzer::for_events(Options::default());
+    let mut full = Analyzer::new(Options::default());
+    for (i, line) in sample.lines().enumerate() {
+        let loc = Loc {
+            input: "sample.log",
+            line: i as u64 + 1,
+        };
+        feed(&mut lean, line.as_bytes(), &Envelope::default(), loc);
+        feed(&mut full, line.as_bytes(), &Envelope::default(), loc);
+    }
+    assert!(!full.principals.is_empty());
+    assert!(lean.principals.is_empty(), "principals kept");
+    assert!(lean.not_mapped.is_empty(), "not-mapped history kept");
+    assert!(lean.heads.is_empty() && lean.head_examples.is_empty());
+    assert!(lean.static_roles.is_empty());
+    assert!(lean.failures.values().all(|f| f.principals.is_empty()));
+    let (lean, full) = (lean.finish(), full.finish());
+    assert_eq!(
+        lean.events.summary(),
+        full.events.summary(),
+        "the same accounting"
+    );
+    assert!(lean.principals.list.is_empty());
+    // The same failures, not-mapped sub-classes folded into their base class.
+    let base = |r: &Report| {
+        let mut m: BTreeMap<&str, u64> = BTreeMap::new();
+        for c in &r.failures.by_class {
+            let class = match c.class {
+                Class::NodeRoleNotMapped
+                | Class::SsoRoleNotMapped
+                | Class::PrincipalRecreated
+                | Class::RolePathInMapping => Class::IdentityNotMapped,
+                c => c,
+            };
+            *m.entry(class.as_str()).or_default() += c.count;
+        }
+        m
+    };
+    assert_eq!(base(&lean), base(&full));
+    assert!(base(&full)["identity_not_mapped"] > 0);
+}

@@ -158,6 +158,7 @@ fn read_file<F: Fold>(
         format: InputFormat::Raw,
         records,
         bytes,
+        query_status: None,
     })
 }
 

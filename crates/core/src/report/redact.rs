@@ -437,6 +437,7 @@ mod tests {
             format: "raw",
             records: 1,
             bytes: 1,
+            query_status: None,
         }];
         let mut sources = Sources {
             inputs: inputs.to_vec(),

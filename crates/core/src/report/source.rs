@@ -17,6 +17,10 @@ pub struct InputSummary {
     pub records: u64,
     /// Bytes read as stored.
     pub bytes: u64,
+    /// `get-query-results` input only: the `status` its documents carried (the first that
+    /// was not `Complete`, else `Complete`). Omitted for other shapes and when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_status: Option<&'static str>,
 }
 
 impl InputSummary {
@@ -27,7 +31,14 @@ impl InputSummary {
             format: s.format.as_str(),
             records: s.records,
             bytes: s.bytes,
+            query_status: s.query_status.map(|q| q.as_str()),
         }
+    }
+
+    /// Whether this input is a saved query whose rows may be partial: its status was not
+    /// `Complete` (`Running`, `Failed`, `Timeout`…).
+    pub fn incomplete_query(&self) -> Option<&'static str> {
+        self.query_status.filter(|s| *s != "Complete")
     }
 }
 

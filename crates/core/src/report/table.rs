@@ -48,7 +48,13 @@ pub fn write<W: Write>(
     let r = &escaped;
     let names: Vec<String> = inputs
         .iter()
-        .map(|i| super::redact::escape_controls(&i.name).into_owned())
+        .map(|i| {
+            let name = super::redact::escape_controls(&i.name);
+            match i.incomplete_query() {
+                Some(status) => format!("{name}: query {status}, rows may be missing"),
+                None => name.into_owned(),
+            }
+        })
         .collect();
     let span = match (&r.window.start, &r.window.end) {
         (Some(s), Some(e)) => format!("{s} → {e}"),

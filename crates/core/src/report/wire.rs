@@ -5,7 +5,10 @@
 //! change here is a schema change: bump the schema id and update the README.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
+use std::hash::Hash;
 
+use rustc_hash::FxBuildHasher;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::analysis::correlate::Sts;
@@ -133,9 +136,10 @@ fn field_value<'v>(k: &str, v: Cow<'v, str>, r: Option<&Redactor>) -> Cow<'v, st
 
 impl Serialize for FieldsOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let repeats = Repeats::new(self.0);
         let mut map = s.serialize_map(None)?;
         for (i, (k, v)) in self.0.iter().enumerate() {
-            if !self.0[..i].iter().any(|(seen, _)| seen == k) {
+            if !repeats.at(i) {
                 map.serialize_entry(k, &field_value(k, v.decoded(), self.1))?;
             }
         }
@@ -147,26 +151,62 @@ impl Serialize for FieldsOut<'_> {
 pub struct RepeatedOut<'a>(pub &'a [Field<'a>], pub Option<&'a Redactor>);
 
 impl RepeatedOut<'_> {
-    fn repeats(&self) -> impl Iterator<Item = &Field<'_>> {
-        self.0
-            .iter()
-            .enumerate()
-            .filter(|(i, (k, _))| self.0[..*i].iter().any(|(seen, _)| seen == k))
-            .map(|(_, f)| f)
-    }
-
     fn is_empty(&self) -> bool {
-        self.repeats().next().is_none()
+        let repeats = Repeats::new(self.0);
+        !(0..self.0.len()).any(|i| repeats.at(i))
     }
 }
 
 impl Serialize for RepeatedOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let repeats = Repeats::new(self.0);
         s.collect_seq(
-            self.repeats()
-                .map(|(k, v)| (k, field_value(k, v.decoded(), self.1))),
+            self.0
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| repeats.at(*i))
+                .map(|(_, (k, v))| (k, field_value(k, v.decoded(), self.1))),
         )
     }
+}
+
+/// Up to this many fields, whether a key is a repeat is found by scanning the keys before it
+/// (at most a few hundred comparisons, no allocation); above it, by one hash-set pass.
+const SCAN_MAX: usize = 16;
+
+/// Which fields of a line repeat an earlier key, in time linear in the number of fields.
+///
+/// Scanning the earlier keys for every field is quadratic: a line of 80,000 `key=value` pairs
+/// took 26 s in `events`. Logfmt lines are usually short, so short lines keep the scan.
+struct Repeats<'f> {
+    fields: &'f [Field<'f>],
+    /// One flag per field, for lines longer than [`SCAN_MAX`].
+    flags: Option<Vec<bool>>,
+}
+
+impl<'f> Repeats<'f> {
+    fn new(fields: &'f [Field<'f>]) -> Repeats<'f> {
+        let flags = (fields.len() > SCAN_MAX).then(|| repeat_flags(fields.iter().map(|(k, _)| *k)));
+        Repeats { fields, flags }
+    }
+
+    /// Whether field `i` repeats the key of an earlier field.
+    fn at(&self, i: usize) -> bool {
+        match &self.flags {
+            Some(flags) => flags[i],
+            None => {
+                let key = self.fields[i].0;
+                self.fields[..i].iter().any(|(k, _)| *k == key)
+            }
+        }
+    }
+}
+
+/// For each key in order, whether an earlier key equals it: one pass with a hash set, so each
+/// key is hashed once and compared only with the keys of its bucket.
+fn repeat_flags<K: Hash + Eq>(keys: impl ExactSizeIterator<Item = K>) -> Vec<bool> {
+    let mut seen = HashSet::with_capacity_and_hasher(keys.len(), FxBuildHasher);
+    keys.map(|k| !seen.insert(k)).collect()
 }
 
 impl<'a> EventOut<'a> {
@@ -266,6 +306,120 @@ impl<'a> EventOut<'a> {
             fields_repeated: RepeatedOut(self.fields_repeated.0, Some(r)),
             truncated: self.truncated,
             time_rejected: self.time_rejected,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::hash::Hasher;
+
+    use super::*;
+    use crate::parse::parse_line;
+
+    thread_local! {
+        static COMPARED: Cell<u64> = const { Cell::new(0) };
+        static HASHED: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// A key that counts how often it is compared and hashed.
+    struct Counted(u32);
+
+    impl PartialEq for Counted {
+        fn eq(&self, other: &Self) -> bool {
+            COMPARED.with(|c| c.set(c.get() + 1));
+            self.0 == other.0
+        }
+    }
+    impl Eq for Counted {}
+    impl Hash for Counted {
+        fn hash<H: Hasher>(&self, h: &mut H) {
+            HASHED.with(|c| c.set(c.get() + 1));
+            self.0.hash(h)
+        }
+    }
+
+    /// Regression (issue 10): 80k pairs on one line took 26 s because every field scanned the
+    /// keys before it. The work per key must not grow with the line: a scan makes n²/2
+    /// comparisons (50 million here), the hash set about one per repeat.
+    #[test]
+    fn repeat_flags_compares_each_key_a_bounded_number_of_times() {
+        let n = 10_000u32;
+        // Every key twice: 0, 1, …, n-1, 0, 1, …, n-1.
+        let keys = (0..2 * n).map(|i| Counted(i % n));
+        COMPARED.with(|c| c.set(0));
+        HASHED.with(|c| c.set(0));
+        let flags = repeat_flags(keys);
+        let compared = COMPARED.with(Cell::get);
+        let hashed = HASHED.with(Cell::get);
+        assert_eq!(flags.len(), 2 * n as usize);
+        assert!(flags[..n as usize].iter().all(|f| !f));
+        assert!(flags[n as usize..].iter().all(|f| *f));
+        assert_eq!(hashed, u64::from(2 * n), "each key is hashed once");
+        assert!(
+            compared <= u64::from(4 * n),
+            "{compared} comparisons for {} keys: not linear",
+            2 * n
+        );
+    }
+
+    fn line_of_pairs(keys: &[String]) -> String {
+        let mut line = String::from(r#"time="2026-11-20T08:00:00Z" level=info msg="x""#);
+        for (i, k) in keys.iter().enumerate() {
+            line.push_str(&format!(" {k}=v{i}"));
+        }
+        line
+    }
+
+    /// A long line takes the hash-set path and writes the same `fields` and
+    /// `fields_repeated` as the scan: first occurrences in order, then the repeats.
+    #[test]
+    fn long_lines_split_first_occurrences_and_repeats_like_short_ones() {
+        let keys: Vec<String> = (0..3 * SCAN_MAX)
+            .map(|i| format!("k{}", i % (SCAN_MAX + 3)))
+            .collect();
+        let line = line_of_pairs(&keys);
+        let record = parse_line(&line).expect("parses");
+        let fields = record.fields();
+        assert!(
+            Repeats::new(fields).flags.is_some(),
+            "takes the linear path"
+        );
+        let json = |v: &dyn ToJson| v.json();
+        let got_fields = json(&FieldsOut(fields, None));
+        let got_repeats = json(&RepeatedOut(fields, None));
+        // The expectation, by the definition: a key is a repeat when it occurred before.
+        let mut first = serde_json::Map::new();
+        let mut repeats = Vec::new();
+        for (i, (k, v)) in fields.iter().enumerate() {
+            let value = serde_json::Value::from(v.decoded().into_owned());
+            if fields[..i].iter().any(|(seen, _)| seen == k) {
+                repeats.push(serde_json::json!([k, value]));
+            } else {
+                first.insert((*k).to_owned(), value);
+            }
+        }
+        assert_eq!(got_fields, serde_json::Value::Object(first));
+        assert_eq!(got_repeats, serde_json::Value::Array(repeats));
+        assert!(!RepeatedOut(fields, None).is_empty());
+        // And the short path agrees on a short line with a repeat.
+        let short = parse_line(r#"time="2026-11-20T08:00:00Z" level=info msg="x" a=1 b=2 a=3"#)
+            .expect("parses");
+        assert!(Repeats::new(short.fields()).flags.is_none());
+        assert_eq!(
+            json(&RepeatedOut(short.fields(), None)),
+            serde_json::json!([["a", "3"]])
+        );
+    }
+
+    /// Serializes to a JSON value (object-safe, so the test can take either wire type).
+    trait ToJson {
+        fn json(&self) -> serde_json::Value;
+    }
+    impl<T: Serialize> ToJson for T {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(self).expect("serializes")
         }
     }
 }

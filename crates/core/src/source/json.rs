@@ -6,8 +6,8 @@
 //! (logfmt quotes arrive as `\"`), so those become owned through [`Str`]. NDJSON and Docker
 //! are read line by line. `filter-log-events` documents (possibly concatenated, as a shell
 //! loop over paginated CLI calls produces) stream through a bounded buffer, event by event,
-//! and its events skip serde on their usual flat shape (see [`read_filter_log_events`]);
-//! `get-query-results` documents are still read whole.
+//! and its events skip serde on their usual flat shape (see [`read_filter_log_events`]).
+//! `get-query-results` documents stream through the same buffer, row by row (`query`).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -24,7 +24,7 @@ use crate::time;
 ///
 /// `Option<Cow<'a, str>>` with `#[serde(borrow)]` does not borrow (serde only special-cases a
 /// bare `Cow<str>`), hence this newtype.
-struct Str<'a>(Cow<'a, str>);
+pub(super) struct Str<'a>(pub(super) Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -48,13 +48,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     }
 }
 
-fn as_str<'a>(s: &'a Option<Str<'_>>) -> Option<&'a str> {
+pub(super) fn as_str<'a>(s: &'a Option<Str<'_>>) -> Option<&'a str> {
     s.as_ref().map(|s| &*s.0)
 }
 
 /// Drops a trailing newline from a message: CloudWatch strips it, but a hand-made export may
 /// not, and the line sink takes lines without their terminator.
-fn trim_message(m: &[u8]) -> &[u8] {
+pub(super) fn trim_message(m: &[u8]) -> &[u8] {
     let m = m.strip_suffix(b"\n").unwrap_or(m);
     strip_cr(m)
 }
@@ -252,22 +252,22 @@ where
 }
 
 /// The read buffer: `buf[start..end]` is read but not yet consumed.
-struct ReadBuffer {
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
+pub(super) struct ReadBuffer {
+    pub(super) buf: Vec<u8>,
+    pub(super) start: usize,
+    pub(super) end: usize,
     /// The reader has reported the end of the input.
-    eof: bool,
+    pub(super) eof: bool,
     /// Whether `line` and `col` are kept (only documents need them, for error positions).
     track: bool,
     /// 1-based line number of `buf[0]`.
-    line: u64,
+    pub(super) line: u64,
     /// Bytes before `buf[0]` on its line.
-    col: u64,
+    pub(super) col: u64,
 }
 
 impl ReadBuffer {
-    fn new(capacity: usize) -> Self {
+    pub(super) fn new(capacity: usize) -> Self {
         ReadBuffer {
             buf: vec![0; capacity.max(1)],
             start: 0,
@@ -280,7 +280,7 @@ impl ReadBuffer {
     }
 
     /// From now on keeps track of positions; `buf[start]` is at the start of line `line`.
-    fn start_tracking(&mut self, line: u64) {
+    pub(super) fn start_tracking(&mut self, line: u64) {
         self.buf.copy_within(self.start..self.end, 0);
         self.end -= self.start;
         self.start = 0;
@@ -293,7 +293,7 @@ impl ReadBuffer {
     /// progress on what is there: then the unconsumed part is at least doubled (growing the
     /// buffer if need be), so a value larger than the buffer costs a number of retries
     /// logarithmic in its size, not linear. Otherwise one read is enough.
-    fn fill<R: Read + ?Sized>(
+    pub(super) fn fill<R: Read + ?Sized>(
         &mut self,
         ctx: &Ctx<'_>,
         reader: &mut R,
@@ -354,7 +354,7 @@ fn locate(buf: &[u8], line: u64, col: u64, at: usize) -> (u64, u64) {
 
 /// Why reading stopped, with positions as offsets into the buffer being read.
 #[derive(Debug)]
-enum Fault {
+pub(super) enum Fault {
     /// serde_json's error for a value that starts at `at`, parsed with `shift` bytes of
     /// prefix in front of it on its first line.
     Json {
@@ -372,7 +372,7 @@ enum Fault {
 impl Fault {
     /// The error for the user: positions made absolute, given that `buf[0]` is on line `line`
     /// after `col` bytes.
-    fn into_error(self, input: &str, buf: &[u8], line: u64, col: u64) -> Error {
+    pub(super) fn into_error(self, input: &str, buf: &[u8], line: u64, col: u64) -> Error {
         let (line, column, what) = match self {
             Fault::MissingMessage { record } => {
                 return Error::MissingMessage {
@@ -741,13 +741,13 @@ fn missing(e: Error) -> Fault {
 }
 
 /// The offset serde_json reports for an error found while peeking at `buf[p]`.
-fn peek(buf: &[u8], p: usize) -> usize {
+pub(super) fn peek(buf: &[u8], p: usize) -> usize {
     (p + 1).min(buf.len())
 }
 
 /// Whether `err`, from parsing the start of `s`, could go away with more input: it is at
 /// (or next to) the end of `s`, and `s` is not the end of the input.
-fn needs_more(err: &serde_json::Error, s: &[u8], complete: bool) -> bool {
+pub(super) fn needs_more(err: &serde_json::Error, s: &[u8], complete: bool) -> bool {
     if complete {
         return false;
     }
@@ -779,7 +779,7 @@ fn trailing(buf: &[u8], pos: usize) -> Result<(), Fault> {
 
 /// The first offset at or after `i` that is not JSON whitespace.
 #[inline]
-fn skip_ws(s: &[u8], mut i: usize) -> usize {
+pub(super) fn skip_ws(s: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\n' | b'\r' | b'\t') = s.get(i) {
         i += 1;
     }
@@ -1282,67 +1282,79 @@ pub(crate) mod reference {
     }
 }
 
-/// One `get-query-results` response. `status` and `statistics` are ignored.
-#[derive(Deserialize)]
-struct QueryPage<'a> {
-    #[serde(borrow)]
-    results: Vec<Vec<Cell<'a>>>,
-}
+/// The `get-query-results` reader as it was before streaming (the whole document in memory),
+/// kept as the reference the streaming reader in `query` is tested against.
+#[cfg(test)]
+pub(crate) mod query_reference {
+    use std::io::Read;
 
-/// One `{"field": …, "value": …}` cell.
-#[derive(Deserialize)]
-struct Cell<'a> {
-    #[serde(borrow)]
-    field: Str<'a>,
-    #[serde(borrow, default)]
-    value: Option<Str<'a>>,
-}
+    use serde::Deserialize;
 
-/// Reads `aws logs get-query-results` output (one or several concatenated documents). Cells
-/// are looked up by name: `@message` is required, `@timestamp` (AWS's
-/// `YYYY-MM-DD HH:MM:SS.mmm` or moto's epoch ms; unparsable → none), `@logStream` and `@ptr`
-/// are optional. [`Loc::line`] is the 1-based row number.
-pub(crate) fn read_query_results<R, S>(
-    ctx: &Ctx<'_>,
-    reader: &mut R,
-    sink: &mut S,
-) -> Result<(), Error>
-where
-    R: Read + ?Sized,
-    S: LineSink + ?Sized,
-{
-    let mut doc = Vec::new();
-    reader.read_to_end(&mut doc).map_err(|e| ctx.io(e))?;
-    let mut record = 0u64;
-    for page in serde_json::Deserializer::from_slice(&doc).into_iter::<QueryPage<'_>>() {
-        let page = page.map_err(|e| Error::json(ctx.input, 1, e))?;
-        for row in &page.results {
-            record += 1;
-            let cell = |name: &str| {
-                row.iter()
-                    .find(|c| c.field.0 == name)
-                    .and_then(|c| as_str(&c.value))
-            };
-            let Some(message) = cell("@message") else {
-                return Err(Error::MissingMessage {
-                    input: ctx.input.to_owned(),
-                    record,
-                });
-            };
-            let envelope = Envelope {
-                timestamp_ms: cell("@timestamp").and_then(time::parse_timestamp_ms),
-                stream: cell("@logStream"),
-                ptr: cell("@ptr"),
-                ingestion_ms: cell("@ingestionTime").and_then(time::parse_timestamp_ms),
-            };
-            let loc = Loc {
-                input: ctx.input,
-                line: record,
-            };
-            sink.line(trim_message(message.as_bytes()), &envelope, loc);
-        }
+    use super::{Ctx, Envelope, Error, LineSink, Loc, Str, as_str, trim_message};
+    use crate::time;
+
+    /// One `get-query-results` response. `status` and `statistics` are ignored.
+    #[derive(Deserialize)]
+    struct QueryPage<'a> {
+        #[serde(borrow)]
+        results: Vec<Vec<Cell<'a>>>,
     }
-    Ok(())
+
+    /// One `{"field": …, "value": …}` cell.
+    #[derive(Deserialize)]
+    struct Cell<'a> {
+        #[serde(borrow)]
+        field: Str<'a>,
+        #[serde(borrow, default)]
+        value: Option<Str<'a>>,
+    }
+
+    /// Reads `aws logs get-query-results` output (one or several concatenated documents). Cells
+    /// are looked up by name: `@message` is required, `@timestamp` (AWS's
+    /// `YYYY-MM-DD HH:MM:SS.mmm` or moto's epoch ms; unparsable → none), `@logStream` and `@ptr`
+    /// are optional. [`Loc::line`] is the 1-based row number.
+    pub(crate) fn read_query_results<R, S>(
+        ctx: &Ctx<'_>,
+        reader: &mut R,
+        sink: &mut S,
+    ) -> Result<(), Error>
+    where
+        R: Read + ?Sized,
+        S: LineSink + ?Sized,
+    {
+        let mut doc = Vec::new();
+        reader.read_to_end(&mut doc).map_err(|e| ctx.io(e))?;
+        let mut record = 0u64;
+        for page in serde_json::Deserializer::from_slice(&doc).into_iter::<QueryPage<'_>>() {
+            let page = page.map_err(|e| Error::json(ctx.input, 1, e))?;
+            for row in &page.results {
+                record += 1;
+                let cell = |name: &str| {
+                    row.iter()
+                        .find(|c| c.field.0 == name)
+                        .and_then(|c| as_str(&c.value))
+                };
+                let Some(message) = cell("@message") else {
+                    return Err(Error::MissingMessage {
+                        input: ctx.input.to_owned(),
+                        record,
+                    });
+                };
+                let envelope = Envelope {
+                    timestamp_ms: cell("@timestamp").and_then(time::parse_timestamp_ms),
+                    stream: cell("@logStream"),
+                    ptr: cell("@ptr"),
+                    ingestion_ms: cell("@ingestionTime").and_then(time::parse_timestamp_ms),
+                };
+                let loc = Loc {
+                    input: ctx.input,
+                    line: record,
+                };
+                sink.line(trim_message(message.as_bytes()), &envelope, loc);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One Docker json-file line.

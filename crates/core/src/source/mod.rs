@@ -54,6 +54,7 @@ pub mod detect;
 mod error;
 mod json;
 pub mod lines;
+mod query;
 mod s3;
 
 use std::borrow::Cow;
@@ -68,6 +69,7 @@ use flate2::read::MultiGzDecoder;
 pub(crate) use batch::LineBatch;
 pub use error::Error;
 pub use lines::{chunk_boundaries, count_lines, split_lines};
+pub use query::QueryStatus;
 
 /// The shape of an input. Chosen with `--input-format`; [`InputFormat::Auto`] detects it (see
 /// [`detect`] for the rules). Any shape may be gzip-compressed.
@@ -154,6 +156,9 @@ pub struct InputStats {
     pub records: u64,
     /// Bytes read from the input as stored (compressed bytes for a gzip input).
     pub bytes: u64,
+    /// For `get-query-results` input, the status its documents carried: the first that was
+    /// not `Complete`, else `Complete` (`None` for other shapes, or when no document said).
+    pub query_status: Option<QueryStatus>,
 }
 
 /// Reads one input to the end, pushing every log line into `sink`.
@@ -227,12 +232,15 @@ pub(crate) fn read_with<S: LineSink + ?Sized>(
     let mut content = Cursor::new(head).chain(content);
     let mut counted = Counted { inner: sink, n: 0 };
     let sink = &mut counted;
+    let mut query_status = None;
     match format {
         InputFormat::Auto | InputFormat::Raw => {
             lines::read_raw(&ctx, &mut content, raw_buffer, sink)?
         }
         InputFormat::FilterLogEvents => json::read_filter_log_events(&ctx, &mut content, sink)?,
-        InputFormat::QueryResults => json::read_query_results(&ctx, &mut content, sink)?,
+        InputFormat::QueryResults => {
+            query_status = query::read_query_results(&ctx, &mut content, sink)?
+        }
         InputFormat::Csv => csv::read_csv(&ctx, &mut content, sink)?,
         InputFormat::Docker => json::read_docker(&ctx, &mut content, sink)?,
         InputFormat::S3Export => s3::read_s3_export(&ctx, &mut content, sink)?,
@@ -241,6 +249,7 @@ pub(crate) fn read_with<S: LineSink + ?Sized>(
         format,
         records: counted.n,
         bytes: bytes.get(),
+        query_status,
     })
 }
 

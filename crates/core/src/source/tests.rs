@@ -1292,3 +1292,282 @@ proptest! {
         agrees_with_reference(&data, fle(&data, capacity, 13))?;
     }
 }
+
+// ---- get-query-results: the streaming reader ----
+
+/// The streaming query-results reader with a buffer of `capacity` bytes, fed `step` bytes per
+/// read; the status it found.
+fn qr(data: &[u8], capacity: usize, step: usize) -> (Outcome, Option<QueryStatus>) {
+    let mut sink = Collect::default();
+    let mut reader = Trickle {
+        data,
+        step,
+        fail: false,
+    };
+    let r = query::read_query_results_with(&MEM, &mut reader, capacity, &mut sink);
+    let status = r.as_ref().ok().copied().flatten();
+    (outcome(r.map(|_| ()), sink.0), status)
+}
+
+/// The query-results reader as it was before streaming (the whole document, serde).
+fn qr_reference(data: &[u8]) -> Outcome {
+    let mut sink = Collect::default();
+    let r = json::query_reference::read_query_results(&MEM, &mut &data[..], &mut sink);
+    outcome(r, sink.0)
+}
+
+/// One row as `aws logs get-query-results` prints it.
+fn row_json(n: usize, message: &str, pretty: bool) -> String {
+    let cells = [
+        (
+            "@timestamp",
+            format!("2026-11-20 08:00:{:02}.{n:03}", n % 60),
+        ),
+        ("@logStream", format!("authenticator-{n}\"]}}")),
+        ("@message", message.to_owned()),
+        ("@ptr", format!("ptr{n}")),
+    ];
+    let sep = if pretty { "\n            " } else { "" };
+    let cells: Vec<String> = cells
+        .iter()
+        .map(|(f, v)| {
+            format!(
+                "{sep}{{{sep}\"field\": {},{sep}\"value\": {}{sep}}}",
+                serde_json::to_string(f).unwrap(),
+                serde_json::to_string(v).unwrap()
+            )
+        })
+        .collect();
+    format!("[{}{sep}]", cells.join(","))
+}
+
+const STATISTICS: &str =
+    r#""statistics": {"recordsMatched": 3.0, "recordsScanned": 10.0, "bytesScanned": 2048.0}"#;
+
+/// Good query-results inputs: keys in every order, pretty and compact, several documents.
+fn qr_good_inputs() -> Vec<(&'static str, String)> {
+    let rows = |pretty: bool| -> Vec<String> {
+        TRICKY
+            .iter()
+            .enumerate()
+            .map(|(i, m)| row_json(i, m, pretty))
+            .collect()
+    };
+    let results = |pretty: bool| {
+        let sep = if pretty { ",\n        " } else { "," };
+        format!("\"results\": [{}]", rows(pretty).join(sep))
+    };
+    vec![
+        (
+            "compact, results first",
+            format!(
+                "{{{},{STATISTICS},\"status\":\"Complete\"}}",
+                results(false)
+            ),
+        ),
+        (
+            "pretty, status and statistics first",
+            format!(
+                "{{\n    \"status\": \"Complete\",\n    {STATISTICS},\n    {}\n}}\n",
+                results(true)
+            ),
+        ),
+        (
+            "statistics between, unknown keys",
+            format!(
+                "{{\"queryLanguage\":\"CWLI\",{},\"encryptionKey\":null,{STATISTICS},\"status\":\"Running\",\"x\":[[{{}}]]}}",
+                results(false)
+            ),
+        ),
+        (
+            "two documents, empty results, no status",
+            format!(
+                "{{{}}}\n{{\"results\": [], \"status\": \"Complete\"}}\n{{ \"results\" : [ ] }}",
+                results(true)
+            ),
+        ),
+        ("an empty object's results", "{\"results\":[[]]}".to_owned()),
+        (
+            "escaped key",
+            format!("{{\"resu\\u006cts\":[{}]}}", row_json(1, "a", false)),
+        ),
+    ]
+}
+
+#[test]
+fn qr_streaming_equals_reference_at_every_buffer_split() {
+    for (name, input) in qr_good_inputs() {
+        let want = qr_reference(input.as_bytes());
+        if name == "an empty object's results" {
+            assert_eq!(want, Outcome::Missing(1), "{name}");
+        } else {
+            assert!(matches!(want, Outcome::Lines(_)), "{name}: {want:?}");
+        }
+        for capacity in (1..=40).chain([257, 4096, 1 << 20]) {
+            for step in [1, 7, 4096] {
+                assert_eq!(
+                    qr(input.as_bytes(), capacity, step).0,
+                    want,
+                    "{name}: capacity {capacity}, step {step}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn qr_truncated_anywhere_is_an_error_like_the_reference() {
+    for (name, input) in qr_good_inputs() {
+        let input = input.as_bytes();
+        for cut in 0..input.len() {
+            let want = qr_reference(&input[..cut]);
+            for capacity in [3, 64] {
+                let (got, _) = qr(&input[..cut], capacity, 5);
+                // Streaming meets a row without message before the cut, which the reference
+                // never reached: both reject the input.
+                if matches!(want, Outcome::Malformed { .. }) && matches!(got, Outcome::Missing(_)) {
+                    continue;
+                }
+                assert_eq!(
+                    got,
+                    want,
+                    "{name} cut at {cut}, capacity {capacity}: {:?}",
+                    String::from_utf8_lossy(&input[..cut])
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn qr_status_is_read_wherever_it_is() {
+    let cases: &[(&str, Option<QueryStatus>)] = &[
+        (
+            r#"{"results":[],"status":"Running"}"#,
+            Some(QueryStatus::Running),
+        ),
+        (
+            r#"{"status":"Failed","results":[]}"#,
+            Some(QueryStatus::Failed),
+        ),
+        (
+            r#"{"status":"Timeout","statistics":{},"results":[]}"#,
+            Some(QueryStatus::Timeout),
+        ),
+        (
+            r#"{"results":[],"status":"Cancelled"}"#,
+            Some(QueryStatus::Cancelled),
+        ),
+        (
+            r#"{"results":[],"status":"Scheduled"}"#,
+            Some(QueryStatus::Scheduled),
+        ),
+        (
+            r#"{"results":[],"status":"Complete"}"#,
+            Some(QueryStatus::Complete),
+        ),
+        (
+            r#"{"results":[],"status":"Nope"}"#,
+            Some(QueryStatus::Unknown),
+        ),
+        (r#"{"results":[],"status":7}"#, Some(QueryStatus::Unknown)),
+        (r#"{"results":[],"status":null}"#, None),
+        (r#"{"results":[]}"#, None),
+        // The first document that is not complete decides.
+        (
+            r#"{"results":[],"status":"Complete"} {"results":[],"status":"Running"} {"results":[],"status":"Failed"}"#,
+            Some(QueryStatus::Running),
+        ),
+    ];
+    for (doc, want) in cases {
+        for capacity in [1, 5, 4096] {
+            let (outcome, status) = qr(doc.as_bytes(), capacity, 3);
+            assert_eq!(outcome, Outcome::Lines(vec![]), "{doc}");
+            assert_eq!(status, *want, "{doc}, capacity {capacity}");
+        }
+    }
+    // And it reaches the input's statistics.
+    let mut sink = Collect::default();
+    let stats = read_from(
+        "saved.json",
+        &br#"{"status":"Running","results":[[{"field":"@message","value":"a"}]]}"#[..],
+        InputFormat::Auto,
+        &mut sink,
+    )
+    .unwrap();
+    assert_eq!(stats.format, InputFormat::QueryResults);
+    assert_eq!(stats.query_status, Some(QueryStatus::Running));
+    assert_eq!(sink.0.len(), 1);
+}
+
+/// Memory does not follow the document: a document of many rows is read with a buffer that
+/// never grows past the initial size, because no unit (a row) is larger than it.
+#[test]
+fn qr_buffer_stays_bounded_on_a_large_document() {
+    let rows: Vec<String> = (0..20_000).map(|i| row_json(i, L3, false)).collect();
+    let doc = format!(
+        "{{\"status\":\"Complete\",\"results\":[{}],{STATISTICS}}}",
+        rows.join(",")
+    );
+    assert!(doc.len() > 10 << 20);
+    let mut reader = Peak {
+        data: doc.as_bytes(),
+        largest: 0,
+    };
+    let mut n = 0u64;
+    let mut sink = |_: &[u8], _: &Envelope<'_>, _: Loc<'_>| n += 1;
+    let status = query::read_query_results_with(&MEM, &mut reader, 64 << 10, &mut sink).unwrap();
+    assert_eq!(n, 20_000);
+    assert_eq!(status, Some(QueryStatus::Complete));
+    assert!(
+        reader.largest <= 64 << 10,
+        "asked for {} bytes at once",
+        reader.largest
+    );
+}
+
+/// A reader that remembers the largest read it was asked for (the reader's buffer size).
+struct Peak<'a> {
+    data: &'a [u8],
+    largest: usize,
+}
+
+impl Read for Peak<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.largest = self.largest.max(buf.len());
+        let n = buf.len().min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+const QR_SMALL: &[&str] = &[
+    r#"{"results":[[{"field":"@message","value":"a\"]"},{"field":"@ptr","value":null}],[{"field":"@message","value":"b"}]],"status":"Complete"}"#,
+    "{\n \"status\": \"Running\",\n \"statistics\": {\"a\": [1, {\"b\": \"}\"}]},\n \"results\": [\n  [{\"field\": \"@message\", \"value\": \"x\"}]\n ]\n}\n{\"results\":[]}",
+];
+
+proptest! {
+    #[test]
+    fn qr_mutated_inputs_agree_with_reference(
+        which in 0..QR_SMALL.len(),
+        edits in proptest::collection::vec(
+            (any::<prop::sample::Index>(), 0u8..3, prop::sample::select(b"{}[],:\" \n\\u0a1-.en\xc3".to_vec())),
+            1..4,
+        ),
+        capacity in 1usize..40,
+    ) {
+        let mut data = QR_SMALL[which].as_bytes().to_vec();
+        mutate(&mut data, &edits);
+        let want = qr_reference(&data);
+        let (got, _) = qr(&data, capacity, 5);
+        match (&want, &got) {
+            // Streaming meets a row without message before an error later in the document,
+            // which the reference only saw after parsing all of it.
+            (Outcome::Malformed { .. }, Outcome::Missing(_)) => {}
+            // Both reject it; where and how may be worded differently.
+            (Outcome::Malformed { .. } | Outcome::Missing(_), Outcome::Malformed { .. } | Outcome::Missing(_)) => {}
+            _ => prop_assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&data)),
+        }
+    }
+}
