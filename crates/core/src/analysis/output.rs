@@ -73,6 +73,10 @@ pub struct LineCounts {
     /// and counted here. Omitted when zero.
     #[serde(skip_serializing_if = "is_zero")]
     pub window_skew: u64,
+    /// Responses, grants and denials that arrived further out of time order than the sort
+    /// window allows (an event on their key that comes after them in time was already
+    /// settled): counted, and never paired.
+    pub out_of_order_beyond_window: u64,
     /// Parsed lines in the window, by kind (every kind present, zeros included).
     pub by_kind: BTreeMap<&'static str, u64>,
     /// Where the first unparsed line was and why (`input:line: reason`), for `--strict`.
@@ -131,6 +135,12 @@ impl LineCounts {
             s.push_str(&format!(
                 ", {} kept with a time= outside the window (clock skew)",
                 self.window_skew
+            ));
+        }
+        if self.out_of_order_beyond_window > 0 {
+            s.push_str(&format!(
+                ", {} out of time order beyond the sort window (not paired)",
+                self.out_of_order_beyond_window
             ));
         }
         s
@@ -315,6 +325,7 @@ pub(super) fn build(
         filtered_out: a.filtered_out,
         implausible_time: acct.implausible_time,
         window_skew: acct.window_skew,
+        out_of_order_beyond_window: a.corr.beyond_window(),
         by_kind: Kind::ALL
             .iter()
             .map(|k| (k.as_str(), acct.by_kind[*k as usize]))
