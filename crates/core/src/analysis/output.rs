@@ -238,7 +238,8 @@ pub struct Count {
     pub diagnosis: Option<Box<crate::access::Diagnosis>>,
 }
 
-/// The earliest line of a class.
+/// The earliest line of a class; of lines at the same time, the one whose text sorts first,
+/// so that the example does not depend on the order the lines were read in.
 #[derive(Clone, Debug, Serialize)]
 pub struct FailureExample {
     /// RFC 3339, or null.
