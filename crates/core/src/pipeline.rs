@@ -81,7 +81,8 @@ impl Fold for Analyse<'_> {
     type Acc = Analyzer;
 
     fn fresh(&self) -> Analyzer {
-        Analyzer::new(self.0.clone())
+        // A piece merges into the job's analyzer, which settles its pairs in read order.
+        Analyzer::piece(self.0.clone())
     }
 
     #[inline]
@@ -99,11 +100,13 @@ impl Fold for Analyse<'_> {
 pub fn report(job: &Job) -> Result<(Report, Vec<InputSummary>)> {
     let threads = engine::resolve_threads(job.threads);
     let fold = Analyse(&job.options);
-    let mut analyzer = fold.fresh();
+    let mut analyzer = Analyzer::new(job.options.clone());
     let mut inputs = Vec::new();
     for input in &job.inputs {
         let name = input.name();
         let stats = engine::read_input(input, &name, job.format, threads, &fold, &mut analyzer)?;
+        // Each input has its own direction in time and its own sort window.
+        analyzer.end_input();
         inputs.push(InputSummary::new(&name, stats));
     }
     check_strict(job, &analyzer)?;
@@ -161,6 +164,7 @@ pub fn events<W: Write>(
         if let Some(e) = failed.take() {
             return Err(Error::Output(e));
         }
+        analyzer.end_input();
         inputs.push(InputSummary::new(&input.name(), stats));
     }
     check_strict(job, &analyzer)?;
@@ -187,6 +191,7 @@ pub fn write_event<W: Write>(
             return Ok(());
         }
     };
+    analyzer.pair_verdicts();
     let Some(verdict) = analyzer.add(Evidence::Event(&e)) else {
         return Ok(());
     };

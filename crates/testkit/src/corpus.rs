@@ -850,11 +850,16 @@ pub fn write<W: Write>(spec: &Spec, w: W) -> io::Result<Written> {
     let done = |lines: u64, bytes: u64| {
         spec.lines.is_some_and(|l| lines >= l) || spec.bytes.is_some_and(|b| bytes >= b)
     };
+    let mut last_ts = i64::MIN;
     while !done(lines, w.n + buf.len() as u64) {
         generator.request(|line, info| {
             lines += 1;
             let stream = streams[info.stream].as_str();
-            let ts = info.time_ms + rng.below(1000) as i64;
+            // Milliseconds within the line's second that never go back: the lines of one
+            // request are written microseconds apart, so CloudWatch stamps them in order
+            // (random milliseconds put a denial before its own `STS response`).
+            let ts = (info.time_ms + rng.below(1000) as i64).max(last_ts);
+            last_ts = ts;
             match spec.format {
                 CorpusFormat::Raw => {
                     buf.extend_from_slice(line);

@@ -20,7 +20,7 @@ use crate::classify::{self, Arn, Class, Family};
 use crate::event::{Event, Kind, Uid};
 use crate::merge::Merge;
 
-use self::correlate::{Correlator, Key, Pairing, Sts};
+use self::correlate::{Correlator, Key, Role, Sts, When};
 pub use self::creator::CreatorStatus;
 pub use self::output::*;
 
@@ -177,10 +177,37 @@ impl Merge for FailureAcc {
     }
 }
 
+/// The earliest example; at equal times the one that sorts first by its content, then by
+/// where it was read, so that the example does not depend on the order lines were read in.
 fn pick_earliest(a: Option<Example>, b: Option<Example>) -> Option<Example> {
     match (a, b) {
-        (Some(a), Some(b)) => Some(if b.key < a.key { b } else { a }),
+        (Some(a), Some(b)) => Some(if b.rank() < a.rank() { b } else { a }),
         (a, b) => a.or(b),
+    }
+}
+
+impl Example {
+    #[allow(clippy::type_complexity)] // a tuple compares field by field, which is the point
+    fn rank(
+        &self,
+    ) -> (
+        i64,
+        &str,
+        Option<&str>,
+        Option<&str>,
+        Option<&str>,
+        Option<&str>,
+        &ExampleKey,
+    ) {
+        (
+            self.key.0,
+            &self.error,
+            self.arn.as_deref(),
+            self.session.as_deref(),
+            self.instance_id.as_deref(),
+            self.request_id.as_deref(),
+            &self.key,
+        )
     }
 }
 
@@ -257,22 +284,18 @@ impl Merge for NotMappedAcc {
     }
 }
 
-/// A not-mapped denial at a chunk's head, waiting for the previous chunk's open responses.
+/// What a denial still needs once its place in time gives it a response (or none).
 #[derive(Clone, Debug)]
-struct HeadDenial {
-    key: Key,
-    arn: Option<String>,
-    time: Option<i64>,
-    internal: bool,
-    example: Example,
-}
-
-/// A denial of a settled class at a chunk's head, whose example was built without a session.
-#[derive(Clone, Debug)]
-struct HeadExample {
-    key: Key,
-    class: Class,
-    at: ExampleKey,
+enum Pending {
+    /// A not-mapped denial: its sub-class key and example need the response.
+    NotMapped {
+        arn: Option<String>,
+        time: Option<i64>,
+        internal: bool,
+        example: Example,
+    },
+    /// A denial of a settled class, already counted: its example shows the session.
+    Example { class: Class, example: Example },
 }
 
 const HOUR_MS: i64 = 3_600_000;
@@ -290,18 +313,19 @@ pub struct Analyzer {
     creator: creator::Evidence,
     static_roles: BTreeSet<String>,
     not_mapped: HashMap<NotMappedKey, NotMappedAcc>,
-    heads: Vec<HeadDenial>,
-    /// Other denials at the chunk's head: their example may need the session of a response
-    /// the previous chunk left open.
-    head_examples: Vec<HeadExample>,
-    corr: Correlator,
+    corr: Correlator<Box<Pending>>,
+    /// Read-order pairing, only for the `sts` of [`Verdict`]s (`events` prints each line as
+    /// it is read, before its place in time is known); see [`Analyzer::pair_verdicts`].
+    verdicts: Option<HashMap<Key, Option<Sts>>>,
     filtered_out: u64,
     /// Keeps no state per principal (see [`Analyzer::for_events`]).
     lean: bool,
 }
 
 impl Analyzer {
-    /// A fresh analyzer with these options.
+    /// A fresh analyzer with these options. It settles pairs itself, through a sort window
+    /// of [`correlate::SORT_WINDOW`] events; a piece of input smaller than that can still be
+    /// [merged](Merge) into another analyzer exactly.
     pub fn new(opts: Options) -> Analyzer {
         Analyzer {
             opts,
@@ -319,6 +343,72 @@ impl Analyzer {
             lean: true,
             ..Analyzer::new(opts)
         }
+    }
+
+    /// An analyzer for a chunk of an input that will be merged, in input order, into
+    /// another: it only collects its correlation events, which the analyzer it merges into
+    /// settles, so the result does not depend on where the input was cut. Holds every
+    /// response, grant and denial of the chunk until then.
+    pub fn piece(opts: Options) -> Analyzer {
+        Analyzer {
+            opts,
+            corr: Correlator::collecting(),
+            ..Analyzer::default()
+        }
+    }
+
+    /// Uses a sort window of `events` correlation events instead of the default.
+    pub fn with_sort_window(mut self, events: usize) -> Analyzer {
+        self.corr = Correlator::with_window(events);
+        self
+    }
+
+    /// Also pairs in read order, for the `sts` of each [`Verdict`] (`events`).
+    pub fn pair_verdicts(&mut self) {
+        self.verdicts.get_or_insert_with(HashMap::default);
+    }
+
+    /// Ends one input: its sort window is settled, and the next input decides its own
+    /// direction (see [`correlate`]). Without this call, inputs run together as one.
+    pub fn end_input(&mut self) {
+        self.corr.end_input();
+        self.take_settled();
+    }
+
+    /// Applies the denials the correlator settled.
+    #[inline]
+    fn take_settled(&mut self) {
+        if self.corr.settled().is_empty() {
+            return;
+        }
+        let mut done = std::mem::take(self.corr.settled());
+        for (p, sts) in done.drain(..) {
+            self.settle(*p, sts);
+        }
+        *self.corr.settled() = done;
+    }
+
+    fn settle(&mut self, p: Pending, sts: Option<Sts>) {
+        match p {
+            Pending::NotMapped {
+                arn,
+                time,
+                internal,
+                example,
+            } => self.add_not_mapped(arn, sts.as_ref(), time, internal, example),
+            Pending::Example { class, mut example } => {
+                example.session = sts.as_ref().and_then(|s| s.session()).map(str::to_owned);
+                let acc = self.failures.entry(class).or_default();
+                acc.example = pick_earliest(acc.example.take(), Some(example));
+            }
+        }
+    }
+
+    /// Hands a correlation event to the correlator, and applies what it settled.
+    #[inline]
+    fn correlate(&mut self, e: &Event<'_>, key: Key, role: Role<Box<Pending>>) {
+        self.corr.push(key, when(e), role);
+        self.take_settled();
     }
 
     /// Takes one piece of evidence. Returns what the analyzer made of an event (class and
@@ -355,15 +445,16 @@ impl Analyzer {
         match e.kind {
             Kind::StsResponse => {
                 let key = corr_key(e);
-                self.corr.open(
-                    key,
-                    Sts::new([
-                        e.arn().as_deref(),
-                        e.session().as_deref(),
-                        e.userid().as_deref(),
-                        e.accesskeyid().as_deref(),
-                    ]),
-                );
+                let sts = Sts::new([
+                    e.arn().as_deref(),
+                    e.session().as_deref(),
+                    e.userid().as_deref(),
+                    e.accesskeyid().as_deref(),
+                ]);
+                if let Some(v) = &mut self.verdicts {
+                    v.insert(key, Some(sts.clone()));
+                }
+                self.correlate(e, key, Role::Response(sts));
                 Some(Verdict::default())
             }
             Kind::AccessGranted => self.grant(e),
@@ -518,10 +609,8 @@ impl Analyzer {
             self.filtered_out += 1;
             return None;
         }
-        let sts = match self.corr.take(key) {
-            Pairing::Paired(s) => Some(s),
-            _ => None,
-        };
+        let sts = self.verdict_sts(key);
+        self.correlate(e, key, Role::Grant);
         if self.lean {
             return Some(Verdict { class: None, sts });
         }
@@ -576,14 +665,10 @@ impl Analyzer {
             return None;
         }
         let key = corr_key(e);
-        let pairing = self.corr.take(key);
+        let sts = self.verdict_sts(key);
         let internal = is_internal(arn.as_deref(), None);
-        let (head, sts) = match pairing {
-            Pairing::Paired(s) => (false, Some(s)),
-            Pairing::Head => (true, None),
-            Pairing::Unpaired => (false, None),
-        };
-        let example = self.example(e, sts.as_ref(), Some(&denial));
+        // The session comes with the response the denial pairs with in time.
+        let example = self.example(e, None, Some(&denial));
         let principal = arn.as_deref().filter(|_| !self.lean).map(|a| {
             let p = self.principals.entry_ref(a).or_default();
             p.denied += 1;
@@ -592,17 +677,13 @@ impl Analyzer {
             p
         });
         if denial.class == Class::IdentityNotMapped && !self.lean {
-            if head {
-                self.heads.push(HeadDenial {
-                    key,
-                    arn,
-                    time: e.time_ms,
-                    internal,
-                    example,
-                });
-            } else {
-                self.add_not_mapped(arn, sts.as_ref(), e.time_ms, internal, example);
-            }
+            let pending = Pending::NotMapped {
+                arn,
+                time: e.time_ms,
+                internal,
+                example,
+            };
+            self.correlate(e, key, Role::Denial(Box::new(pending)));
             // The sub-class is decided at the end; events see the base class.
             return Some(Verdict {
                 class: Some(Class::IdentityNotMapped),
@@ -610,13 +691,6 @@ impl Analyzer {
             });
         }
         let class = denial.class;
-        if head && !self.lean {
-            self.head_examples.push(HeadExample {
-                key,
-                class,
-                at: example.key.clone(),
-            });
-        }
         if let Some(p) = principal {
             *p.denied_by_class.entry(class).or_default() += 1;
         }
@@ -629,12 +703,19 @@ impl Analyzer {
             (Some(a), false) => *acc.principals.entry(a.clone()).or_default() += 1,
             (None, _) => acc.unattributed += 1,
         }
-        acc.example = pick_earliest(acc.example.take(), Some(example));
         self.hour(e.time_ms, class);
+        let pending = Pending::Example { class, example };
+        self.correlate(e, key, Role::Denial(Box::new(pending)));
         Some(Verdict {
             class: Some(class),
             sts,
         })
+    }
+
+    /// The read-order response for a [`Verdict`], when asked for.
+    fn verdict_sts(&mut self, key: Key) -> Option<Sts> {
+        let v = self.verdicts.as_mut()?;
+        v.insert(key, None).flatten()
     }
 
     fn add_not_mapped(
@@ -705,10 +786,8 @@ impl Analyzer {
 
     /// Settles what needed all the history (not-mapped sub-classes) and builds the report.
     pub fn finish(mut self) -> Report {
-        // Heads of the very first chunk have no earlier chunk: they are simply unpaired.
-        for h in std::mem::take(&mut self.heads) {
-            self.add_not_mapped(h.arn, None, h.time, h.internal, h.example);
-        }
+        self.corr.finish();
+        self.take_settled();
         let statics: Vec<&str> = self.static_roles.iter().map(String::as_str).collect();
         let mut failures = std::mem::take(&mut self.failures);
         let mut hours = std::mem::take(&mut self.hours);
@@ -778,43 +857,18 @@ impl Merge for Analyzer {
             opts: _,
             accounting,
             span,
-            mut failures,
+            failures,
             hours,
             principals,
             creator,
             static_roles,
             not_mapped,
-            heads,
-            head_examples,
             corr,
+            verdicts,
             filtered_out,
             // Both sides were made by the same constructor.
             lean: _,
         } = later;
-        // A key heads a chunk at most once, so the two lists never share a key and the order
-        // they are resolved in does not matter.
-        let keys: Vec<Key> = heads
-            .iter()
-            .map(|h| h.key)
-            .chain(head_examples.iter().map(|h| h.key))
-            .collect();
-        let mut resolved: Vec<Option<Sts>> = vec![None; keys.len()];
-        self.corr.append(corr, &keys, |i, s| resolved[i] = s);
-        let mut resolved = resolved.into_iter();
-        for (h, sts) in heads.into_iter().zip(&mut resolved) {
-            self.add_not_mapped(h.arn, sts.as_ref(), h.time, h.internal, h.example);
-        }
-        // The response the head denial consumed gives its example the session it would have
-        // had in one pass (when that example is still the one kept for its class).
-        for (h, sts) in head_examples.into_iter().zip(resolved) {
-            let example = failures
-                .get_mut(&h.class)
-                .and_then(|acc| acc.example.as_mut())
-                .filter(|x| x.key == h.at && x.session.is_none());
-            if let (Some(x), Some(session)) = (example, sts.as_ref().and_then(|s| s.session())) {
-                x.session = Some(session.to_owned());
-            }
-        }
         self.accounting.merge(accounting);
         self.span.merge(span);
         self.failures.merge(failures);
@@ -824,6 +878,14 @@ impl Merge for Analyzer {
         self.static_roles.merge(static_roles);
         self.not_mapped.merge(not_mapped);
         self.filtered_out.merge(filtered_out);
+        // The later side's correlation events, in its read order, continue this side's: its
+        // denials are settled here, as in one pass.
+        self.corr.append(corr);
+        self.take_settled();
+        // Read-order pairing (verdicts) is only ever asked of an analyzer fed in one pass.
+        if let (Some(v), Some(later)) = (&mut self.verdicts, verdicts) {
+            v.extend(later);
+        }
     }
 }
 
@@ -834,6 +896,18 @@ pub struct Verdict {
     pub class: Option<Class>,
     /// The paired `STS response`, for grants and denials.
     pub sts: Option<Sts>,
+}
+
+/// When an event happened, for placing it in time: `time=` (or the envelope's time), then
+/// the envelope's milliseconds, the finest time the input has.
+fn when(e: &Event<'_>) -> Option<When> {
+    let time = e.time_ms?;
+    let fine = e
+        .envelope
+        .timestamp_ms
+        .filter(|&t| crate::time::plausible(t))
+        .unwrap_or(time);
+    Some(When { time, fine })
 }
 
 fn corr_key(e: &Event<'_>) -> Key {

@@ -73,6 +73,10 @@ pub struct LineCounts {
     /// and counted here. Omitted when zero.
     #[serde(skip_serializing_if = "is_zero")]
     pub window_skew: u64,
+    /// Responses, grants and denials that arrived further out of time order than the sort
+    /// window allows (an event on their key that comes after them in time was already
+    /// settled): counted, and never paired.
+    pub out_of_order_beyond_window: u64,
     /// Parsed lines in the window, by kind (every kind present, zeros included).
     pub by_kind: BTreeMap<&'static str, u64>,
     /// Where the first unparsed line was and why (`input:line: reason`), for `--strict`.
@@ -131,6 +135,12 @@ impl LineCounts {
             s.push_str(&format!(
                 ", {} kept with a time= outside the window (clock skew)",
                 self.window_skew
+            ));
+        }
+        if self.out_of_order_beyond_window > 0 {
+            s.push_str(&format!(
+                ", {} out of time order beyond the sort window (not paired)",
+                self.out_of_order_beyond_window
             ));
         }
         s
@@ -228,7 +238,8 @@ pub struct Count {
     pub diagnosis: Option<Box<crate::access::Diagnosis>>,
 }
 
-/// The earliest line of a class.
+/// The earliest line of a class; of lines at the same time, the one whose text sorts first,
+/// so that the example does not depend on the order the lines were read in.
 #[derive(Clone, Debug, Serialize)]
 pub struct FailureExample {
     /// RFC 3339, or null.
@@ -276,8 +287,11 @@ pub struct Principal {
 /// Failures over time.
 #[derive(Clone, Debug, Serialize)]
 pub struct Timeline {
-    /// `hour` or `day`.
-    pub bin: &'static str,
+    /// The bin width's name: `hour`, `day`, `week`, or `<n> weeks` (the finest of these that
+    /// draws the whole span in at most 2000 bins).
+    pub bin: String,
+    /// The bin width in seconds. Bins start at multiples of it since 1970-01-01T00:00:00Z.
+    pub bin_seconds: i64,
     /// Consecutive bins from the first failure to the last (empty bins included).
     pub bins: Vec<Bin>,
 }
@@ -296,6 +310,28 @@ pub struct Bin {
 /// Longest span drawn in hours before switching to days; most bins ever drawn.
 const HOURLY_UP_TO_HOURS: i64 = 72;
 const MAX_BINS: usize = 2000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+const WEEK_MS: i64 = 7 * DAY_MS;
+
+/// The finest bin width that draws `span` ms in at most [`MAX_BINS`] bins: hours up to
+/// [`HOURLY_UP_TO_HOURS`], then days, weeks, and whole numbers of weeks. A coarser bin,
+/// rather than a cap on the number of bins, so that no event is ever put in a wrong bin.
+fn bin_width(span: i64) -> (String, i64) {
+    // Aligning the first and last bin to the width adds at most one bin to `span / width`.
+    let fits = |width: i64| span / width + 2 <= MAX_BINS as i64;
+    if span / HOUR_MS <= HOURLY_UP_TO_HOURS {
+        return ("hour".to_owned(), HOUR_MS);
+    }
+    if fits(DAY_MS) {
+        return ("day".to_owned(), DAY_MS);
+    }
+    if fits(WEEK_MS) {
+        return ("week".to_owned(), WEEK_MS);
+    }
+    // `n * (MAX_BINS - 2) > span / WEEK_MS`, so `span / width <= MAX_BINS - 3`.
+    let n = span / WEEK_MS / (MAX_BINS as i64 - 2) + 1;
+    (format!("{n} weeks"), n * WEEK_MS)
+}
 
 pub(super) fn build(
     a: Analyzer,
@@ -315,6 +351,7 @@ pub(super) fn build(
         filtered_out: a.filtered_out,
         implausible_time: acct.implausible_time,
         window_skew: acct.window_skew,
+        out_of_order_beyond_window: a.corr.beyond_window(),
         by_kind: Kind::ALL
             .iter()
             .map(|k| (k.as_str(), acct.by_kind[*k as usize]))
@@ -536,7 +573,8 @@ fn creator_section(ev: &Evidence, opts: &super::Options, arn_usernames: bool) ->
 fn timeline(hours: impl Iterator<Item = ((i64, Class), u64)>) -> Timeline {
     let hours: Vec<((i64, Class), u64)> = hours.collect();
     let empty = Timeline {
-        bin: "hour",
+        bin: "hour".to_owned(),
+        bin_seconds: HOUR_MS / 1000,
         bins: Vec::new(),
     };
     let (Some(first), Some(last)) = (
@@ -550,12 +588,7 @@ fn timeline(hours: impl Iterator<Item = ((i64, Class), u64)>) -> Timeline {
     let Some(span) = last.checked_sub(first) else {
         return empty;
     };
-    let mut size = HOUR_MS;
-    let mut bin = "hour";
-    if span / HOUR_MS > HOURLY_UP_TO_HOURS {
-        size = 24 * HOUR_MS;
-        bin = "day";
-    }
+    let (bin, size) = bin_width(span);
     let floor = |t: i64| t.div_euclid(size) * size;
     let start = floor(first);
     let index = |t: i64| {
@@ -566,7 +599,11 @@ fn timeline(hours: impl Iterator<Item = ((i64, Class), u64)>) -> Timeline {
     let Some(n) = index(last).and_then(|i| i.checked_add(1)) else {
         return empty;
     };
-    let n = n.min(MAX_BINS);
+    if n > MAX_BINS {
+        // Not reached (the width was chosen for the span); never squeeze events into the
+        // last bin, which would misdate them.
+        return empty;
+    }
     let mut bins: Vec<Bin> = (0..n)
         .map(|i| Bin {
             // `start + i * size <= floor(last)` for every `i < n`: no overflow.
@@ -576,13 +613,17 @@ fn timeline(hours: impl Iterator<Item = ((i64, Class), u64)>) -> Timeline {
         })
         .collect();
     for ((h, class), count) in hours {
-        let Some(b) = index(h).map(|i| i.min(n - 1)).and_then(|i| bins.get_mut(i)) else {
+        let Some(b) = index(h).and_then(|i| bins.get_mut(i)) else {
             continue;
         };
         b.total += count;
         *b.by_class.entry(class).or_default() += count;
     }
-    Timeline { bin, bins }
+    Timeline {
+        bin,
+        bin_seconds: size / 1000,
+        bins,
+    }
 }
 
 #[cfg(test)]
@@ -604,5 +645,49 @@ mod tests {
         }
         let t = timeline([((0, Class::IdentityNotMapped), 2)].into_iter());
         assert_eq!((t.bins.len(), t.bins[0].total), (1, 2));
+    }
+
+    /// Issue 10, item 4: a span that needs more than 2000 of the default bins used to keep
+    /// 2000 and put every later event into the last one, under a wrong date.
+    #[test]
+    fn a_long_span_gets_a_coarser_bin_and_every_event_its_own_date() {
+        // 2020-01-01 and 2026-01-01: six years, 2193 days.
+        let (a, b) = (1_577_836_800_000, 1_767_225_600_000);
+        let hours = [
+            ((a, Class::IdentityNotMapped), 1),
+            ((a + 3000 * HOUR_MS, Class::TokenExpired), 2),
+            ((b, Class::IdentityNotMapped), 3),
+        ];
+        let t = timeline(hours.into_iter());
+        assert_eq!((t.bin.as_str(), t.bin_seconds), ("week", 7 * 24 * 3600));
+        assert!(t.bins.len() <= MAX_BINS);
+        for ((h, _), n) in hours {
+            // The bin that holds `h` starts at most a week before it, and holds its count.
+            let bin = t
+                .bins
+                .iter()
+                .find(|x| {
+                    let start = crate::time::rfc3339(&x.start).unwrap();
+                    start <= h && h < start + WEEK_MS
+                })
+                .unwrap();
+            assert_eq!(bin.total, n, "{}", bin.start);
+        }
+        assert_eq!(t.bins.iter().map(|b| b.total).sum::<u64>(), 6);
+        // Spans of decades get whole numbers of weeks.
+        let t = timeline(
+            [
+                ((a, Class::TokenExpired), 1),
+                ((a + 50 * 365 * DAY_MS, Class::TokenExpired), 1),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(t.bin, "2 weeks");
+        assert!(t.bins.len() <= MAX_BINS);
+        assert_eq!((t.bins[0].total, t.bins[t.bins.len() - 1].total), (1, 1));
+        // Up to 72 hours, hours; then days.
+        assert_eq!(bin_width(72 * HOUR_MS).0, "hour");
+        assert_eq!(bin_width(73 * HOUR_MS).0, "day");
+        assert_eq!(bin_width(1990 * DAY_MS).0, "day");
     }
 }

@@ -352,3 +352,64 @@ fn thread_counts_are_clamped() {
         assert_eq!(resolve_threads(n), most, "{n}");
     }
 }
+
+/// Issue 10, item 1: a newest-first file cut into chunks on several threads gives the report
+/// of one pass, and that is the report of the same lines oldest first (but for the line of
+/// each example). Chunks only collect their responses, grants and denials; the analyzer
+/// they merge into places them in time.
+#[test]
+fn a_newest_first_file_on_any_thread_count_gives_the_oldest_first_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut oldest = Vec::new();
+    let spec = Spec {
+        lines: Some(4000),
+        ..Spec::default()
+    };
+    corpus::write(&spec, &mut oldest).unwrap();
+    let mut lines: Vec<&[u8]> = oldest
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.reverse();
+    let newest = [lines.join(&b'\n'), b"\n".to_vec()].concat();
+    let path = dir.path().join("newest.log");
+    std::fs::write(&path, &newest).unwrap();
+    let job = Job {
+        inputs: vec![Input::File(path.clone())],
+        threads: 1,
+        ..Job::default()
+    };
+    let (r, inputs) = report(&job).unwrap();
+    let want = json(&r, &inputs);
+    for threads in [2, 3, 7] {
+        let mut a = Analyzer::new(job.options.clone());
+        let stats = read_file(
+            &path,
+            &inputs[0].name,
+            job.format,
+            threads,
+            4096,
+            1 << 20,
+            &Analyse(&job.options),
+            &mut a,
+        )
+        .unwrap();
+        let got = json(&a.finish(), &[InputSummary::new(&inputs[0].name, stats)]);
+        assert!(got == want, "threads {threads}");
+    }
+    // The same classes as oldest first.
+    let (o, _) = report_from("in", &oldest[..], &Job::default()).unwrap();
+    let classes = |r: &Report| {
+        r.failures
+            .by_class
+            .iter()
+            .map(|c| (c.class, c.count))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(classes(&r), classes(&o));
+    assert!(
+        classes(&o)
+            .iter()
+            .any(|(c, _)| c.as_str() == "node_role_not_mapped")
+    );
+}
