@@ -75,6 +75,9 @@ pub struct LineCounts {
     pub window_skew: u64,
     /// Parsed lines in the window, by kind (every kind present, zeros included).
     pub by_kind: BTreeMap<&'static str, u64>,
+    /// Paste repairs by kind (only kinds that happened): records repaired, except `wrapped`
+    /// and `pretty_json`, which count physical lines joined into the record before them.
+    pub repairs: BTreeMap<&'static str, u64>,
     /// Where the first unparsed line was and why (`input:line: reason`), for `--strict`.
     /// Not serialised.
     #[serde(skip)]
@@ -132,6 +135,9 @@ impl LineCounts {
                 ", {} kept with a time= outside the window (clock skew)",
                 self.window_skew
             ));
+        }
+        if !self.repairs.is_empty() {
+            s.push_str(&format!("; repaired{}", reasons(&self.repairs)));
         }
         s
     }
@@ -319,6 +325,7 @@ pub(super) fn build(
             .iter()
             .map(|k| (k.as_str(), acct.by_kind[*k as usize]))
             .collect(),
+        repairs: acct.repair_counts().collect(),
         first_unparsed: acct.first_unparsed_text(),
     };
     let window = Coverage {
