@@ -46,7 +46,9 @@ fn map(pairs: &[(&'static str, u64)]) -> BTreeMap<&'static str, u64> {
 fn every_paste_fixture_reads_with_its_repairs_counted() {
     // The fixtures hold three public lines (re:Post: a grant, an STS denial, a not-mapped
     // denial) and the re:Post creator grant, in each pasted shape.
-    let cases: &[(&str, u64, u64, &[(&str, u64)])] = &[
+    /// Fixture, grants, denials (each one failure), repairs.
+    type Case = (&'static str, u64, u64, &'static [(&'static str, u64)]);
+    let cases: &[Case] = &[
         ("bom-crlf.log", 1, 2, &[("bom", 1), ("crlf", 3)]),
         ("console-table.txt", 1, 0, &[("header_joined", 1)]),
         ("csv-header-joined.csv", 1, 2, &[("header_joined", 1)]),
