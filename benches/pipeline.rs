@@ -69,6 +69,28 @@ fn report(c: &mut Criterion) {
     g.finish();
 }
 
+/// The raw reader's line splitting alone (with paste-repair detection), into a sink that
+/// only counts: the clean path's cost of looking for pasted damage shows here first.
+fn split(c: &mut Criterion) {
+    let mut g = c.benchmark_group("split");
+    g.sample_size(20);
+    let data = generate(CorpusFormat::Raw);
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.bench_function(BenchmarkId::new("raw_lines", data.len()), |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            eks_authlog_core::source::split_lines(
+                black_box(&data[..]),
+                1,
+                "bench",
+                &mut |t: &[u8], _: &Envelope<'_>, _: Loc<'_>| n += t.len() as u64,
+            );
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
 fn render(c: &mut Criterion) {
     let data = generate(CorpusFormat::Raw);
     let (report, inputs) =
@@ -168,5 +190,5 @@ fn render(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, report, render);
+criterion_group!(benches, report, split, render);
 criterion_main!(benches);

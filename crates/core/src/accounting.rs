@@ -5,6 +5,7 @@
 use crate::event::Kind;
 use crate::merge::Merge;
 use crate::parse::{ParseError, ParseErrorKind};
+use crate::source::{Envelope, RepairKind};
 
 /// Counts of lines by fate. `read == parsed + not_authenticator + unparsed`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,9 +29,31 @@ pub struct Accounting {
     /// Where the first unparsed line was, why, and the byte of the line where parsing gave up
     /// (for `--strict` and summaries).
     pub first_unparsed: Option<(String, u64, ParseError)>,
+    /// Paste repairs, by [`RepairKind`] (indexed by `RepairKind::ALL` order): records repaired,
+    /// except `wrapped` and `pretty_json`, which count the physical lines joined into a
+    /// record after its first (so lines in the input = `read` + those two).
+    pub repairs: [u64; RepairKind::ALL.len()],
 }
 
 impl Accounting {
+    /// Counts the repairs made to one record (whatever became of it).
+    pub fn repaired(&mut self, env: &Envelope<'_>) {
+        for k in env.repairs.kinds() {
+            self.repairs[k as usize] += match k {
+                RepairKind::Wrapped | RepairKind::PrettyJson => u64::from(env.joined.max(1)),
+                _ => 1,
+            };
+        }
+    }
+
+    /// `(kind, count)` of the repairs made, non-zero only.
+    pub fn repair_counts(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        RepairKind::ALL
+            .iter()
+            .filter(|k| self.repairs[**k as usize] > 0)
+            .map(|k| (k.as_str(), self.repairs[*k as usize]))
+    }
+
     /// Counts a line that did not parse.
     pub fn reject(&mut self, err: ParseError, input: &str, line: u64) {
         self.read += 1;
@@ -108,7 +131,9 @@ impl Merge for Accounting {
             window_skew,
             by_kind,
             first_unparsed,
+            repairs,
         } = later;
+        self.repairs.merge(repairs);
         self.read.merge(read);
         self.parsed.merge(parsed);
         self.rejected.merge(rejected);

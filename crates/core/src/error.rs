@@ -29,6 +29,20 @@ pub enum Error {
         /// Its `status` (`Running`, `Failed`, `Timeout`…).
         status: &'static str,
     },
+    /// Lines were read from an input but not one parsed as an authenticator line.
+    #[error(
+        "{input}: no authenticator line could be read ({unparsed} unparsed: {reasons}); \
+         is this an aws-iam-authenticator log? (a binary file, another program's log, or a \
+         shape that --input-format names)"
+    )]
+    NothingParsed {
+        /// Input name.
+        input: String,
+        /// Lines that did not parse.
+        unparsed: u64,
+        /// Their reasons with counts (`invalid_utf8 40552, not_logfmt 175`).
+        reasons: String,
+    },
     /// An access-configuration file (`access`, `--access-config`) could not be read.
     #[error(transparent)]
     Access(#[from] crate::access::ReadError),

@@ -161,6 +161,19 @@ pub fn split_groups(groups: &str) -> impl Iterator<Item = &str> {
     inner.split(' ').filter(|g| !g.is_empty())
 }
 
+/// A record longer than [`MAX_RECORD`](crate::source::MAX_RECORD) is not read (readers hand on
+/// at most one byte more, so that it is seen).
+#[inline]
+fn too_long(len: usize) -> Result<(), ParseError> {
+    if len > crate::source::MAX_RECORD {
+        return Err(ParseError {
+            offset: crate::source::MAX_RECORD,
+            kind: parse::ParseErrorKind::TooLong,
+        });
+    }
+    Ok(())
+}
+
 /// One parsed authenticator line with its origin.
 #[derive(Clone, Debug)]
 pub struct Event<'a> {
@@ -211,6 +224,7 @@ impl<'a> Event<'a> {
     /// event's content is unspecified.
     #[inline]
     pub fn fill(&mut self, line: &'a [u8]) -> Result<(), ParseError> {
+        too_long(line.len())?;
         parse::parse_bytes_into(line, &mut self.record)?;
         self.settle();
         Ok(())
@@ -219,6 +233,7 @@ impl<'a> Event<'a> {
     /// [`fill`](Event::fill) for a line already known to be UTF-8.
     #[inline]
     pub fn fill_str(&mut self, line: &'a str) -> Result<(), ParseError> {
+        too_long(line.len())?;
         parse::parse_line_into(line, &mut self.record)?;
         self.settle();
         Ok(())

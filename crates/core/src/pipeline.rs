@@ -16,7 +16,7 @@ use crate::parse::ParseError;
 use crate::report::source::InputSummary;
 use crate::report::stream::EventWriter;
 use crate::report::wire::{EventOut, StsOut};
-use crate::source::{self, Envelope, Input, InputFormat, LineSink, Loc};
+use crate::source::{self, Envelope, Input, InputFormat, LineSink, Loc, RepairKind};
 
 pub use crate::engine::PARALLEL_MIN;
 
@@ -46,6 +46,9 @@ pub struct Feed<'a>(pub &'a mut Analyzer);
 impl Feed<'_> {
     #[inline]
     fn take(&mut self, e: &Event<'_>, parsed: Result<(), ParseError>) {
+        if !e.envelope.repairs.is_empty() {
+            self.0.accounting.repaired(&e.envelope);
+        }
         self.0.add(match parsed {
             Ok(()) => Evidence::Event(e),
             Err(err) => Evidence::Unparsed {
@@ -60,10 +63,21 @@ impl Feed<'_> {
 impl LineSink for Feed<'_> {
     #[inline]
     fn line(&mut self, text: &[u8], env: &Envelope<'_>, loc: Loc<'_>) {
-        // Built here and filled in place: the record is too big to return through the parser.
-        let mut e = Event::empty(*env, loc);
-        let parsed = e.fill(text);
-        self.take(&e, parsed);
+        match std::str::from_utf8(text) {
+            Ok(s) => self.line_str(s, env, loc),
+            Err(_) => {
+                let (fixed, env) = lossy(text, env);
+                let fixed = fixed.as_deref();
+                // Built here and filled in place: the record is too big to return through
+                // the parser.
+                let mut e = Event::empty(env, loc);
+                let parsed = match fixed {
+                    Some(s) => e.fill_str(s),
+                    None => e.fill(text),
+                };
+                self.take(&e, parsed);
+            }
+        }
     }
 
     #[inline]
@@ -72,6 +86,20 @@ impl LineSink for Feed<'_> {
         let parsed = e.fill_str(text);
         self.take(&e, parsed);
     }
+}
+
+/// A line with a few bytes of invalid UTF-8 (one bad byte in an ARN, a `\xff` in an error
+/// text), decoded with U+FFFD in their place and marked [`RepairKind::LossyUtf8`], so that the
+/// event is kept. A line where more than one byte in 16 is invalid is binary, not a damaged
+/// log line: `None`, and it is counted as `invalid_utf8`.
+fn lossy<'e>(text: &[u8], env: &Envelope<'e>) -> (Option<String>, Envelope<'e>) {
+    let bad: usize = text.utf8_chunks().map(|c| c.invalid().len()).sum();
+    if bad == 0 || bad * 16 > text.len() {
+        return (None, *env);
+    }
+    let mut env = *env;
+    env.repairs = env.repairs.with(RepairKind::LossyUtf8);
+    (Some(String::from_utf8_lossy(text).into_owned()), env)
 }
 
 /// The job's analysis, as the engines run it: an analyzer per piece of input, fed lines.
@@ -104,9 +132,11 @@ pub fn report(job: &Job) -> Result<(Report, Vec<InputSummary>)> {
     let mut inputs = Vec::new();
     for input in &job.inputs {
         let name = input.name();
+        let before = Tally::of(&analyzer);
         let stats = engine::read_input(input, &name, job.format, threads, &fold, &mut analyzer)?;
         // Each input has its own direction in time and its own sort window.
         analyzer.end_input();
+        before.check(&name, &analyzer)?;
         inputs.push(InputSummary::new(&name, stats));
     }
     check_strict(job, &analyzer)?;
@@ -121,8 +151,52 @@ pub fn report_from(
 ) -> Result<(Report, Vec<InputSummary>)> {
     let mut analyzer = Analyzer::new(job.options.clone());
     let stats = source::read_from(name, reader, job.format, &mut Feed(&mut analyzer))?;
+    Tally::default().check(name, &analyzer)?;
     check_strict(job, &analyzer)?;
     Ok((analyzer.finish(), vec![InputSummary::new(name, stats)]))
+}
+
+/// The parsed and unparsed counts before an input, to tell what that input added.
+#[derive(Default)]
+struct Tally {
+    parsed: u64,
+    unparsed: u64,
+    rejected: Vec<u64>,
+}
+
+impl Tally {
+    fn of(a: &Analyzer) -> Tally {
+        Tally {
+            parsed: a.accounting.parsed,
+            unparsed: a.accounting.unparsed(),
+            rejected: a.accounting.rejected.to_vec(),
+        }
+    }
+
+    /// An input in which lines were read but none parsed is no authenticator log (a binary
+    /// file, another program's log, an encoding we do not read): say so, naming it, rather
+    /// than print an empty report. Blank or empty inputs are fine.
+    fn check(&self, input: &str, a: &Analyzer) -> Result<()> {
+        let acct = &a.accounting;
+        let unparsed = acct.unparsed() - self.unparsed;
+        if acct.parsed > self.parsed || unparsed == 0 {
+            return Ok(());
+        }
+        let reasons: Vec<String> = crate::parse::ParseErrorKind::ALL
+            .iter()
+            .filter(|k| !k.is_foreign())
+            .filter_map(|k| {
+                let i = *k as usize;
+                let n = acct.rejected[i] - self.rejected.get(i).copied().unwrap_or(0);
+                (n > 0).then(|| format!("{} {n}", k.as_str()))
+            })
+            .collect();
+        Err(Error::NothingParsed {
+            input: input.to_owned(),
+            unparsed,
+            reasons: reasons.join(", "),
+        })
+    }
 }
 
 /// `--strict`: an error naming the first line that did not parse, if any did not.
@@ -152,6 +226,7 @@ pub fn events<W: Write>(
     let mut failed: Option<std::io::Error> = None;
     let mut inputs = Vec::new();
     for input in &job.inputs {
+        let before = Tally::of(&analyzer);
         let mut sink = |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| {
             if failed.is_some() {
                 return;
@@ -166,6 +241,7 @@ pub fn events<W: Write>(
         }
         analyzer.end_input();
         inputs.push(InputSummary::new(&input.name(), stats));
+        before.check(&input.name(), &analyzer)?;
     }
     check_strict(job, &analyzer)?;
     Ok((analyzer.finish(), inputs))
@@ -180,7 +256,18 @@ pub fn write_event<W: Write>(
     env: &Envelope<'_>,
     loc: Loc<'_>,
 ) -> std::io::Result<()> {
-    let e = match Event::parse(text, *env, loc) {
+    let (fixed, env) = match std::str::from_utf8(text) {
+        Ok(_) => (None, *env),
+        Err(_) => lossy(text, env),
+    };
+    if !env.repairs.is_empty() {
+        analyzer.accounting.repaired(&env);
+    }
+    let parsed = match &fixed {
+        Some(s) => Event::parse(s.as_bytes(), env, loc),
+        None => Event::parse(text, env, loc),
+    };
+    let e = match parsed {
         Ok(e) => e,
         Err(err) => {
             analyzer.add(Evidence::Unparsed {
@@ -205,3 +292,6 @@ pub fn write_event<W: Write>(
         verdict.sts.as_ref().map(StsOut::from),
     ))
 }
+
+#[cfg(test)]
+mod tests;

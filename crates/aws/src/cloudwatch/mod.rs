@@ -529,6 +529,7 @@ impl Insights {
                     stream: row.stream.as_deref(),
                     ptr: row.ptr.as_deref(),
                     ingestion_ms: None,
+                    ..Envelope::default()
                 };
                 sink.line(message.as_bytes(), &envelope, Loc { input: group, line });
             }

@@ -79,6 +79,9 @@ pub struct LineCounts {
     pub out_of_order_beyond_window: u64,
     /// Parsed lines in the window, by kind (every kind present, zeros included).
     pub by_kind: BTreeMap<&'static str, u64>,
+    /// Paste repairs by kind (only kinds that happened): records repaired, except `wrapped`
+    /// and `pretty_json`, which count physical lines joined into the record before them.
+    pub repairs: BTreeMap<&'static str, u64>,
     /// Where the first unparsed line was and why (`input:line: reason`), for `--strict`.
     /// Not serialised.
     #[serde(skip)]
@@ -142,6 +145,9 @@ impl LineCounts {
                 ", {} out of time order beyond the sort window (not paired)",
                 self.out_of_order_beyond_window
             ));
+        }
+        if !self.repairs.is_empty() {
+            s.push_str(&format!("; repaired{}", reasons(&self.repairs)));
         }
         s
     }
@@ -356,6 +362,7 @@ pub(super) fn build(
             .iter()
             .map(|k| (k.as_str(), acct.by_kind[*k as usize]))
             .collect(),
+        repairs: acct.repair_counts().collect(),
         first_unparsed: acct.first_unparsed_text(),
     };
     let window = Coverage {

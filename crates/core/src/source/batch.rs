@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use super::{Envelope, LineSink, Loc};
+use super::{Envelope, LineSink, Loc, Repairs};
 
 /// Lines copied out of a reader, in order, with their envelopes and line numbers.
 ///
@@ -38,6 +38,8 @@ struct BatchedLine {
     ptr: Option<Range<usize>>,
     timestamp_ms: Option<i64>,
     ingestion_ms: Option<i64>,
+    repairs: Repairs,
+    joined: u32,
     line: u64,
 }
 
@@ -69,6 +71,8 @@ impl LineBatch {
             ptr,
             timestamp_ms: envelope.timestamp_ms,
             ingestion_ms: envelope.ingestion_ms,
+            repairs: envelope.repairs,
+            joined: envelope.joined,
             line: loc.line,
         });
     }
@@ -116,6 +120,8 @@ impl LineBatch {
                 stream: r.stream.clone().and_then(|s| self.strings.get(s)),
                 ptr: r.ptr.clone().and_then(|p| self.strings.get(p)),
                 ingestion_ms: r.ingestion_ms,
+                repairs: r.repairs,
+                joined: r.joined,
             };
             let loc = Loc {
                 input,
@@ -195,6 +201,7 @@ mod tests {
             stream,
             ptr,
             ingestion_ms: ts.map(|t| t + 5),
+            ..Envelope::default()
         }
     }
 

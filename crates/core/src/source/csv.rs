@@ -11,12 +11,20 @@
 //! Hand-written rather than csv-core (the `csv` crate's parser): csv-core's DFA goes a byte
 //! at a time where this reader jumps with memchr, and made `report` on an export about 20 %
 //! slower. The commit that added this note has the numbers.
+//!
+//! Three pasted shapes are repaired and counted (see [`super::repair`]): a file re-saved
+//! with `;` as the separator (Excel in a locale whose decimal mark is a comma), a header
+//! whose line end was lost so that it runs into the first row
+//! (`@logStream,@timestamp,@messageauthenticator-…,2021-08-08 20:04:46.282,"time=""…`), and
+//! rows without any header (the columns are inferred from the first row: the field holding
+//! `time=`/`level=` is the message, a timestamp field the time, an `authenticator-…` field
+//! the stream).
 
 use std::io::Read;
 use std::ops::Range;
 
-use super::lines::{LINE_BUFFER, for_each_region, lines, strip_cr};
-use super::{Ctx, Envelope, Error, LineSink, Loc};
+use super::lines::{LINE_BUFFER, MAX_LINE, for_each_region, lines, strip_cr};
+use super::{Ctx, Envelope, Error, LineSink, Loc, RepairKind, Repairs};
 use crate::time;
 
 /// The decoded fields of one record, in one reused buffer.
@@ -32,7 +40,7 @@ impl Fields {
     }
 
     /// Decodes one complete record (quotes balanced) into `self`.
-    fn parse(&mut self, rec: &[u8]) {
+    fn parse(&mut self, rec: &[u8], delim: u8) {
         self.buf.clear();
         self.ranges.clear();
         let mut i = 0;
@@ -60,7 +68,7 @@ impl Fields {
                     }
                 }
             }
-            let end = memchr::memchr(b',', &rec[i..]).map_or(rec.len(), |c| i + c);
+            let end = memchr::memchr(delim, &rec[i..]).map_or(rec.len(), |c| i + c);
             self.buf.extend_from_slice(&rec[i..end]);
             i = end;
             self.ranges.push(start..self.buf.len());
@@ -92,6 +100,73 @@ impl Columns {
             ptr: find(b"@ptr"),
         })
     }
+
+    /// Columns inferred from a data row, for a CSV without a header.
+    fn from_row(f: &Fields) -> Option<Self> {
+        let n = f.ranges.len();
+        let text = |i: usize| f.get(i).and_then(|b| std::str::from_utf8(b).ok());
+        let message = (0..n).find(|&i| text(i).is_some_and(looks_like_message))?;
+        let timestamp =
+            (0..n).find(|&i| i != message && text(i).and_then(time::parse_timestamp_ms).is_some());
+        let stream = (0..n)
+            .find(|&i| i != message && text(i).is_some_and(|t| t.starts_with("authenticator-")));
+        Some(Columns {
+            message,
+            timestamp,
+            stream,
+            ptr: None,
+        })
+    }
+}
+
+/// Whether a field's text is an authenticator line.
+fn looks_like_message(t: &str) -> bool {
+    t.starts_with("time=") || t.starts_with("level=") || t.contains(" level=")
+}
+
+/// The separator of a CSV whose first record is `first`: `;` when splitting on `;` (but
+/// not on `,`) finds `@message` or a log line, else `,`.
+fn delimiter(first: &[u8]) -> u8 {
+    let mut f = Fields::default();
+    let finds = |f: &mut Fields, d: u8| {
+        f.parse(first, d);
+        (0..f.ranges.len()).any(|i| {
+            f.get(i).is_some_and(|b| {
+                let b = b.trim_ascii();
+                b.starts_with(b"@message") || std::str::from_utf8(b).is_ok_and(looks_like_message)
+            })
+        }) && f.ranges.len() > 1
+    };
+    if !finds(&mut f, b',') && finds(&mut f, b';') {
+        b';'
+    } else {
+        b','
+    }
+}
+
+/// Where a header that ran into the first row ends: just after an `@message` that more
+/// text follows (`…,@messageauthenticator-…`), when only `@` names (separated by the
+/// separator, spaces or quotes: pastes lose some) come before it.
+fn joined_header_end(first: &[u8], delim: u8) -> Option<usize> {
+    let at = crate::bytes::find(first, b"@message")?;
+    let end = at + b"@message".len();
+    let names_only = header_names(&first[..at], delim).all(|n| n.starts_with(b"@"));
+    let glued = first.get(end).is_some_and(|&c| c != delim && c != b'"');
+    (names_only && glued).then_some(end)
+}
+
+/// The names of a header, split on the separator, spaces and quotes.
+fn header_names(header: &[u8], delim: u8) -> impl Iterator<Item = &[u8]> {
+    header
+        .split(move |&c| c == delim || c == b' ' || c == b'"')
+        .filter(|n| !n.is_empty())
+}
+
+/// What the first record said about the file's layout.
+#[derive(Clone, Copy)]
+struct Layout {
+    delim: u8,
+    repairs: Repairs,
 }
 
 /// Reads a Logs Insights CSV export into `sink`.
@@ -103,20 +178,16 @@ where
     let mut columns: Option<Columns> = None;
     let mut fields = Fields::default();
     let mut pending = Vec::new();
-    let mut record = 0u64;
+    let record = std::cell::Cell::new(0u64);
 
-    let mut on_record = |rec: &[u8], fields: &mut Fields| -> Result<(), Error> {
-        record += 1;
-        fields.parse(rec);
-        let Some(cols) = &columns else {
-            columns =
-                Some(
-                    Columns::from_header(fields).ok_or_else(|| Error::MissingMessageColumn {
-                        input: ctx.input.to_owned(),
-                    })?,
-                );
-            return Ok(());
-        };
+    let mut layout: Option<Layout> = None;
+    let mut row = |rec: &[u8],
+                   record: u64,
+                   cols: &Columns,
+                   lay: Layout,
+                   fields: &mut Fields|
+     -> Result<(), Error> {
+        fields.parse(rec, lay.delim);
         let Some(message) = fields.get(cols.message) else {
             return Err(Error::MalformedCsv {
                 input: ctx.input.to_owned(),
@@ -133,7 +204,8 @@ where
             timestamp_ms: text(cols.timestamp).and_then(time::parse_timestamp_ms),
             stream: text(cols.stream),
             ptr: text(cols.ptr),
-            ingestion_ms: None,
+            repairs: lay.repairs,
+            ..Envelope::default()
         };
         let message = message.strip_suffix(b"\n").unwrap_or(message);
         let loc = Loc {
@@ -143,43 +215,105 @@ where
         sink.line(strip_cr(message), &envelope, loc);
         Ok(())
     };
-
-    for_each_region(ctx, reader, LINE_BUFFER, |region, _first| {
-        let mut n = 0;
-        for (_, raw) in lines(region) {
-            n += 1;
-            let text = strip_cr(raw);
-            // Doubled quotes keep the count even, so an odd count opens or closes a field
-            // that spans lines.
-            let odd = memchr::memchr_iter(b'"', text).count() % 2 == 1;
-            if pending.is_empty() {
-                if text.is_empty() {
-                    continue;
-                }
-                if odd {
-                    pending.extend_from_slice(text);
-                    pending.push(b'\n');
-                } else {
-                    on_record(text, &mut fields)?;
-                }
-            } else {
-                pending.extend_from_slice(text);
-                if odd {
-                    let rec = std::mem::take(&mut pending);
-                    on_record(&rec, &mut fields)?;
-                    pending = rec;
-                    pending.clear();
-                } else {
-                    pending.push(b'\n');
-                }
+    let mut on_record = |rec: &[u8], fields: &mut Fields| -> Result<(), Error> {
+        record.set(record.get() + 1);
+        let record = record.get();
+        if let (Some(cols), Some(lay)) = (&columns, layout) {
+            return row(rec, record, cols, lay, fields);
+        }
+        // The first record: the header, a header run into the first row, or a first row.
+        let delim = delimiter(rec);
+        let mut repairs = Repairs::NONE;
+        if delim == b';' {
+            repairs = repairs.with(RepairKind::CsvSemicolon);
+        }
+        fields.parse(rec, delim);
+        if let Some(cols) = Columns::from_header(fields) {
+            columns = Some(cols);
+            layout = Some(Layout { delim, repairs });
+            return Ok(());
+        }
+        if let Some(end) = joined_header_end(rec, delim) {
+            let names: Vec<&[u8]> = header_names(&rec[..end], delim).collect();
+            fields.parse(&names.join(&delim), delim);
+            if let Some(cols) = Columns::from_header(fields) {
+                let lay = Layout { delim, repairs };
+                let first = Layout {
+                    delim,
+                    repairs: repairs.with(RepairKind::HeaderJoined),
+                };
+                let r = row(&rec[end..], record, &cols, first, fields);
+                columns = Some(cols);
+                layout = Some(lay);
+                return r;
             }
         }
-        Ok(n)
-    })?;
+        fields.parse(rec, delim);
+        let Some(cols) = Columns::from_row(fields) else {
+            return Err(Error::MissingMessageColumn {
+                input: ctx.input.to_owned(),
+            });
+        };
+        let lay = Layout {
+            delim,
+            repairs: repairs.with(RepairKind::CsvNoHeader),
+        };
+        let r = row(rec, record, &cols, lay, fields);
+        columns = Some(cols);
+        layout = Some(lay);
+        r
+    };
+
+    for_each_region(
+        ctx,
+        reader,
+        LINE_BUFFER,
+        MAX_LINE,
+        false,
+        |region, _first| {
+            let mut n = 0;
+            for (_, raw) in lines(region) {
+                n += 1;
+                let text = strip_cr(raw);
+                // Doubled quotes keep the count even, so an odd count opens or closes a field
+                // that spans lines.
+                let odd = memchr::memchr_iter(b'"', text).count() % 2 == 1;
+                if pending.is_empty() {
+                    if text.is_empty() {
+                        continue;
+                    }
+                    if odd {
+                        pending.extend_from_slice(text);
+                        pending.push(b'\n');
+                    } else {
+                        on_record(text, &mut fields)?;
+                    }
+                } else {
+                    pending.extend_from_slice(text);
+                    if pending.len() > MAX_LINE {
+                        return Err(Error::MalformedCsv {
+                            input: ctx.input.to_owned(),
+                            record: record.get() + 1,
+                            reason: "a quoted field runs on for more than 64 MiB",
+                        });
+                    }
+                    if odd {
+                        let rec = std::mem::take(&mut pending);
+                        on_record(&rec, &mut fields)?;
+                        pending = rec;
+                        pending.clear();
+                    } else {
+                        pending.push(b'\n');
+                    }
+                }
+            }
+            Ok(n)
+        },
+    )?;
     if !pending.is_empty() {
         return Err(Error::MalformedCsv {
             input: ctx.input.to_owned(),
-            record: record + 1,
+            record: record.get() + 1,
             reason: "a quoted field is not closed before the end of the input",
         });
     }
@@ -192,7 +326,7 @@ mod tests {
 
     fn fields(rec: &str) -> Vec<String> {
         let mut f = Fields::default();
-        f.parse(rec.as_bytes());
+        f.parse(rec.as_bytes(), b',');
         (0..f.ranges.len())
             .map(|i| String::from_utf8(f.get(i).unwrap().to_vec()).unwrap())
             .collect()

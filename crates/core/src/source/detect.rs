@@ -13,7 +13,9 @@
 //!      [`Error::MalformedJson`](super::Error::MalformedJson) with its position.
 //! 2. `[`: a JSON array is none of our shapes → `UnknownShape`.
 //! 3. Otherwise look at the first non-empty line:
-//!    * a CSV header with a field equal to `@message` → [`Csv`](InputFormat::Csv);
+//!    * a CSV header with a field equal to `@message` (separated by `,` or `;`, or run into
+//!      the first row: `…,@messageauthenticator-…`), or a CSV row with a quoted log line and
+//!      a timestamp field (a console export without its header) → [`Csv`](InputFormat::Csv);
 //!    * it starts with an RFC 3339 timestamp and a space, and one of the first 16 lines has
 //!      logrus text (`time=` or `level=`) right after such a prefix →
 //!      [`S3Export`](InputFormat::S3Export);
@@ -95,7 +97,7 @@ fn detect_text(body: &[u8], more_possible: bool) -> Detection {
     }
     let first_end = memchr::memchr(b'\n', body).unwrap_or(body.len());
     let first = super::lines::strip_cr(&body[..first_end]);
-    if is_csv_header(first) {
+    if is_csv_header(first) || is_csv_row(first) {
         return Detection::Format(InputFormat::Csv);
     }
     if s3_prefix(first).is_none() {
@@ -139,13 +141,48 @@ pub(crate) fn s3_prefix(line: &[u8]) -> Option<&[u8]> {
 /// Whether `line` is a CSV header naming `@message`: a comma-separated list of (optionally
 /// double-quoted) names, one of which is `@message`.
 fn is_csv_header(line: &[u8]) -> bool {
-    line.split(|&c| c == b',').any(|field| {
-        let f = field.trim_ascii();
-        let f = f
-            .strip_prefix(b"\"")
-            .and_then(|f| f.strip_suffix(b"\""))
-            .unwrap_or(f);
-        f == b"@message"
+    let header = |sep: u8| {
+        let fields: Vec<&[u8]> = line.split(|&c| c == sep).collect();
+        let name = |field: &[u8]| {
+            let f = field.trim_ascii();
+            f.strip_prefix(b"\"")
+                .and_then(|f| f.strip_suffix(b"\""))
+                .unwrap_or(f)
+                .to_vec()
+        };
+        fields.iter().any(|f| name(f) == b"@message")
+            // The header's line end was lost: `@message` runs into the first row's first
+            // field, and every field before it is an `@` name.
+            || fields.iter().position(|f| {
+                let n = name(f);
+                n.starts_with(b"@message") && n.len() > b"@message".len()
+            })
+            .is_some_and(|k| k > 0 && fields[..k].iter().all(|f| name(f).starts_with(b"@")))
+    };
+    // A pasted header may also have lost separators (`@logStream, @timestamp @message…`):
+    // a line of `@` names that names `@message`.
+    let pasted = line.trim_ascii_start().starts_with(b"@")
+        && crate::bytes::find(line, b"@message").is_some();
+    header(b',') || header(b';') || pasted
+}
+
+/// Whether `line` is a console CSV row without its header: a field opening with a quoted log
+/// line (`"time=""…`) after a field that is a timestamp (`2021-08-08 20:04:46.282,`).
+fn is_csv_row(line: &[u8]) -> bool {
+    [b',', b';'].iter().any(|&sep| {
+        let mut fields = line.split(|&c| c == sep);
+        let mut timestamp = false;
+        fields.any(|f| {
+            let f = f.trim_ascii();
+            if f.starts_with(b"\"time=\"\"") || f.starts_with(b"\"level=") {
+                return timestamp;
+            }
+            timestamp |= std::str::from_utf8(f)
+                .ok()
+                .and_then(crate::time::parse_timestamp_ms)
+                .is_some();
+            false
+        })
     })
 }
 
@@ -342,6 +379,16 @@ mod tests {
                 Format(Csv),
             ),
             ("@message\nfoo\n", Format(Csv)),
+            ("@timestamp;@message\n", Format(Csv)),
+            (
+                "@logStream,@timestamp,@messageauthenticator-x,2021-08-08 20:04:46.282,\"time=\"\"x\"\"\"\n",
+                Format(Csv),
+            ),
+            (
+                "authenticator-x,2021-08-08 20:04:46.282,\"time=\"\"2021-08-08T20:04:46Z\"\" level=info\"\n",
+                Format(Csv),
+            ),
+            ("a,\"time=\"\"x\"\"\"\n", Format(Raw)),
             (
                 "2026-01-15T09:30:00.123Z time=\"2026-01-15T09:30:00Z\" level=info msg=x\n",
                 Format(S3Export),

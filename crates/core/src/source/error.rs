@@ -76,6 +76,24 @@ pub enum Error {
         /// Input name.
         input: String,
     },
+    /// A line of a JSON, CSV or S3-export input is longer than any such input holds.
+    #[error("{input}: line {line} is longer than {max} bytes; is this a log export?")]
+    LineTooLong {
+        /// Input name.
+        input: String,
+        /// 1-based line.
+        line: u64,
+        /// The limit, in bytes.
+        max: usize,
+    },
+    /// The input is compressed in a format this tool does not decompress.
+    #[error("{input}: {format} input is not supported; decompress it first (only gzip is read)")]
+    UnsupportedCompression {
+        /// Input name.
+        input: String,
+        /// `bzip2`, `xz` or `zstd`.
+        format: &'static str,
+    },
     /// A record (CloudWatch event, Insights row, CSV row) has no message field.
     #[error("{input}: record {record} has no message (`message` / `@message` field)")]
     MissingMessage {
@@ -97,7 +115,9 @@ impl Error {
             | Error::MalformedJson { input, .. }
             | Error::MalformedCsv { input, .. }
             | Error::MissingMessageColumn { input }
-            | Error::MissingMessage { input, .. } => input.into(),
+            | Error::MissingMessage { input, .. }
+            | Error::LineTooLong { input, .. }
+            | Error::UnsupportedCompression { input, .. } => input.into(),
         }
     }
 

@@ -113,6 +113,7 @@ fn push_event<S: LineSink + ?Sized>(
         stream: as_str(&ev.log_stream_name),
         ptr: as_str(&ev.event_id),
         ingestion_ms: ev.ingestion_time,
+        ..Envelope::default()
     };
     let loc = Loc {
         input: ctx.input,
@@ -1188,6 +1189,7 @@ fn push_fast<S: LineSink + ?Sized>(
         stream,
         ptr,
         ingestion_ms: f.ingestion,
+        ..Envelope::default()
     };
     let loc = Loc {
         input: ctx.input,
@@ -1232,46 +1234,53 @@ pub(crate) mod reference {
     {
         let mut mode = Mode::Undecided(0);
         let mut record = 0u64;
-        lines::for_each_region(ctx, reader, lines::LINE_BUFFER, |region, first| {
-            if let Mode::Document(doc) = &mut mode {
-                doc.extend_from_slice(region);
-                return Ok(lines::count_lines(region));
-            }
-            let mut line_no = first;
-            for (offset, raw) in lines(region) {
-                let text = strip_cr(raw);
-                match &mut mode {
-                    Mode::Undecided(empty) if text.trim_ascii().is_empty() => *empty += 1,
-                    Mode::Ndjson if text.trim_ascii().is_empty() => {}
-                    Mode::Undecided(empty) => {
-                        match serde_json::from_slice::<EventOrPage<'_>>(text) {
-                            Ok(obj) => {
-                                mode = Mode::Ndjson;
-                                push_event_or_page(ctx, obj, &mut record, sink)?;
-                            }
-                            Err(e) if e.is_eof() => {
-                                // Keep line numbers of JSON errors true to the input.
-                                let mut doc = vec![b'\n'; *empty];
-                                doc.extend_from_slice(&region[offset..]);
-                                mode = Mode::Document(doc);
-                                return Ok(lines::count_lines(region));
-                            }
-                            Err(e) => return Err(Error::json(ctx.input, line_no, e)),
-                        }
-                    }
-                    Mode::Ndjson => {
-                        let obj = serde_json::from_slice::<EventOrPage<'_>>(text)
-                            .map_err(|e| Error::json(ctx.input, line_no, e))?;
-                        push_event_or_page(ctx, obj, &mut record, sink)?;
-                    }
-                    // Not reached: the switch to a document returns from this region, and later
-                    // regions are appended before this loop.
-                    Mode::Document(_) => {}
+        lines::for_each_region(
+            ctx,
+            reader,
+            lines::LINE_BUFFER,
+            lines::MAX_LINE,
+            false,
+            |region, first| {
+                if let Mode::Document(doc) = &mut mode {
+                    doc.extend_from_slice(region);
+                    return Ok(lines::count_lines(region));
                 }
-                line_no += 1;
-            }
-            Ok(line_no - first)
-        })?;
+                let mut line_no = first;
+                for (offset, raw) in lines(region) {
+                    let text = strip_cr(raw);
+                    match &mut mode {
+                        Mode::Undecided(empty) if text.trim_ascii().is_empty() => *empty += 1,
+                        Mode::Ndjson if text.trim_ascii().is_empty() => {}
+                        Mode::Undecided(empty) => {
+                            match serde_json::from_slice::<EventOrPage<'_>>(text) {
+                                Ok(obj) => {
+                                    mode = Mode::Ndjson;
+                                    push_event_or_page(ctx, obj, &mut record, sink)?;
+                                }
+                                Err(e) if e.is_eof() => {
+                                    // Keep line numbers of JSON errors true to the input.
+                                    let mut doc = vec![b'\n'; *empty];
+                                    doc.extend_from_slice(&region[offset..]);
+                                    mode = Mode::Document(doc);
+                                    return Ok(lines::count_lines(region));
+                                }
+                                Err(e) => return Err(Error::json(ctx.input, line_no, e)),
+                            }
+                        }
+                        Mode::Ndjson => {
+                            let obj = serde_json::from_slice::<EventOrPage<'_>>(text)
+                                .map_err(|e| Error::json(ctx.input, line_no, e))?;
+                            push_event_or_page(ctx, obj, &mut record, sink)?;
+                        }
+                        // Not reached: the switch to a document returns from this region, and later
+                        // regions are appended before this loop.
+                        Mode::Document(_) => {}
+                    }
+                    line_no += 1;
+                }
+                Ok(line_no - first)
+            },
+        )?;
         if let Mode::Document(doc) = mode {
             for obj in serde_json::Deserializer::from_slice(&doc).into_iter::<EventOrPage<'_>>() {
                 let obj = obj.map_err(|e| Error::json(ctx.input, 1, e))?;
@@ -1345,6 +1354,7 @@ pub(crate) mod query_reference {
                     stream: cell("@logStream"),
                     ptr: cell("@ptr"),
                     ingestion_ms: cell("@ingestionTime").and_then(time::parse_timestamp_ms),
+                    ..Envelope::default()
                 };
                 let loc = Loc {
                     input: ctx.input,
@@ -1366,6 +1376,12 @@ struct DockerLine<'a> {
     stream: Option<Str<'a>>,
     #[serde(borrow, default)]
     time: Option<Str<'a>>,
+    /// Fluent Bit's record time (`Time_Key date`, epoch seconds with a fraction).
+    #[serde(default)]
+    date: Option<f64>,
+    /// Fluent Bit's (or Fluentd's) Kubernetes metadata.
+    #[serde(default)]
+    kubernetes: Option<serde::de::IgnoredAny>,
 }
 
 /// A line Docker split into pieces (it cuts at 16 KiB; only the last piece ends in `\n`).
@@ -1389,12 +1405,22 @@ where
         let d: DockerLine<'_> =
             serde_json::from_slice(text).map_err(|e| Error::json(ctx.input, line, e))?;
         let envelope = Envelope {
-            timestamp_ms: as_str(&d.time).and_then(time::rfc3339),
+            timestamp_ms: as_str(&d.time).and_then(time::rfc3339).or_else(|| {
+                d.date
+                    .filter(|s| s.is_finite() && s.abs() < 1e13)
+                    .map(|s| (s * 1000.0) as i64)
+            }),
             stream: as_str(&d.stream),
             ..Envelope::default()
         };
         let log = d.log.0.as_bytes();
-        match log.strip_suffix(b"\n") {
+        // Docker ends every whole line with `\n` and splits longer ones into pieces without
+        // it (moby `daemon/logger/copier.go`). Fluent Bit and Fluentd records (`date`,
+        // `kubernetes`) are whole lines with the `\n` stripped: never pieces to join.
+        let whole = log
+            .strip_suffix(b"\n")
+            .or_else(|| (d.kubernetes.is_some() || d.date.is_some()).then_some(log));
+        match whole {
             Some(done) => {
                 let done = strip_cr(done);
                 match partial.take() {

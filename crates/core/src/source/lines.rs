@@ -8,7 +8,7 @@
 use std::io::{ErrorKind, Read};
 use std::ops::Range;
 
-use super::{Ctx, Envelope, Error, LineSink, Loc};
+use super::{Ctx, Error, LineSink};
 
 /// Buffer size of the raw path. Large enough that the per-read overhead (one syscall, one
 /// `memrchr`, one tail move) vanishes against the per-line work.
@@ -48,43 +48,20 @@ pub fn count_lines(buf: &[u8]) -> u64 {
 }
 
 /// Pushes every line of an in-memory buffer into `sink` as raw text, numbering them from
-/// `start_line` (1-based).
+/// `start_line` (1-based), with pasted damage repaired (see [`super::repair`]).
 ///
 /// A trailing `\r` is stripped. Empty lines are pushed too, so every line read can be
-/// accounted for and [`Loc::line`] is the physical line number. Returns the number of lines in `buf`
-/// (equal to [`count_lines`]), so the next buffer starts at `start_line + returned`.
+/// accounted for and [`Loc::line`] is the physical line number; a hard-wrapped record or a
+/// pretty-printed JSON object is pushed once, at its first line, with the lines it joined in
+/// [`Envelope::joined`]. Returns the number of physical lines in `buf` (equal to
+/// [`count_lines`]), so the next buffer starts at `start_line + returned`.
 pub fn split_lines<S: LineSink + ?Sized>(
     buf: &[u8],
     start_line: u64,
     input: &str,
     sink: &mut S,
 ) -> u64 {
-    let envelope = Envelope::default();
-    let mut line = start_line;
-    // Empty lines are pushed too: every line read is accounted for (as blank).
-    if let Ok(text) = std::str::from_utf8(buf) {
-        // A `\n` is never inside a multi-byte character, so every line of valid text is too.
-        let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', buf).chain(std::iter::once(buf.len())) {
-            if start >= buf.len() {
-                break;
-            }
-            let l = &text[start..end];
-            sink.line_str(
-                l.strip_suffix('\r').unwrap_or(l),
-                &envelope,
-                Loc { input, line },
-            );
-            line += 1;
-            start = end + 1;
-        }
-    } else {
-        for (_, text) in lines(buf) {
-            sink.line(strip_cr(text), &envelope, Loc { input, line });
-            line += 1;
-        }
-    }
-    line - start_line
+    super::repair::split_repaired(buf, start_line, input, sink)
 }
 
 /// Splits `buf` into at most `n` contiguous ranges of roughly equal size, each ending just
@@ -104,7 +81,10 @@ pub fn chunk_boundaries(buf: &[u8], n: usize) -> Vec<Range<usize>> {
         }
         match memchr::memchr(b'\n', &buf[from..]) {
             Some(nl) => {
-                let end = from + nl + 1;
+                let end = super::repair::record_end(buf, from + nl + 1);
+                if end >= buf.len() {
+                    break;
+                }
                 out.push(start..end);
                 start = end;
             }
@@ -117,30 +97,49 @@ pub fn chunk_boundaries(buf: &[u8], n: usize) -> Vec<Range<usize>> {
     out
 }
 
-/// Reads `reader` to the end into a reusable buffer of `capacity` bytes (grown only when a
-/// single line does not fit) and calls `f(region, first_line)` for each run of complete lines.
-/// `region` ends with `\n`, except the final one at end of input. `f` returns how many lines
-/// it consumed, which must be [`count_lines`]`(region)`; the engine does not count them itself
-/// to avoid a second pass.
+/// Most bytes of one line a JSON, CSV or S3-export reader takes (a whole
+/// `filter-log-events` page may be one NDJSON line: the API returns at most 1 MB of events
+/// per call, <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html>).
+/// A longer line is an error naming it; buffers never grow past this.
+pub(crate) const MAX_LINE: usize = 64 << 20;
+
+/// Reads `reader` to the end into a reusable buffer of `capacity` bytes and calls
+/// `f(region, first_line)` for each run of complete lines. `region` ends with `\n`, except
+/// the final one at end of input. `f` returns how many lines it consumed, which must be
+/// [`count_lines`]`(region)`; the engine does not count them itself to avoid a second pass.
+///
+/// A line longer than `max_line` bytes is cut: its first `max_line + 1` bytes are handed on
+/// (so the consumer sees that it is too long) and the rest up to its newline is read and
+/// dropped, so one huge line (a gzip bomb of zeros) never grows the buffer past about
+/// `max_line`. With `records`, a region ends before the last line that starts a record,
+/// so that the continuation lines of a hard-wrapped record stay with it (see
+/// [`super::repair::record_cut`]).
 pub(crate) fn for_each_region<R, F>(
     ctx: &Ctx<'_>,
     reader: &mut R,
     capacity: usize,
+    max_line: usize,
+    records: bool,
     mut f: F,
 ) -> Result<(), Error>
 where
     R: Read + ?Sized,
     F: FnMut(&[u8], u64) -> Result<u64, Error>,
 {
+    const ROOM: usize = 64 << 10;
     let mut buf = vec![0u8; capacity.max(1)];
     let mut len = 0;
     let mut next_line = 1;
+    // Inside a line that was cut at `max_line`: drop bytes up to its newline.
+    let mut skipping = false;
     loop {
-        if len == buf.len() {
-            // One line longer than the buffer: grow rather than split it.
-            buf.resize(buf.len() * 2, 0);
+        if len == buf.len() || (skipping && buf.len() - len < ROOM) {
+            // One line longer than the buffer (but not than `max_line`): grow rather than
+            // split it.
+            let grown = (buf.len() * 2).max(len + ROOM);
+            buf.resize(grown, 0);
         }
-        let n = match reader.read(&mut buf[len..]) {
+        let mut n = match reader.read(&mut buf[len..]) {
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(ctx.io(e)),
@@ -151,14 +150,34 @@ where
             }
             return Ok(());
         }
+        if skipping {
+            match memchr::memchr(b'\n', &buf[len..len + n]) {
+                None => continue,
+                Some(p) => {
+                    buf.copy_within(len + p..len + n, len);
+                    n -= p;
+                    skipping = false;
+                }
+            }
+        }
         let scanned = len;
         len += n;
-        // Only the new bytes can hold a newline: the carried tail had none.
+        // Only the new bytes can hold the newline that completes what was carried.
         if let Some(nl) = memchr::memrchr(b'\n', &buf[scanned..len]) {
-            let end = scanned + nl + 1;
+            let whole = scanned + nl + 1;
+            let end = if records {
+                super::repair::record_cut(&buf[..whole])
+            } else {
+                whole
+            };
             next_line += f(&buf[..end], next_line)?;
             buf.copy_within(end..len, 0);
             len -= end;
+        }
+        let line_start = memchr::memrchr(b'\n', &buf[..len]).map_or(0, |p| p + 1);
+        if len - line_start > max_line {
+            len = line_start + max_line + 1;
+            skipping = true;
         }
     }
 }
@@ -174,34 +193,51 @@ where
     R: Read + ?Sized,
     S: LineSink + ?Sized,
 {
-    for_each_region(ctx, reader, capacity, |region, first| {
+    let max = super::repair::MAX_RECORD;
+    for_each_region(ctx, reader, capacity, max, true, |region, first| {
         Ok(split_lines(region, first, ctx.input, sink))
     })
 }
 
 /// Calls `f(line, line_number)` for every line of `reader`, `\r` stripped, empty lines skipped
-/// (but counted). For the line-shaped wrappers (Docker, S3 export, NDJSON, CSV).
+/// (but counted). For the line-shaped wrappers (Docker, S3 export, NDJSON, CSV). A line
+/// longer than [`MAX_LINE`] is an error naming it.
 pub(crate) fn for_each_line<R, F>(ctx: &Ctx<'_>, reader: &mut R, mut f: F) -> Result<(), Error>
 where
     R: Read + ?Sized,
     F: FnMut(&[u8], u64) -> Result<(), Error>,
 {
-    for_each_region(ctx, reader, LINE_BUFFER, |region, first| {
-        let mut line = first;
-        for (_, text) in lines(region) {
-            let text = strip_cr(text);
-            if !text.is_empty() {
-                f(text, line)?;
+    for_each_region(
+        ctx,
+        reader,
+        LINE_BUFFER,
+        MAX_LINE,
+        false,
+        |region, first| {
+            let mut line = first;
+            for (_, text) in lines(region) {
+                let text = strip_cr(text);
+                if text.len() > MAX_LINE {
+                    return Err(Error::LineTooLong {
+                        input: ctx.input.to_owned(),
+                        line,
+                        max: MAX_LINE,
+                    });
+                }
+                if !text.is_empty() {
+                    f(text, line)?;
+                }
+                line += 1;
             }
-            line += 1;
-        }
-        Ok(line - first)
-    })
+            Ok(line - first)
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::{Envelope, Loc};
 
     #[test]
     fn lines_iterates_like_split_without_trailing_empty() {

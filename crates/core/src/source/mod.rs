@@ -15,6 +15,12 @@ pub struct Envelope<'a> {
     pub ptr: Option<&'a str>,
     /// CloudWatch ingestion time in epoch milliseconds.
     pub ingestion_ms: Option<i64>,
+    /// The paste repairs made to this record (see [`repair`]); counted in the report.
+    pub repairs: Repairs,
+    /// Physical lines joined into this record after its first (a hard-wrapped record's
+    /// continuation lines, a pretty-printed JSON object's lines), so that every line read
+    /// is accounted for: lines read = records + joined.
+    pub joined: u32,
 }
 
 /// Where a line came from: the input's display name and its 1-based record number.
@@ -55,7 +61,9 @@ mod error;
 mod json;
 pub mod lines;
 mod query;
+pub mod repair;
 mod s3;
+mod utf16;
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -70,6 +78,7 @@ pub(crate) use batch::LineBatch;
 pub use error::Error;
 pub use lines::{chunk_boundaries, count_lines, split_lines};
 pub use query::QueryStatus;
+pub use repair::{MAX_RECORD, RepairKind, Repairs};
 
 /// The shape of an input. Chosen with `--input-format`; [`InputFormat::Auto`] detects it (see
 /// [`detect`] for the rules). Any shape may be gzip-compressed.
@@ -181,9 +190,10 @@ pub fn read_input<S: LineSink + ?Sized>(
 
 /// Reads `reader` to the end as the input called `name`, pushing every log line into `sink`.
 ///
-/// Gzip (one or more members) is recognised by its magic bytes and decompressed as a stream;
-/// a UTF-8 byte-order mark is skipped; then the shape is `format`, or detected when `format`
-/// is [`InputFormat::Auto`]. Empty lines and records are not pushed.
+/// Gzip (one or more members) is recognised by its magic bytes and decompressed as a stream
+/// (bzip2, xz and zstd are recognised and refused); UTF-16 is decoded; a UTF-8 byte-order
+/// mark is skipped; then the shape is `format`, or detected when `format` is
+/// [`InputFormat::Auto`]. Empty lines and records are not pushed.
 pub fn read_from<S: LineSink + ?Sized>(
     name: &str,
     reader: impl Read,
@@ -210,27 +220,56 @@ pub(crate) fn read_with<S: LineSink + ?Sized>(
         input: name,
         gzip: false,
     };
-    let magic = peek(&mut stored, 2).map_err(|e| plain.io(e))?;
-    let gzip = magic == [0x1f, 0x8b];
+    let magic = peek(&mut stored, 6).map_err(|e| plain.io(e))?;
+    if let Some(format) = unsupported_compression(&magic) {
+        return Err(Error::UnsupportedCompression {
+            input: name.to_owned(),
+            format,
+        });
+    }
+    let gzip = magic.starts_with(&[0x1f, 0x8b]);
     let ctx = Ctx { input: name, gzip };
     let rejoined = Cursor::new(magic).chain(stored);
-    let mut content: Box<dyn Read + '_> = if gzip {
+    let content: Box<dyn Read + '_> = if gzip {
         Box::new(MultiGzDecoder::new(rejoined))
     } else {
         Box::new(rejoined)
     };
-
-    let mut head = peek(&mut content, 3).map_err(|e| ctx.io(e))?;
+    let mut content = content;
+    let mut head = peek(&mut content, 4).map_err(|e| ctx.io(e))?;
+    // UTF-16 (what PowerShell's `>` and Notepad's "Unicode" write): decoded to UTF-8 as a
+    // stream, with or without its byte-order mark.
+    let (mut repairs, mut first) = (Repairs::NONE, Repairs::NONE);
+    if let Some((big_endian, bom)) = utf16(&head) {
+        let skip = if bom { 2 } else { 0 };
+        let rest = Cursor::new(head[skip..].to_vec()).chain(content);
+        content = Box::new(utf16::Decoder::new(rest, big_endian));
+        repairs = Repairs::of(RepairKind::Utf16);
+        if bom {
+            first = Repairs::of(RepairKind::Bom);
+        }
+        head = peek(&mut content, 3).map_err(|e| ctx.io(e))?;
+    } else {
+        // Back to the three bytes detection starts from.
+        let extra = head.split_off(head.len().min(3));
+        content = Box::new(Cursor::new(extra).chain(content));
+    }
     let eof = head.len() < 3;
     if head.starts_with(b"\xEF\xBB\xBF") {
         head.clear();
+        first = Repairs::of(RepairKind::Bom);
     }
     let format = match format {
         InputFormat::Auto => detect_format(&ctx, &mut content, &mut head, eof)?,
         f => f,
     };
     let mut content = Cursor::new(head).chain(content);
-    let mut counted = Counted { inner: sink, n: 0 };
+    let mut counted = Counted {
+        inner: sink,
+        n: 0,
+        all: repairs,
+        first,
+    };
     let sink = &mut counted;
     let mut query_status = None;
     match format {
@@ -363,23 +402,72 @@ impl<R: Read> Read for Stored<R> {
     }
 }
 
-/// Counts the lines passed on to the caller's sink.
+/// The compressed formats we recognise but do not decompress, by their magic bytes (bzip2
+/// `BZh`, xz `FD 37 7A 58 5A 00`, zstd frame `28 B5 2F FD`).
+fn unsupported_compression(magic: &[u8]) -> Option<&'static str> {
+    if magic.starts_with(b"BZh") && magic.get(3).is_some_and(|c| (b'1'..=b'9').contains(c)) {
+        Some("bzip2")
+    } else if magic.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0x00]) {
+        Some("xz")
+    } else if magic.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+        Some("zstd")
+    } else {
+        None
+    }
+}
+
+/// Whether content starting with `head` is UTF-16: `(big_endian, has_bom)`. Without a
+/// byte-order mark, two ASCII characters with their zero bytes interleaved say so.
+fn utf16(head: &[u8]) -> Option<(bool, bool)> {
+    match head {
+        [0xFF, 0xFE, ..] => Some((false, true)),
+        [0xFE, 0xFF, ..] => Some((true, true)),
+        [a, 0, b, 0, ..] if *a != 0 && *b != 0 => Some((false, false)),
+        [0, a, 0, b, ..] if *a != 0 && *b != 0 => Some((true, false)),
+        _ => None,
+    }
+}
+
+/// Counts the lines passed on to the caller's sink, and marks the repairs made to the
+/// whole input (UTF-16 on every line, a byte-order mark on the first).
 struct Counted<'s, S: ?Sized> {
     inner: &'s mut S,
     n: u64,
+    all: Repairs,
+    first: Repairs,
+}
+
+impl<S: ?Sized> Counted<'_, S> {
+    /// The envelope with the input's repairs, when there are any.
+    #[inline]
+    fn mark<'e>(&mut self, envelope: &Envelope<'e>) -> Option<Envelope<'e>> {
+        if self.all.is_empty() && self.first.is_empty() {
+            return None;
+        }
+        let mut e = *envelope;
+        e.repairs = e.repairs.union(self.all).union(self.first);
+        self.first = Repairs::NONE;
+        Some(e)
+    }
 }
 
 impl<S: LineSink + ?Sized> LineSink for Counted<'_, S> {
     #[inline]
     fn line(&mut self, text: &[u8], envelope: &Envelope<'_>, loc: Loc<'_>) {
         self.n += 1;
-        self.inner.line(text, envelope, loc);
+        match self.mark(envelope) {
+            Some(e) => self.inner.line(text, &e, loc),
+            None => self.inner.line(text, envelope, loc),
+        }
     }
 
     #[inline]
     fn line_str(&mut self, text: &str, envelope: &Envelope<'_>, loc: Loc<'_>) {
         self.n += 1;
-        self.inner.line_str(text, envelope, loc);
+        match self.mark(envelope) {
+            Some(e) => self.inner.line_str(text, &e, loc),
+            None => self.inner.line_str(text, envelope, loc),
+        }
     }
 }
 

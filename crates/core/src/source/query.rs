@@ -434,6 +434,7 @@ impl QuerySplitter {
             stream: cell("@logStream"),
             ptr: cell("@ptr"),
             ingestion_ms: cell("@ingestionTime").and_then(time::parse_timestamp_ms),
+            ..Envelope::default()
         };
         let loc = Loc {
             input: ctx.input,
