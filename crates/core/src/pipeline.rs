@@ -8,6 +8,7 @@
 use std::io::{Read, Write};
 
 use crate::analysis::{self, Analyzer, Report};
+use crate::audit::{self, AuditEvent};
 use crate::engine::{self, Fold};
 use crate::error::{Error, Result};
 use crate::event::Event;
@@ -57,9 +58,37 @@ impl Feed<'_> {
     }
 }
 
+impl Feed<'_> {
+    /// Takes the message as an audit event when it is one (its first byte is `{` and it is
+    /// `audit.k8s.io` JSON); says whether it was.
+    #[cold]
+    #[inline(never)]
+    fn audit(&mut self, text: &[u8], env: &Envelope<'_>, loc: Loc<'_>) -> bool {
+        match AuditEvent::parse(text, *env, loc) {
+            None => false,
+            Some(Ok(e)) => {
+                self.0.add(Evidence::Audit(&e));
+                true
+            }
+            Some(Err(error)) => {
+                self.0.add(Evidence::Unparsed {
+                    error,
+                    input: loc.input,
+                    line: loc.line,
+                });
+                true
+            }
+        }
+    }
+}
+
 impl LineSink for Feed<'_> {
     #[inline]
     fn line(&mut self, text: &[u8], env: &Envelope<'_>, loc: Loc<'_>) {
+        // One byte decides: a logrus line never starts with `{`, an audit event always does.
+        if audit::may_be_audit(text) && self.audit(text, env, loc) {
+            return;
+        }
         // Built here and filled in place: the record is too big to return through the parser.
         let mut e = Event::empty(*env, loc);
         let parsed = e.fill(text);
@@ -68,6 +97,9 @@ impl LineSink for Feed<'_> {
 
     #[inline]
     fn line_str(&mut self, text: &str, env: &Envelope<'_>, loc: Loc<'_>) {
+        if audit::may_be_audit(text.as_bytes()) && self.audit(text.as_bytes(), env, loc) {
+            return;
+        }
         let mut e = Event::empty(*env, loc);
         let parsed = e.fill_str(text);
         self.take(&e, parsed);
@@ -167,6 +199,27 @@ pub fn write_event<W: Write>(
     env: &Envelope<'_>,
     loc: Loc<'_>,
 ) -> std::io::Result<()> {
+    if audit::may_be_audit(text) {
+        match AuditEvent::parse(text, *env, loc) {
+            None => {}
+            Some(Ok(e)) => {
+                // Audit events are not failure classes: a class or family filter leaves them
+                // out, as it leaves out grants.
+                if analyzer.add(Evidence::Audit(&e)).is_none() || !opts.keeps_event(None) {
+                    return Ok(());
+                }
+                return writer.write(&EventOut::audit(&e));
+            }
+            Some(Err(error)) => {
+                analyzer.add(Evidence::Unparsed {
+                    error,
+                    input: loc.input,
+                    line: loc.line,
+                });
+                return Ok(());
+            }
+        }
+    }
     let e = match Event::parse(text, *env, loc) {
         Ok(e) => e,
         Err(err) => {

@@ -16,6 +16,7 @@ use crate::evidence::{Aggregate, Evidence};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::accounting::Accounting;
+use crate::audit::{AuditAcc, AuditEvent};
 use crate::classify::{self, Arn, Class, Family};
 use crate::event::{Event, Kind, Uid};
 use crate::merge::Merge;
@@ -296,6 +297,8 @@ pub struct Analyzer {
     head_examples: Vec<HeadExample>,
     corr: Correlator,
     filtered_out: u64,
+    /// Audit events, and the denials without identity waiting for their 401s.
+    audit: AuditAcc,
 }
 
 impl Analyzer {
@@ -313,6 +316,7 @@ impl Analyzer {
     pub fn add(&mut self, evidence: Evidence<'_, '_>) -> Option<Verdict> {
         match evidence {
             Evidence::Event(e) => self.event(e),
+            Evidence::Audit(e) => self.audit_event(e).then(Verdict::default),
             Evidence::Aggregate(a) => {
                 self.aggregate(a);
                 None
@@ -368,6 +372,8 @@ impl Analyzer {
                 }
                 Some(Verdict::default())
             }
+            // Audit events come as `Evidence::Audit`, never as a parsed line.
+            Kind::Audit => Some(Verdict::default()),
             Kind::Lifecycle | Kind::Other => {
                 let level = e.level().map_or("", |l| l.as_str());
                 let Some(class) = classify::classify_message(level, &e.msg()) else {
@@ -391,6 +397,29 @@ impl Analyzer {
                 })
             }
         }
+    }
+
+    /// Takes one kube-apiserver audit event; says whether the window and `--principal` kept
+    /// it.
+    fn audit_event(&mut self, e: &AuditEvent<'_>) -> bool {
+        let t = e.time_ms();
+        let in_window = self.opts.in_window(t);
+        let (in_window, skew) = match self.opts.window_applied_by_source {
+            true => (true, !in_window),
+            false => (in_window, false),
+        };
+        self.accounting.window_skew += u64::from(skew);
+        self.accounting.accept(Kind::Audit, in_window);
+        if !in_window {
+            return false;
+        }
+        if !self.opts.keeps_principal(e.canonical_arn(), e.username()) {
+            self.filtered_out += 1;
+            return false;
+        }
+        self.span.add(t);
+        self.audit.add(e);
+        true
     }
 
     /// Takes a server-side aggregate. Its lines count as parsed events; it adds to failures,
@@ -610,6 +639,9 @@ impl Analyzer {
         }
         acc.example = pick_earliest(acc.example.take(), Some(example));
         self.hour(e.time_ms, class);
+        if arn.is_none() && crate::audit::joinable(class) {
+            self.audit.deny(e.time_ms, class, e.loc);
+        }
         Some(Verdict {
             class: Some(class),
             sts,
@@ -767,6 +799,7 @@ impl Merge for Analyzer {
             head_examples,
             corr,
             filtered_out,
+            audit,
         } = later;
         // A key heads a chunk at most once, so the two lists never share a key and the order
         // they are resolved in does not matter.
@@ -801,6 +834,7 @@ impl Merge for Analyzer {
         self.static_roles.merge(static_roles);
         self.not_mapped.merge(not_mapped);
         self.filtered_out.merge(filtered_out);
+        self.audit.merge(audit);
     }
 }
 

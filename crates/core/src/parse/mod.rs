@@ -42,11 +42,14 @@ pub enum ParseErrorKind {
     NotLogfmt,
     /// A logrus line whose first pair is malformed.
     MalformedPair,
+    /// A kube-apiserver audit event (`audit.k8s.io`) whose JSON is cut or has fields of the
+    /// wrong type.
+    MalformedAudit,
 }
 
 impl ParseErrorKind {
     /// Every kind, in report order.
-    pub const ALL: [ParseErrorKind; 7] = [
+    pub const ALL: [ParseErrorKind; 8] = [
         ParseErrorKind::Blank,
         ParseErrorKind::VersionBanner,
         ParseErrorKind::Klog,
@@ -54,6 +57,7 @@ impl ParseErrorKind {
         ParseErrorKind::InvalidUtf8,
         ParseErrorKind::NotLogfmt,
         ParseErrorKind::MalformedPair,
+        ParseErrorKind::MalformedAudit,
     ];
 
     /// Stable snake_case name, used in reports.
@@ -66,6 +70,7 @@ impl ParseErrorKind {
             ParseErrorKind::InvalidUtf8 => "invalid_utf8",
             ParseErrorKind::NotLogfmt => "not_logfmt",
             ParseErrorKind::MalformedPair => "malformed_pair",
+            ParseErrorKind::MalformedAudit => "malformed_audit",
         }
     }
 
@@ -90,6 +95,7 @@ impl ParseErrorKind {
             ParseErrorKind::InvalidUtf8 => "invalid UTF-8",
             ParseErrorKind::NotLogfmt => "not a logrus line",
             ParseErrorKind::MalformedPair => "malformed key=value pair",
+            ParseErrorKind::MalformedAudit => "malformed audit event JSON",
         }
     }
 }
