@@ -202,6 +202,9 @@ fn code_key(code: Option<i64>) -> String {
     code.map_or_else(|| "none".to_owned(), |c| c.to_string())
 }
 
+/// Per class: the top callers, and the pairings as `[exact, likely, ambiguous, unmatched]`.
+pub type PerClass = BTreeMap<Class, (Vec<CallerCount>, [u64; 4])>;
+
 /// Whether a denial's class is one the join attributes: token and STS failures carry no
 /// identity in the authenticator log.
 pub fn joinable(class: Class) -> bool {
@@ -341,15 +344,15 @@ impl AuditAcc {
                 })
                 .flatten(),
         );
-        if !acc.requests.contains_key(&key) {
-            if let Some(evicted) = insert_bounded(
+        if !acc.requests.contains_key(&key)
+            && let Some(evicted) = insert_bounded(
                 &mut acc.requests,
                 key.clone(),
                 RequestAcc::default(),
                 MAX_REQUESTS,
-            ) {
-                acc.requests_dropped += evicted.seen.count;
-            }
+            )
+        {
+            acc.requests_dropped += evicted.seen.count;
         }
         let Some(r) = acc.requests.get_mut(&key) else {
             acc.requests_dropped += 1;
@@ -439,7 +442,7 @@ impl AuditAcc {
         &mut self,
         cluster: Option<&str>,
         region: Option<&str>,
-    ) -> (AuditSection, BTreeMap<Class, (Vec<CallerCount>, [u64; 4])>) {
+    ) -> (AuditSection, PerClass) {
         let (attribution, per_class) = self.attribution();
         let section = AuditSection {
             events: AuditCounts {
@@ -469,8 +472,7 @@ impl AuditAcc {
         (section, per_class)
     }
 
-    #[allow(clippy::type_complexity)] // a section and its per-class digest, built together
-    fn attribution(&mut self) -> (Attribution, BTreeMap<Class, (Vec<CallerCount>, [u64; 4])>) {
+    fn attribution(&mut self) -> (Attribution, PerClass) {
         // Callers sorted by content, so indices (and the join's order) do not depend on the
         // order they were met in.
         let mut order: Vec<u32> = (0..self.callers.len() as u32).collect();
@@ -601,7 +603,7 @@ impl AuditAcc {
                         message: r.message.clone(),
                     })
                     .collect();
-                requests.sort_by(|a, b| b.count.cmp(&a.count));
+                requests.sort_by_key(|r| std::cmp::Reverse(r.count));
                 let groups: Vec<String> = acc.groups.iter().cloned().collect();
                 let id = arn.as_ref().and_then(|a| self.identities.get(a));
                 let has_policy = id.is_some_and(|i| i.policy);

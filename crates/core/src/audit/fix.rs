@@ -89,7 +89,7 @@ fn access_policy(
     let secrets = requests
         .iter()
         .any(|r| r.resource.as_deref() == Some("secrets"));
-    let (policy, scope_cluster) = if admin_resource && writes || cluster_scoped && writes {
+    let (policy, scope_cluster) = if writes && (admin_resource || cluster_scoped) {
         ("AmazonEKSClusterAdminPolicy", true)
     } else if cluster_scoped {
         ("AmazonEKSAdminViewPolicy", true)
