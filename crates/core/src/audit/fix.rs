@@ -57,6 +57,21 @@ fn read_only(verb: &str) -> bool {
 
 /// Builds the fix for a user's denied requests.
 pub fn fix(s: &Subject<'_>, requests: &[ForbiddenRequest], at: &Where<'_>) -> Fix {
+    // No credentials were sent (`k8s.io/apiserver` `pkg/authentication/request/anonymous`):
+    // the fix is on the client. Granting `system:anonymous` would open the API to anyone.
+    if s.username == "system:anonymous" {
+        return Fix {
+            kind: "credentials",
+            no_permissions: false,
+            summary: "The client sent no credentials, so it ran as system:anonymous. Give it a token (an exec kubeconfig); never bind a role to system:anonymous or system:unauthenticated.".to_owned(),
+            yaml: None,
+            commands: vec![format!(
+                "aws eks update-kubeconfig --name {} --region {}",
+                at.cluster.unwrap_or("<CLUSTER>"),
+                at.region.unwrap_or("<REGION>")
+            )],
+        };
+    }
     let no_permissions = s.groups.is_empty() && !s.has_policy;
     if s.access_entry
         && let Some(arn) = s.canonical_arn
@@ -267,7 +282,7 @@ fn rbac(s: &Subject<'_>, requests: &[ForbiddenRequest], no_permissions: bool) ->
         no_permissions,
         summary,
         yaml: Some(yaml),
-        commands: std::iter::once("kubectl apply -f fix.yaml   # the yaml above".to_owned())
+        commands: std::iter::once("kubectl apply -f fix.yaml   # the yaml above, saved".to_owned())
             .chain(can_i)
             .collect(),
     }

@@ -221,7 +221,8 @@ pub struct ForbiddenRequest {
 /// What would allow the denied requests.
 #[derive(Clone, Debug, Serialize)]
 pub struct Fix {
-    /// `access_policy` (an EKS access entry's principal) or `rbac`.
+    /// `access_policy` (an EKS access entry's principal), `rbac`, or `credentials`
+    /// (`system:anonymous`: the client sent none).
     pub kind: &'static str,
     /// Authenticated, but in no group and with no access policy seen: it can do nothing
     /// beyond discovery.

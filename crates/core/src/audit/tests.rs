@@ -248,7 +248,7 @@ fn the_mixed_fixture_gives_its_known_answers() {
                 3,
                 "access_policy"
             ),
-            ("system:anonymous", 1, "rbac"),
+            ("system:anonymous", 1, "credentials"),
             ("testuser", 1, "rbac"),
         ]
     );

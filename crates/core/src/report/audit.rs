@@ -166,13 +166,13 @@ pub fn write<W: Write>(out: &mut W, a: &AuditSection, style: TableStyle) -> io::
                 "  Fix for {} ({}): {}",
                 p.username, p.fix.kind, p.fix.summary
             )?;
-            for c in &p.fix.commands {
-                writeln!(out, "    $ {c}")?;
-            }
             if let Some(yaml) = &p.fix.yaml {
                 for l in yaml.lines() {
                     writeln!(out, "    {l}")?;
                 }
+            }
+            for c in &p.fix.commands {
+                writeln!(out, "    $ {c}")?;
             }
         }
     }
