@@ -56,16 +56,13 @@ fn report(c: &mut Criterion) {
         ),
     ] {
         let data = generate(input);
-        let job = job(format);
-        g.throughput(Throughput::Bytes(data.len() as u64));
-        g.bench_with_input(BenchmarkId::new(name, data.len()), &data, |b, data| {
-            b.iter(|| {
-                let (r, _) = pipeline::report_from("bench", black_box(&data[..]), &job)
-                    .expect("the corpus reads");
-                black_box(r.events.total)
-            })
-        });
+        bench_report(&mut g, name, format, data);
     }
+    // Both streams in one input: the audit fixture (authenticator denials and audit JSON
+    // events, 401s to join, 403s to group) repeated to a few megabytes.
+    let mixed = include_bytes!("../testdata/audit/mixed.log");
+    let data: Vec<u8> = mixed.repeat((4 << 20) / mixed.len());
+    bench_report(&mut g, "audit_mixed", InputFormat::Raw, data);
     g.finish();
 }
 
@@ -89,6 +86,23 @@ fn split(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+fn bench_report(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    format: InputFormat,
+    data: Vec<u8>,
+) {
+    let job = job(format);
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.bench_with_input(BenchmarkId::new(name, data.len()), &data, |b, data| {
+        b.iter(|| {
+            let (r, _) = pipeline::report_from("bench", black_box(&data[..]), &job)
+                .expect("the corpus reads");
+            black_box(r.events.total)
+        })
+    });
 }
 
 fn render(c: &mut Criterion) {

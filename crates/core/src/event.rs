@@ -27,17 +27,20 @@ pub enum Kind {
     Lifecycle,
     /// Anything else.
     Other,
+    /// A kube-apiserver audit event (`audit.k8s.io/v1` JSON), read by [`crate::audit`].
+    Audit,
 }
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::AccessGranted,
         Kind::AccessDenied,
         Kind::StsResponse,
         Kind::Mapping,
         Kind::Lifecycle,
         Kind::Other,
+        Kind::Audit,
     ];
 
     /// Stable snake_case name.
@@ -49,6 +52,7 @@ impl Kind {
             Kind::Mapping => "mapping",
             Kind::Lifecycle => "lifecycle",
             Kind::Other => "other",
+            Kind::Audit => "audit",
         }
     }
 

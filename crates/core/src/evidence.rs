@@ -1,10 +1,12 @@
 //! What the analysis takes: typed evidence from any source, not lines.
 //!
-//! Today that is authenticator events (parsed from lines by `pipeline::Feed`), lines that did
-//! not parse, and grants or denials Logs Insights aggregated server-side. A new kind of
-//! evidence (audit events, access-configuration snapshots, CloudTrail events) is a variant
-//! here, a reader that produces it, and an accumulator in the analysis that takes it.
+//! Today that is authenticator events (parsed from lines by `pipeline::Feed`), kube-apiserver
+//! audit events (a record whose message is `audit.k8s.io` JSON), lines that did not parse,
+//! and grants or denials Logs Insights aggregated server-side. A new kind of evidence
+//! (access-configuration snapshots, CloudTrail events) is a variant here, a reader that
+//! produces it, and an accumulator in the analysis that takes it.
 
+use crate::audit::AuditEvent;
 use crate::event::Event;
 use crate::parse::ParseError;
 
@@ -14,6 +16,8 @@ use crate::parse::ParseError;
 pub enum Evidence<'e, 'a> {
     /// A parsed authenticator log line.
     Event(&'e Event<'a>),
+    /// A kube-apiserver audit event (`audit.k8s.io/v1`).
+    Audit(&'e AuditEvent<'a>),
     /// Grants or denials a source has already aggregated.
     Aggregate(&'e Aggregate<'a>),
     /// A line that did not parse.

@@ -31,6 +31,7 @@
 pub mod access;
 pub mod accounting;
 pub mod analysis;
+pub mod audit;
 mod bytes;
 pub mod classify;
 mod engine;

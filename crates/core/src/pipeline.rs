@@ -8,6 +8,7 @@
 use std::io::{Read, Write};
 
 use crate::analysis::{self, Analyzer, Report};
+use crate::audit::{self, AuditEvent};
 use crate::engine::{self, Fold};
 use crate::error::{Error, Result};
 use crate::event::Event;
@@ -60,6 +61,34 @@ impl Feed<'_> {
     }
 }
 
+impl Feed<'_> {
+    /// Takes the message as an audit event when it is one (its first byte is `{` and it is
+    /// `audit.k8s.io` JSON); says whether it was.
+    #[cold]
+    #[inline(never)]
+    fn audit(&mut self, text: &[u8], env: &Envelope<'_>, loc: Loc<'_>) -> bool {
+        let parsed = AuditEvent::parse(text, *env, loc);
+        if parsed.is_some() && !env.repairs.is_empty() {
+            self.0.accounting.repaired(env);
+        }
+        match parsed {
+            None => false,
+            Some(Ok(e)) => {
+                self.0.add(Evidence::Audit(&e));
+                true
+            }
+            Some(Err(error)) => {
+                self.0.add(Evidence::Unparsed {
+                    error,
+                    input: loc.input,
+                    line: loc.line,
+                });
+                true
+            }
+        }
+    }
+}
+
 impl LineSink for Feed<'_> {
     #[inline]
     fn line(&mut self, text: &[u8], env: &Envelope<'_>, loc: Loc<'_>) {
@@ -82,6 +111,9 @@ impl LineSink for Feed<'_> {
 
     #[inline]
     fn line_str(&mut self, text: &str, env: &Envelope<'_>, loc: Loc<'_>) {
+        if audit::may_be_audit(text.as_bytes()) && self.audit(text.as_bytes(), env, loc) {
+            return;
+        }
         let mut e = Event::empty(*env, loc);
         let parsed = e.fill_str(text);
         self.take(&e, parsed);
@@ -256,6 +288,33 @@ pub fn write_event<W: Write>(
     env: &Envelope<'_>,
     loc: Loc<'_>,
 ) -> std::io::Result<()> {
+    if audit::may_be_audit(text) {
+        match AuditEvent::parse(text, *env, loc) {
+            None => {}
+            Some(Ok(e)) => {
+                if !env.repairs.is_empty() {
+                    analyzer.accounting.repaired(env);
+                }
+                // Audit events are not failure classes: a class or family filter leaves them
+                // out, as it leaves out grants.
+                if analyzer.add(Evidence::Audit(&e)).is_none() || !opts.keeps_event(None) {
+                    return Ok(());
+                }
+                return writer.write(&EventOut::audit(&e));
+            }
+            Some(Err(error)) => {
+                if !env.repairs.is_empty() {
+                    analyzer.accounting.repaired(env);
+                }
+                analyzer.add(Evidence::Unparsed {
+                    error,
+                    input: loc.input,
+                    line: loc.line,
+                });
+                return Ok(());
+            }
+        }
+    }
     let (fixed, env) = match std::str::from_utf8(text) {
         Ok(_) => (None, *env),
         Err(_) => lossy(text, env),

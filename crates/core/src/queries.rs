@@ -16,6 +16,14 @@ pub enum Shape {
     /// `stats` rows over "access denied" lines: `error`, `sts_code`, `arn`, `hits`, `first_ms`,
     /// `last_ms`.
     DeniedStats,
+    /// `stats` rows over audit authorization denials: `user.username`,
+    /// `user.extra.canonicalArn.0`, `verb`, `objectRef.*`, `hits`, `first_ms`, `last_ms`,
+    /// `example`.
+    AuditForbiddenStats,
+    /// `stats` rows over successful audit events: `user.username`,
+    /// `user.extra.canonicalArn.0`, `user.extra.principalId.0`, `key_type`, `hits`,
+    /// `first_ms`, `last_ms`.
+    AuditIdentityStats,
 }
 
 /// One embedded Logs Insights query.
@@ -78,8 +86,36 @@ pub const AGG_FAILURES: Query = query!(
     "denied authentications aggregated server-side by (error, sts_code, arn)"
 );
 
+/// Every 401 in the audit streams, per event.
+pub const AUDIT_UNAUTHORIZED: Query = query!(
+    "audit-unauthorized",
+    Shape::Events,
+    "kube-apiserver audit 401s (failed authentication), per event, to name who sent rejected tokens"
+);
+/// Server-side summary of authorization denials.
+pub const AUDIT_FORBIDDEN: Query = query!(
+    "audit-forbidden",
+    Shape::AuditForbiddenStats,
+    "kube-apiserver audit authorization denials (403 forbid) aggregated by user, principal, verb, resource, namespace"
+);
+/// Server-side identity map from successful audit events.
+pub const AUDIT_IDENTITIES: Query = query!(
+    "audit-identities",
+    Shape::AuditIdentityStats,
+    "kube-apiserver audit identity map: IAM principal, username, unique id and key type of successful requests"
+);
+
 /// Every shipped query. A test checks that this list and `queries/*.insights` agree.
-pub const ALL: &[Query] = &[CREATOR, RECENT, FAILURES, AGG_IDENTITIES, AGG_FAILURES];
+pub const ALL: &[Query] = &[
+    CREATOR,
+    RECENT,
+    FAILURES,
+    AGG_IDENTITIES,
+    AGG_FAILURES,
+    AUDIT_UNAUTHORIZED,
+    AUDIT_FORBIDDEN,
+    AUDIT_IDENTITIES,
+];
 
 /// Looks a query up by name.
 pub fn get(name: &str) -> Option<&'static Query> {
@@ -201,10 +237,50 @@ mod tests {
     }
 
     #[test]
+    fn audit_queries_read_only_the_audit_streams_and_filter_as_the_reader_does() {
+        for q in [AUDIT_UNAUTHORIZED, AUDIT_FORBIDDEN, AUDIT_IDENTITIES] {
+            assert!(
+                q.text
+                    .contains("filter @logStream like /^kube-apiserver-audit-/"),
+                "{}",
+                q.name
+            );
+        }
+        // The same tests as `audit::AuditEvent::is_unauthorized` and `is_forbidden`.
+        assert!(
+            AUDIT_UNAUTHORIZED
+                .text
+                .contains("responseStatus.code = 401")
+        );
+        assert!(
+            AUDIT_FORBIDDEN
+                .text
+                .contains("`annotations.authorization.k8s.io/decision` = \"forbid\"")
+        );
+        assert!(
+            AUDIT_IDENTITIES
+                .text
+                .contains("ispresent(user.extra.canonicalArn.0)")
+        );
+    }
+
+    #[test]
     fn stats_queries_name_the_columns_the_decoder_reads() {
         for q in ALL.iter().filter(|q| q.shape != Shape::Events) {
-            for col in ["as hits", "as first_ms", "as last_ms", "arn"] {
+            for col in [
+                "as hits",
+                "as first_ms",
+                "as last_ms",
+                "user.extra.canonicalArn.0",
+            ] {
+                if matches!(q.shape, Shape::GrantedStats | Shape::DeniedStats) && col.contains('.')
+                {
+                    continue;
+                }
                 assert!(q.text.contains(col), "{} lacks {col}", q.name);
+            }
+            if matches!(q.shape, Shape::GrantedStats | Shape::DeniedStats) {
+                assert!(q.text.contains("arn"), "{} lacks arn", q.name);
             }
         }
         assert!(AGG_IDENTITIES.text.contains("by arn, username"));

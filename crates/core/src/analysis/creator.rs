@@ -5,7 +5,9 @@
 //! `username=kubernetes-admin` (the static mapping EKS writes for the creator; best signal),
 //! and `access granted` with exactly `username=kubernetes-admin` (not
 //! `kubernetes-admin:<session>`). Anyone can map another principal to `kubernetes-admin` in
-//! aws-auth, so several identities are all reported, never one picked silently.
+//! aws-auth, so several identities are all reported, never one picked silently. With audit
+//! events, requests made as `kubernetes-admin` name the creator's canonical ARN too
+//! (`user.extra.canonicalArn`), evidence `audit_kubernetes_admin`.
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,6 +51,8 @@ pub(super) struct Identity {
     pub canonical: String,
     pub mapping: u64,
     pub grants: u64,
+    /// Audit events of requests made as `kubernetes-admin`.
+    pub audit: u64,
     pub span: Span,
     pub principal_ids: BTreeSet<String>,
     pub groups: BTreeSet<String>,
@@ -94,6 +98,18 @@ impl Evidence {
         id.principal_ids.extend(principal);
     }
 
+    /// Requests the audit log shows made as `kubernetes-admin` by this canonical ARN.
+    pub fn add_audit(&mut self, a: &crate::audit::AdminActivity) {
+        let id = self.entry(a.arn.as_deref().unwrap_or(&a.canonical_arn));
+        id.audit += a.count;
+        id.span.merge(Span {
+            first: a.first_ms,
+            last: a.last_ms,
+        });
+        id.principal_ids.extend(a.principal_ids.iter().cloned());
+        id.groups.extend(a.groups.iter().cloned());
+    }
+
     /// `count` grants aggregated server-side (no uid or groups in the aggregate).
     pub fn add_grants(&mut self, arn: &str, count: u64, span: Span) {
         let id = self.entry(arn);
@@ -110,12 +126,14 @@ impl Merge for Identity {
             canonical: _,
             mapping,
             grants,
+            audit,
             span,
             principal_ids,
             groups,
         } = later;
         self.mapping.merge(mapping);
         self.grants.merge(grants);
+        self.audit.merge(audit);
         self.span.merge(span);
         self.principal_ids.merge(principal_ids);
         self.groups.merge(groups);

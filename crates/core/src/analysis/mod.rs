@@ -16,6 +16,7 @@ use crate::evidence::{Aggregate, Evidence};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::accounting::Accounting;
+use crate::audit::{AuditAcc, AuditEvent};
 use crate::classify::{self, Arn, Class, Family};
 use crate::event::{Event, Kind, Uid};
 use crate::merge::Merge;
@@ -320,6 +321,8 @@ pub struct Analyzer {
     filtered_out: u64,
     /// Keeps no state per principal (see [`Analyzer::for_events`]).
     lean: bool,
+    /// Audit events, and the denials without identity waiting for their 401s.
+    audit: AuditAcc,
 }
 
 impl Analyzer {
@@ -417,6 +420,7 @@ impl Analyzer {
     pub fn add(&mut self, evidence: Evidence<'_, '_>) -> Option<Verdict> {
         match evidence {
             Evidence::Event(e) => self.event(e),
+            Evidence::Audit(e) => self.audit_event(e).then(Verdict::default),
             Evidence::Aggregate(a) => {
                 self.aggregate(a);
                 None
@@ -476,6 +480,8 @@ impl Analyzer {
                 }
                 Some(Verdict::default())
             }
+            // Audit events come as `Evidence::Audit`, never as a parsed line.
+            Kind::Audit => Some(Verdict::default()),
             Kind::Lifecycle | Kind::Other => {
                 let level = e.level().map_or("", |l| l.as_str());
                 let Some(class) = classify::classify_message(level, &e.msg()) else {
@@ -499,6 +505,32 @@ impl Analyzer {
                 })
             }
         }
+    }
+
+    /// Takes one kube-apiserver audit event; says whether the window and `--principal` kept
+    /// it.
+    fn audit_event(&mut self, e: &AuditEvent<'_>) -> bool {
+        let t = e.time_ms();
+        let in_window = self.opts.in_window(t);
+        let (in_window, skew) = match self.opts.window_applied_by_source {
+            true => (true, !in_window),
+            false => (in_window, false),
+        };
+        self.accounting.window_skew += u64::from(skew);
+        self.accounting.accept(Kind::Audit, in_window);
+        if !in_window {
+            return false;
+        }
+        if !self.opts.keeps_principal(e.canonical_arn(), e.username()) {
+            self.filtered_out += 1;
+            return false;
+        }
+        self.span.add(t);
+        // `events` streams each audit event as it reads it and keeps no identity map.
+        if !self.lean {
+            self.audit.add(e);
+        }
+        true
     }
 
     /// Takes a server-side aggregate. Its lines count as parsed events; it adds to failures,
@@ -704,6 +736,9 @@ impl Analyzer {
             (None, _) => acc.unattributed += 1,
         }
         self.hour(e.time_ms, class);
+        if arn.is_none() && !self.lean && crate::audit::joinable(class) {
+            self.audit.deny(e.time_ms, class, e.loc);
+        }
         let pending = Pending::Example { class, example };
         self.correlate(e, key, Role::Denial(Box::new(pending)));
         Some(Verdict {
@@ -868,6 +903,7 @@ impl Merge for Analyzer {
             filtered_out,
             // Both sides were made by the same constructor.
             lean: _,
+            audit,
         } = later;
         self.accounting.merge(accounting);
         self.span.merge(span);
@@ -886,6 +922,7 @@ impl Merge for Analyzer {
         if let (Some(v), Some(later)) = (&mut self.verdicts, verdicts) {
             v.extend(later);
         }
+        self.audit.merge(audit);
     }
 }
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::classify::{self, Arn, Class, RemedyContext};
 use crate::event::Kind;
+use crate::merge::Merge;
 use crate::time::format_ms;
 
 use super::creator::{CreatorStatus, Evidence};
@@ -31,6 +32,9 @@ pub struct Report {
     pub principals: Principals,
     /// Failures over time.
     pub timeline: Timeline,
+    /// What the kube-apiserver audit events say (only when the inputs held audit events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<crate::audit::AuditSection>,
 }
 
 /// Time covered.
@@ -229,6 +233,27 @@ pub struct FailureClass {
     pub example: Option<FailureExample>,
     /// What to do, filled with what is known.
     pub remedy: classify::Remedy,
+    /// The top (source IP, user agent) pairs behind the failures without identity, from
+    /// their audit 401s (only with audit events).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub callers: Vec<crate::audit::CallerCount>,
+    /// How the failures without identity were paired with audit 401s (only with audit
+    /// events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<ClassPairing>,
+}
+
+/// How a class's failures without identity were paired with audit 401s.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClassPairing {
+    /// One to one.
+    pub exact: u64,
+    /// Every candidate from the same caller.
+    pub likely: u64,
+    /// Candidates from several callers.
+    pub ambiguous: u64,
+    /// No 401 in the window.
+    pub unmatched: u64,
 }
 
 /// A name and a count.
@@ -288,6 +313,10 @@ pub struct Principal {
     pub last_seen: Option<String>,
     /// EKS-internal identity.
     pub internal: bool,
+    /// What the audit log shows of it: requests, usernames, unique ids, long-term keys (only
+    /// when audit events name it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<crate::audit::PrincipalAudit>,
 }
 
 /// Failures over time.
@@ -340,10 +369,23 @@ fn bin_width(span: i64) -> (String, i64) {
 }
 
 pub(super) fn build(
-    a: Analyzer,
+    mut a: Analyzer,
     failures: HashMap<Class, FailureAcc>,
     hours: HashMap<(i64, Class), u64>,
 ) -> Report {
+    // Audit evidence joins the creator and the principals before they are built.
+    let (audit, mut pairings) = if a.audit.is_empty() {
+        (None, BTreeMap::new())
+    } else {
+        for act in a.audit.admin_activity() {
+            a.creator.add_audit(&act);
+        }
+        let (section, per_class) = a
+            .audit
+            .finish(a.opts.cluster.as_deref(), a.opts.region.as_deref());
+        (Some(section), per_class)
+    };
+    let mut audit_principals = a.audit.principals();
     let opts = &a.opts;
     let acct = &a.accounting;
     let events = LineCounts {
@@ -358,8 +400,11 @@ pub(super) fn build(
         implausible_time: acct.implausible_time,
         window_skew: acct.window_skew,
         out_of_order_beyond_window: a.corr.beyond_window(),
+        // `audit` only when audit events were read, so authenticator-only reports keep
+        // their shape.
         by_kind: Kind::ALL
             .iter()
+            .filter(|k| **k != Kind::Audit || acct.by_kind[**k as usize] > 0)
             .map(|k| (k.as_str(), acct.by_kind[*k as usize]))
             .collect(),
         repairs: acct.repair_counts().collect(),
@@ -384,14 +429,44 @@ pub(super) fn build(
     let mut by_class: Vec<FailureClass> = failures
         .into_iter()
         .filter(|(c, _)| opts.keeps_class(*c))
-        .map(|(class, acc)| failure_class(class, acc, opts))
+        .map(|(class, acc)| {
+            let mut c = failure_class(class, acc, opts);
+            if let Some((callers, n)) = pairings.remove(&class) {
+                c.callers = callers;
+                c.attribution = Some(ClassPairing {
+                    exact: n[0],
+                    likely: n[1],
+                    ambiguous: n[2],
+                    unmatched: n[3],
+                });
+            }
+            c
+        })
         .collect();
     by_class.sort_by(|x, y| y.count.cmp(&x.count).then(x.class.cmp(&y.class)));
     let total = by_class.iter().map(|c| c.count).sum();
 
     let mut list = Vec::new();
     let mut internal_hidden = 0;
-    for (arn, p) in a.principals {
+    let mut principals: Vec<(String, super::PrincipalAcc)> = a.principals.into_iter().collect();
+    // Principals only the audit log names join the list with no authenticator lines.
+    for arn in audit_principals.keys() {
+        if !principals.iter().any(|(p, _)| p == arn) {
+            principals.push((
+                arn.clone(),
+                super::PrincipalAcc {
+                    internal: super::is_internal(Some(arn), None),
+                    ..super::PrincipalAcc::default()
+                },
+            ));
+        }
+    }
+    for (arn, mut p) in principals {
+        let audit = audit_principals.remove(&arn).map(|(pa, first, last)| {
+            p.span.merge(super::Span { first, last });
+            p.internal |= pa.usernames.iter().any(|u| u.name.starts_with("eks:"));
+            pa
+        });
         if p.internal && !opts.include_internal {
             internal_hidden += 1;
             continue;
@@ -410,6 +485,7 @@ pub(super) fn build(
             first_seen: p.span.first.map(format_ms),
             last_seen: p.span.last.map(format_ms),
             internal: p.internal,
+            audit,
         });
     }
     list.sort_by(|x, y| {
@@ -430,6 +506,7 @@ pub(super) fn build(
             list,
         },
         timeline,
+        audit,
     }
 }
 
@@ -498,6 +575,8 @@ fn failure_class(class: Class, acc: FailureAcc, opts: &super::Options) -> Failur
             line: e.line,
         }),
         remedy,
+        callers: Vec::new(),
+        attribution: None,
     }
 }
 
@@ -513,6 +592,9 @@ fn creator_section(ev: &Evidence, opts: &super::Options, arn_usernames: bool) ->
             if id.grants > 0 {
                 evidence.push("access_granted");
             }
+            if id.audit > 0 {
+                evidence.push("audit_kubernetes_admin");
+            }
             CreatorIdentity {
                 arn: id.arn.clone(),
                 canonical_arn: id.canonical.clone(),
@@ -520,7 +602,7 @@ fn creator_section(ev: &Evidence, opts: &super::Options, arn_usernames: bool) ->
                 principal_ids: id.principal_ids.iter().cloned().collect(),
                 groups: id.groups.iter().cloned().collect(),
                 evidence,
-                count: id.mapping + id.grants,
+                count: id.mapping + id.grants + id.audit,
                 first_seen: id.span.first.map(format_ms),
                 last_seen: id.span.last.map(format_ms),
                 likely_creator: false,

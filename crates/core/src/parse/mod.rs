@@ -45,11 +45,14 @@ pub enum ParseErrorKind {
     /// A record longer than [`MAX_RECORD`](crate::source::MAX_RECORD) bytes: no
     /// authenticator line is that long (CloudWatch caps an event at 256 KiB).
     TooLong,
+    /// A kube-apiserver audit event (`audit.k8s.io`) whose JSON is cut or has fields of the
+    /// wrong type.
+    MalformedAudit,
 }
 
 impl ParseErrorKind {
     /// Every kind, in report order.
-    pub const ALL: [ParseErrorKind; 8] = [
+    pub const ALL: [ParseErrorKind; 9] = [
         ParseErrorKind::Blank,
         ParseErrorKind::VersionBanner,
         ParseErrorKind::Klog,
@@ -58,6 +61,7 @@ impl ParseErrorKind {
         ParseErrorKind::NotLogfmt,
         ParseErrorKind::MalformedPair,
         ParseErrorKind::TooLong,
+        ParseErrorKind::MalformedAudit,
     ];
 
     /// Stable snake_case name, used in reports.
@@ -71,6 +75,7 @@ impl ParseErrorKind {
             ParseErrorKind::NotLogfmt => "not_logfmt",
             ParseErrorKind::MalformedPair => "malformed_pair",
             ParseErrorKind::TooLong => "too_long",
+            ParseErrorKind::MalformedAudit => "malformed_audit",
         }
     }
 
@@ -96,6 +101,7 @@ impl ParseErrorKind {
             ParseErrorKind::NotLogfmt => "not a logrus line",
             ParseErrorKind::MalformedPair => "malformed key=value pair",
             ParseErrorKind::TooLong => "record longer than the maximum record size",
+            ParseErrorKind::MalformedAudit => "malformed audit event JSON",
         }
     }
 }

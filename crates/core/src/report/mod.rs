@@ -4,6 +4,7 @@
 //! directly, so tests render into a `Vec<u8>`. Machine formats serialize the wire types in
 //! [`wire`]; tables use comfy-table with a fixed width and colour decided in one place.
 
+pub mod audit;
 pub mod diagnoses;
 pub mod document;
 pub mod explain;

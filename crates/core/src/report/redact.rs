@@ -281,6 +281,15 @@ pub fn each_string(report: &mut Report, f: &mut impl FnMut(&mut String)) {
         f(&mut p.arn);
         p.account.iter_mut().for_each(&mut *f);
         p.usernames.iter_mut().for_each(|u| f(&mut u.name));
+        if let Some(a) = &mut p.audit {
+            crate::audit::each_principal_string(a, &mut *f);
+        }
+    }
+    for c in &mut report.failures.by_class {
+        crate::audit::each_caller_string(&mut c.callers, &mut *f);
+    }
+    if let Some(a) = &mut report.audit {
+        crate::audit::each_string(a, f);
     }
 }
 

@@ -74,6 +74,9 @@ pub fn write<W: Write>(
     }
     if view == View::Report {
         principals(out, r, style)?;
+        if let Some(a) = &r.audit {
+            super::audit::write(out, a, style)?;
+        }
     }
     let e = &r.events;
     write!(
@@ -287,6 +290,13 @@ fn failures<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Result<
         writeln!(out, "{} — {}", c.class.as_str(), c.meaning)?;
         if let Some(ex) = &c.example {
             writeln!(out, "  e.g. {}:{}: {}", ex.input, ex.line, ex.error)?;
+        }
+        if !c.callers.is_empty() {
+            writeln!(
+                out,
+                "  Sent by (audit 401s): {}",
+                super::audit::callers_text(&c.callers)
+            )?;
         }
         // With --access-config, each principal's diagnosis replaces the generic remedy.
         let diagnosed: Vec<_> = c

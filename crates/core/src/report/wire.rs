@@ -12,6 +12,7 @@ use rustc_hash::FxBuildHasher;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::analysis::correlate::Sts;
+use crate::audit::{AuditEvent, format_us};
 use crate::event::{Event, Uid};
 use crate::parse::Field;
 use crate::report::redact::Redactor;
@@ -70,6 +71,60 @@ pub struct EventOut<'a> {
     /// false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub time_rejected: bool,
+    /// The audit event's fields (`kind: "audit"` only; omitted otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditOut<'a>>,
+}
+
+/// A kube-apiserver audit event's fields, as `events` writes them.
+#[derive(serde::Serialize)]
+pub struct AuditOut<'a> {
+    /// `responseStatus.code`.
+    pub code: Option<i64>,
+    /// `stage`.
+    pub stage: Option<Cow<'a, str>>,
+    /// `user.username`.
+    pub username: Option<Cow<'a, str>>,
+    /// `user.groups`.
+    pub groups: Vec<Cow<'a, str>>,
+    /// `user.extra.arn[0]`: the raw STS ARN.
+    pub arn: Option<Cow<'a, str>>,
+    /// `user.extra.canonicalArn[0]`: the IAM principal.
+    pub canonical_arn: Option<Cow<'a, str>>,
+    /// `user.extra.principalId[0]`: the IAM unique id.
+    pub principal_id: Option<Cow<'a, str>>,
+    /// `user.extra.accessKeyId[0]`.
+    pub access_key_id: Option<Cow<'a, str>>,
+    /// `user.extra.sessionName[0]`.
+    pub session: Option<Cow<'a, str>>,
+    /// `verb`.
+    pub verb: Option<Cow<'a, str>>,
+    /// `objectRef.resource`.
+    pub resource: Option<Cow<'a, str>>,
+    /// `objectRef.subresource`.
+    pub subresource: Option<Cow<'a, str>>,
+    /// `objectRef.namespace`.
+    pub namespace: Option<Cow<'a, str>>,
+    /// `objectRef.name`.
+    pub name: Option<Cow<'a, str>>,
+    /// `requestURI`.
+    pub request_uri: Option<Cow<'a, str>>,
+    /// `annotations["authorization.k8s.io/decision"]`: `allow` or `forbid`.
+    pub decision: Option<Cow<'a, str>>,
+    /// `annotations["authorization.k8s.io/reason"]`.
+    pub reason: Option<Cow<'a, str>>,
+    /// The connection's address: the last of `sourceIPs`.
+    pub source_ip: Option<Cow<'a, str>>,
+    /// `sourceIPs`.
+    pub source_ips: Vec<Cow<'a, str>>,
+    /// `userAgent`.
+    pub user_agent: Option<Cow<'a, str>>,
+    /// `auditID`.
+    pub audit_id: Option<Cow<'a, str>>,
+    /// `requestReceivedTimestamp` (RFC 3339, µs).
+    pub received: Option<String>,
+    /// `stageTimestamp` (RFC 3339, µs).
+    pub completed: Option<String>,
 }
 
 /// A split `uid`.
@@ -252,6 +307,73 @@ impl<'a> EventOut<'a> {
             fields_repeated: RepeatedOut(e.record.fields(), None),
             truncated: e.record.truncated,
             time_rejected: e.time_rejected,
+            audit: None,
+        }
+    }
+
+    /// Builds the output record for an audit event.
+    pub fn audit<'e: 'a>(e: &'a AuditEvent<'e>) -> EventOut<'a> {
+        let b = |s: Option<&'a str>| s.map(Cow::Borrowed);
+        let username = e.username();
+        let uid = e.user().and_then(|u| u.uid.as_ref()).map(|u| u.as_str());
+        EventOut {
+            schema: EVENT_SCHEMA,
+            time: e.time_ms().map(format_ms),
+            level: None,
+            msg: Cow::Borrowed(e.message().unwrap_or("")),
+            kind: crate::event::Kind::Audit.as_str(),
+            class: None,
+            family: None,
+            arn: b(e.arn()),
+            username: b(username),
+            groups: e.groups().map(str::to_owned).collect(),
+            uid: uid.map(|raw| {
+                let parts = Uid::parse(raw);
+                UidOut {
+                    raw: Cow::Borrowed(raw),
+                    prefix: parts.map(|u| u.prefix),
+                    account: parts.map(|u| Cow::Borrowed(u.account)),
+                    principal_id: parts.map(|u| Cow::Borrowed(u.principal_id)),
+                }
+            }),
+            client: None,
+            error: None,
+            sts: None,
+            stream: e.envelope.stream.map(Cow::Borrowed),
+            ptr: e.envelope.ptr,
+            source: SourceOut {
+                input: Cow::Borrowed(e.loc.input),
+                line: e.loc.line,
+            },
+            fields: FieldsOut(&[], None),
+            fields_repeated: RepeatedOut(&[], None),
+            truncated: false,
+            time_rejected: false,
+            audit: Some(AuditOut {
+                code: e.code(),
+                stage: b(e.stage()),
+                username: b(username),
+                groups: e.groups().map(Cow::Borrowed).collect(),
+                arn: b(e.arn()),
+                canonical_arn: b(e.canonical_arn()),
+                principal_id: b(e.principal_id()),
+                access_key_id: b(e.access_key_id()),
+                session: b(e.session()),
+                verb: b(e.verb()),
+                resource: b(e.resource()),
+                subresource: b(e.subresource()),
+                namespace: b(e.namespace()),
+                name: b(e.name()),
+                request_uri: b(e.request_uri()),
+                decision: b(e.decision()),
+                reason: b(e.reason()),
+                source_ip: b(e.source_ip()),
+                source_ips: e.source_ips().into_iter().map(Cow::Borrowed).collect(),
+                user_agent: b(e.user_agent()),
+                audit_id: b(e.audit_id()),
+                received: e.received_us.map(format_us),
+                completed: e.stage_us.map(format_us),
+            }),
         }
     }
 
@@ -306,6 +428,44 @@ impl<'a> EventOut<'a> {
             fields_repeated: RepeatedOut(self.fields_repeated.0, Some(r)),
             truncated: self.truncated,
             time_rejected: self.time_rejected,
+            audit: self.audit.as_ref().map(|a| a.redacted(r)),
+        }
+    }
+}
+
+impl<'a> AuditOut<'a> {
+    /// This record redacted: identifiers (`session`, `access_key_id`, `principal_id`) whole,
+    /// the other texts scanned.
+    fn redacted<'b>(&'b self, r: &'b Redactor) -> AuditOut<'b> {
+        let text = |v: &'b Option<Cow<'a, str>>| v.as_deref().map(|v| r.value(Cow::Borrowed(v)));
+        let key = |k: &str, v: &'b Option<Cow<'a, str>>| {
+            v.as_deref().map(|v| r.field(k, Cow::Borrowed(v)))
+        };
+        let all = |v: &'b [Cow<'a, str>]| v.iter().map(|g| r.value(Cow::Borrowed(g))).collect();
+        AuditOut {
+            code: self.code,
+            stage: text(&self.stage),
+            username: text(&self.username),
+            groups: all(&self.groups),
+            arn: text(&self.arn),
+            canonical_arn: text(&self.canonical_arn),
+            principal_id: key("principal_id", &self.principal_id),
+            access_key_id: key("accesskeyid", &self.access_key_id),
+            session: key("session", &self.session),
+            verb: text(&self.verb),
+            resource: text(&self.resource),
+            subresource: text(&self.subresource),
+            namespace: text(&self.namespace),
+            name: text(&self.name),
+            request_uri: text(&self.request_uri),
+            decision: text(&self.decision),
+            reason: text(&self.reason),
+            source_ip: text(&self.source_ip),
+            source_ips: all(&self.source_ips),
+            user_agent: text(&self.user_agent),
+            audit_id: text(&self.audit_id),
+            received: self.received.clone(),
+            completed: self.completed.clone(),
         }
     }
 }

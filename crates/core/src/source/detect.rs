@@ -9,6 +9,8 @@
 //!    * has `log` and `stream` or `time` → [`Docker`](InputFormat::Docker);
 //!    * has `message` and `timestamp` → [`FilterLogEvents`](InputFormat::FilterLogEvents)
 //!      (NDJSON of events);
+//!    * has `apiVersion` and `auditID` → [`Raw`](InputFormat::Raw): kube-apiserver audit
+//!      events, one JSON object per line, are records of their own (see `crate::audit`);
 //!    * anything else → [`Error::UnknownShape`](super::Error::UnknownShape); broken JSON →
 //!      [`Error::MalformedJson`](super::Error::MalformedJson) with its position.
 //! 2. `[`: a JSON array is none of our shapes → `UnknownShape`.
@@ -77,6 +79,8 @@ fn detect_json(body: &[u8], more_possible: bool, eof: bool) -> Detection {
         Some(InputFormat::Docker)
     } else if keys.message && keys.timestamp {
         Some(InputFormat::FilterLogEvents)
+    } else if keys.api_version && keys.audit_id {
+        Some(InputFormat::Raw)
     } else {
         None
     };
@@ -195,6 +199,8 @@ struct Keys {
     time: bool,
     message: bool,
     timestamp: bool,
+    api_version: bool,
+    audit_id: bool,
 }
 
 impl Keys {
@@ -207,6 +213,8 @@ impl Keys {
             b"time" => self.time = true,
             b"message" => self.message = true,
             b"timestamp" => self.timestamp = true,
+            b"apiVersion" => self.api_version = true,
+            b"auditID" => self.audit_id = true,
             _ => {}
         }
     }
