@@ -51,9 +51,9 @@ pub fn count_lines(buf: &[u8]) -> u64 {
 /// `start_line` (1-based), with pasted damage repaired (see [`super::repair`]).
 ///
 /// A trailing `\r` is stripped. Empty lines are pushed too, so every line read can be
-/// accounted for and [`Loc::line`] is the physical line number; a hard-wrapped record or a
+/// accounted for and [`Loc::line`](super::Loc::line) is the physical line number; a hard-wrapped record or a
 /// pretty-printed JSON object is pushed once, at its first line, with the lines it joined in
-/// [`Envelope::joined`]. Returns the number of physical lines in `buf` (equal to
+/// [`Envelope::joined`](super::Envelope::joined). Returns the number of physical lines in `buf` (equal to
 /// [`count_lines`]), so the next buffer starts at `start_line + returned`.
 pub fn split_lines<S: LineSink + ?Sized>(
     buf: &[u8],
