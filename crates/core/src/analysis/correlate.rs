@@ -19,8 +19,10 @@
 //!   read order for a newest-first input. The envelope's millisecond `@timestamp`, when the
 //!   input has one, orders events within a second first.
 //! * **Sort window.** Events are settled in the input's direction through a window of
-//!   [`SORT_WINDOW`] events (a sorted ring: an event that arrives in order is appended and
-//!   costs no sort). One page of query results (at most 10,000 rows) always fits.
+//!   [`SORT_WINDOW`] events: an event that arrives in order is appended to a queue and costs
+//!   no sort; one that arrives out of order goes into a heap (O(log n)), and the window's next
+//!   event is the smaller of the two fronts. One page of query results (at most 10,000 rows)
+//!   always fits.
 //! * **Beyond the window.** An event that arrives after an event on its own key that comes
 //!   after it in time has been settled is counted ([`Correlator::beyond_window`]) and
 //!   never paired: a denial among them keeps its base class, and no settled pair changes.
@@ -29,7 +31,8 @@
 //! a chunk's analyzer only *collects* its correlation events (a [`Correlator::collecting`]
 //! one), and the analyzer it merges into, in input order, settles them. The result is the
 //! one of reading the input in one pass, whatever the number of threads.
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::hash::BuildHasher;
 
 use hashbrown::hash_map::Entry;
@@ -187,6 +190,31 @@ struct Placed<P> {
     role: Role<P>,
 }
 
+/// An event that arrived out of order, in the window's heap: ordered by [`Placed::order`]
+/// alone (unique: it ends with the event's sequence number).
+#[derive(Debug)]
+struct Late<P>(Placed<P>);
+
+impl<P> PartialEq for Late<P> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.order == other.0.order
+    }
+}
+
+impl<P> Eq for Late<P> {}
+
+impl<P> PartialOrd for Late<P> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<P> Ord for Late<P> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.order.cmp(&other.0.order)
+    }
+}
+
 /// What the last settled event on a key leaves for the next one.
 #[derive(Debug)]
 enum Last<P> {
@@ -219,8 +247,12 @@ pub struct Correlator<P> {
     arrived: Vec<Arrived<P>>,
     /// The current input's direction, once decided.
     dir: Option<Direction>,
-    /// The sort window, in processing order.
+    /// The sort window: the events that arrived in processing order, appended in O(1)…
     window: VecDeque<Placed<P>>,
+    /// …and those that arrived out of it, in a heap (O(log n) each: a concatenation of
+    /// exports, where thousands arrive out of order, stays linear-logarithmic). The window's
+    /// next event is the smaller of the two fronts.
+    late: BinaryHeap<Reverse<Late<P>>>,
     /// Where the last event that left the window was.
     popped: Option<Order>,
     /// The current input's latest time, for an event without one (it stays where it was read).
@@ -247,6 +279,7 @@ impl<P> Correlator<P> {
             arrived: Vec::new(),
             dir: None,
             window: VecDeque::new(),
+            late: BinaryHeap::new(),
             popped: None,
             carry: None,
             seq: 0,
@@ -305,13 +338,10 @@ impl<P> Correlator<P> {
             return;
         }
         match self.window.back() {
-            Some(b) if b.order > order => {
-                let i = self.window.partition_point(|x| x.order < order);
-                self.window.insert(i, p);
-            }
+            Some(b) if b.order > order => self.late.push(Reverse(Late(p))),
             _ => self.window.push_back(p),
         }
-        if self.window.len() > self.size {
+        if self.window_len() > self.size {
             self.drain_to(self.size);
         }
     }
@@ -395,7 +425,7 @@ impl<P> Correlator<P> {
         };
         self.dir = Some(dir);
         let arrived = std::mem::take(&mut self.arrived);
-        let sorted = self.window.is_empty();
+        let sorted = self.window.is_empty() && self.late.is_empty();
         for a in arrived {
             let when = self.resolve(a.when);
             let order = order(dir, when, self.seq);
@@ -416,9 +446,27 @@ impl<P> Correlator<P> {
             .sort_unstable_by_key(|p| p.order);
     }
 
+    fn window_len(&self) -> usize {
+        self.window.len() + self.late.len()
+    }
+
+    /// The window's next event in processing order.
+    fn pop_window(&mut self) -> Option<Placed<P>> {
+        let late_first = match (self.window.front(), self.late.peek()) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(a), Some(Reverse(Late(b)))) => b.order < a.order,
+        };
+        if late_first {
+            self.late.pop().map(|Reverse(Late(p))| p)
+        } else {
+            self.window.pop_front()
+        }
+    }
+
     fn drain_to(&mut self, len: usize) {
-        while self.window.len() > len {
-            let Some(p) = self.window.pop_front() else {
+        while self.window_len() > len {
+            let Some(p) = self.pop_window() else {
                 return;
             };
             self.popped = Some(p.order);

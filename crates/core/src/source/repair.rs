@@ -203,9 +203,10 @@ pub(crate) fn split_repaired<S: LineSink + ?Sized>(
         };
         let raw = &buf[at..end];
         let following = (next < buf.len()).then(|| line_at(buf, next));
-        // The clean path: an authenticator line followed by another (or by nothing).
-        if plain
-            && fast_head(raw)
+        // The clean path: an authenticator line followed by another (or by nothing). A buffer
+        // with one `*` somewhere (error texts quote them) checks its lines one by one.
+        if fast_head(raw)
+            && (plain || region_is_plain(raw))
             && following.is_none_or(|(e, _)| {
                 let n = &buf[next..e];
                 fast_head(n) || strip_cr(n).is_empty()
@@ -379,10 +380,21 @@ fn repair_at(buf: &[u8], at: usize, scratch: &mut Vec<u8>) -> Repaired {
         };
         return one(repairs.with(RepairKind::JsonLine).union(more), Some(o));
     }
-    // A hard-wrapped record: join the continuation lines that follow it.
+    // A hard-wrapped record: join the continuation lines that follow it. Most records are
+    // not wrapped: look at the next line before copying anything.
+    let head = is_logrus_head(&text);
+    let wrapped = head && next < buf.len() && {
+        let (e, _) = line_at(buf, next);
+        let l = strip_cr(&buf[next..e]);
+        text.len() + l.len() <= MAX_RECORD && is_continuation(&text, l)
+    };
+    let only_crlf = repairs.union(Repairs::of(RepairKind::Crlf)) == Repairs::of(RepairKind::Crlf);
+    if !wrapped && only_crlf {
+        return one(repairs, None);
+    }
     let mut text = text.into_owned();
     let (mut lines, mut from) = (1u32, next);
-    if is_logrus_head(&text) {
+    if wrapped {
         while from < buf.len() && (lines as usize) < MAX_JOIN {
             let (e, n) = line_at(buf, from);
             let l = strip_cr(&buf[from..e]);
