@@ -5,13 +5,15 @@
 //! run is bounded in time; nothing leaves 127.0.0.1.
 #![cfg(all(feature = "cloudwatch", unix))]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+mod fake_http;
 
 const ACCOUNT: &str = "111122223333";
 /// The Kubernetes endpoint DescribeCluster gives, and the kubeconfig's server for it.
@@ -165,29 +167,9 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<String>>) {
             words.next().unwrap_or("").to_owned(),
             words.next().unwrap_or("").to_owned(),
         );
-        let (mut target, mut len) = (String::new(), 0usize);
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = l.split_once(':') {
-                match k.to_ascii_lowercase().as_str() {
-                    "x-amz-target" => target = v.trim().to_owned(),
-                    "content-length" => len = v.trim().parse().unwrap_or(0),
-                    _ => {}
-                }
-            }
-        }
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
+        let Some(target) = fake_http::read_request(&mut reader) else {
             return;
-        }
+        };
         let (status, code, reply) = answer(&method, &target, &path);
         seen.lock().unwrap().push(if target.is_empty() {
             format!("{method} {}", decode(&path))

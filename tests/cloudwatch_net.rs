@@ -3,12 +3,14 @@
 //! never leaves `Running` (for `--timeout` and SIGTERM). Every test is bounded in time.
 #![cfg(all(feature = "cloudwatch", unix))]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+mod fake_http;
 
 /// The binary with bogus static credentials, pointed at `endpoint`; nothing else of the
 /// environment's AWS configuration is used.
@@ -121,29 +123,9 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<String>>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut stream = stream;
     loop {
-        let (mut target, mut len) = (String::new(), 0usize);
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = l.split_once(':') {
-                match k.to_ascii_lowercase().as_str() {
-                    "x-amz-target" => target = v.trim().to_owned(),
-                    "content-length" => len = v.trim().parse().unwrap_or(0),
-                    _ => {}
-                }
-            }
-        }
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
+        let Some(target) = fake_http::read_request(&mut reader) else {
             return;
-        }
+        };
         let op = target.rsplit('.').next().unwrap_or("").to_owned();
         let reply = match op.as_str() {
             "StartQuery" => r#"{"queryId":"q-1"}"#,
