@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use eks_authlog_core::access::{AccessConfig, ConfigFormat, FindingKind, Severity, inventory};
+use eks_authlog_core::access::{AccessConfig, ConfigFormat, FindingKind, inventory};
 use eks_authlog_core::analysis;
 use eks_authlog_core::pipeline::{self, Job};
 use eks_authlog_core::report::Format;
@@ -99,15 +99,10 @@ pub fn run<W: Write>(job: &AccessJob, mut out: W) -> Result<AccessOutcome> {
     })
 }
 
-/// Whether `--fail-on NAME` matches a finding of `kind`: `any`, the kind's name, or a
-/// severity, which matches that severity and above (`medium` fails on medium and high).
+/// Whether `--fail-on NAME` matches a finding of `kind` (the rule `fleet` shares:
+/// [`eks_authlog_core::finding::fails_on`]).
 fn fails_on(name: &str, kind: FindingKind) -> bool {
-    name == "any"
-        || FindingKind::from_name(name) == Some(kind)
-        || Severity::ALL
-            .iter()
-            .find(|s| s.name() == name)
-            .is_some_and(|&s| kind.severity() >= s)
+    eks_authlog_core::finding::fails_on(name, kind.name(), None, kind.severity())
 }
 
 /// The live read for `access`: an EKS read that gets nothing fails the command (exit 2).

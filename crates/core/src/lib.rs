@@ -38,6 +38,7 @@ mod engine;
 pub mod error;
 pub mod event;
 pub mod evidence;
+pub mod finding;
 pub mod merge;
 pub mod parse;
 pub mod pipeline;

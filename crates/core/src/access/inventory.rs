@@ -860,28 +860,20 @@ struct FindingLine<'a> {
 /// identifies the finding (cluster, kind, section, entry), not its line or message, which move
 /// when the file is edited elsewhere or the window changes.
 fn finding_id(cluster: Option<&str>, f: &Finding) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for part in [
+    let parts = [
         cluster.unwrap_or(""),
         f.kind.name(),
         f.section.as_deref().unwrap_or(""),
         f.entry.as_deref().unwrap_or(""),
-    ] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
+    ];
     // Two findings of one kind on one entry (a group with whitespace twice) differ by their
     // message; the messages that quote counts or the window are left out, so that they keep
     // their id from run to run.
-    if !matches!(
+    let counts = matches!(
         f.kind,
         FindingKind::NeverUsed | FindingKind::NodeRoleNotMapped
-    ) {
-        h.update(f.message.as_bytes());
-    }
-    let d = h.finalize();
-    d[..8].iter().map(|b| format!("{b:02x}")).collect()
+    );
+    crate::finding::stable_id(&parts, (!counts).then_some(f.message.as_str()))
 }
 
 /// What was read live, and one line per part that was not.

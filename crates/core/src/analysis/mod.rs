@@ -133,6 +133,27 @@ impl Merge for Span {
     }
 }
 
+/// How often one principal failed in one class, and when.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    pub count: u64,
+    pub span: Span,
+}
+
+impl Tally {
+    fn add(&mut self, count: u64, span: Span) {
+        self.count += count;
+        self.span.merge(span);
+    }
+}
+
+impl Merge for Tally {
+    fn merge(&mut self, later: Tally) {
+        let Tally { count, span } = later;
+        self.add(count, span);
+    }
+}
+
 /// Where an example line is, to order examples deterministically (earliest wins).
 type ExampleKey = (i64, String, u64);
 
@@ -153,7 +174,7 @@ struct Example {
 struct FailureAcc {
     count: u64,
     span: Span,
-    principals: HashMap<String, u64>,
+    principals: HashMap<String, Tally>,
     internal: u64,
     unattributed: u64,
     example: Option<Example>,
@@ -624,7 +645,11 @@ impl Analyzer {
         f.span.merge(span);
         match (&arn, internal) {
             (Some(_), true) => f.internal += a.count,
-            (Some(arn), false) => *f.principals.entry(arn.clone()).or_default() += a.count,
+            (Some(arn), false) => f
+                .principals
+                .entry(arn.clone())
+                .or_default()
+                .add(a.count, span),
             (None, _) => f.unattributed += a.count,
         }
         f.example = pick_earliest(f.example.take(), Some(example));
@@ -732,7 +757,13 @@ impl Analyzer {
         match (&arn, internal) {
             (Some(_), true) => acc.internal += 1,
             (Some(_), false) if self.lean => {}
-            (Some(a), false) => *acc.principals.entry(a.clone()).or_default() += 1,
+            (Some(a), false) => acc.principals.entry(a.clone()).or_default().add(
+                1,
+                Span {
+                    first: e.time_ms,
+                    last: e.time_ms,
+                },
+            ),
             (None, _) => acc.unattributed += 1,
         }
         self.hour(e.time_ms, class);
@@ -871,7 +902,11 @@ impl Analyzer {
             f.span.merge(acc.span);
             match (&key.arn, acc.internal) {
                 (Some(_), true) => f.internal += acc.count,
-                (Some(a), false) => *f.principals.entry(a.clone()).or_default() += acc.count,
+                (Some(a), false) => f
+                    .principals
+                    .entry(a.clone())
+                    .or_default()
+                    .add(acc.count, acc.span),
                 (None, _) => f.unattributed += acc.count,
             }
             f.example = pick_earliest(f.example.take(), acc.example);

@@ -267,6 +267,10 @@ pub struct Count {
     /// `--access-config` was given; see `report::diagnoses`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<Box<crate::access::Diagnosis>>,
+    /// First and last failure of this principal in its class (epoch ms), for the fleet's
+    /// findings. Not in `eks-authlog.report/v1`, whose class entries keep their shape.
+    #[serde(skip)]
+    pub span: Option<(i64, i64)>,
 }
 
 /// The earliest line of a class; of lines at the same time, the one whose text sorts first,
@@ -527,6 +531,7 @@ fn sorted_counts(it: impl Iterator<Item = (String, u64)>) -> Vec<Count> {
             name,
             count,
             diagnosis: None,
+            span: None,
         })
         .collect();
     v.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
@@ -534,7 +539,17 @@ fn sorted_counts(it: impl Iterator<Item = (String, u64)>) -> Vec<Count> {
 }
 
 fn failure_class(class: Class, acc: FailureAcc, opts: &super::Options) -> FailureClass {
-    let principals = sorted_counts(acc.principals.into_iter());
+    let mut spans: HashMap<String, (i64, i64)> = HashMap::default();
+    let counts = acc.principals.into_iter().map(|(name, t)| {
+        if let (Some(first), Some(last)) = (t.span.first, t.span.last) {
+            spans.insert(name.clone(), (first, last));
+        }
+        (name, t.count)
+    });
+    let mut principals = sorted_counts(counts);
+    for p in &mut principals {
+        p.span = spans.remove(&p.name);
+    }
     let ex = acc.example.as_ref();
     let top = principals
         .first()

@@ -193,6 +193,7 @@ fn a_node_denial_pairs_with_its_sts_response() {
             name: "arn:aws:iam::111122223333:role/eks-node-role".into(),
             count: 1,
             diagnosis: None,
+            span: c.principals[0].span,
         }]
     );
     // Without the STS response the same denial is only "not mapped".
