@@ -283,8 +283,8 @@ mod tests {
                 assert!(q.text.contains("arn"), "{} lacks arn", q.name);
             }
         }
-        assert!(AGG_IDENTITIES.text.contains("by arn, username"));
-        assert!(AGG_FAILURES.text.contains("by error, sts_code, arn"));
+        assert!(AGG_IDENTITIES.text.contains("by @log, arn, username"));
+        assert!(AGG_FAILURES.text.contains("by @log, error, sts_code, arn"));
     }
 
     #[test]

@@ -52,6 +52,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) struct Job {
     pub query: usize,
+    /// Index into [`Ctx::targets`]: the log groups this query reads.
     pub group: usize,
     pub start: i64,
     pub end: i64,
@@ -90,7 +91,9 @@ pub(crate) struct Ctx {
     pub endpoint: String,
     /// (query, text with the row cap substituted).
     pub queries: Vec<(&'static Query, String)>,
-    pub groups: Vec<String>,
+    /// What each query reads: one log group, or up to 50 (one StartQuery with
+    /// `logGroupNames`; rows then say their group in `@log`).
+    pub targets: Vec<Vec<String>>,
     pub limit: u32,
     pub max_split_depth: u32,
     pub poll: PollPolicy,
@@ -117,7 +120,7 @@ impl Ctx {
         region: String,
         endpoint: String,
         queries: Vec<(&'static Query, String)>,
-        groups: Vec<String>,
+        targets: Vec<Vec<String>>,
         req: &super::Request,
         max_split_depth: u32,
         progress: Arc<dyn Progress>,
@@ -127,7 +130,7 @@ impl Ctx {
             region,
             endpoint,
             queries,
-            groups,
+            targets,
             limit: req.limit,
             max_split_depth,
             poll: req.poll,
@@ -203,8 +206,17 @@ impl Ctx {
         exp / 2 + (exp / 2).mul_f64(frac)
     }
 
-    fn group_name(&self, group: usize) -> &str {
-        &self.groups[group]
+    /// The log group a target reads, or `N log groups (first, …)` for a batch: errors and
+    /// notes name it.
+    fn group_name(&self, target: usize) -> String {
+        match self.targets[target].as_slice() {
+            [one] => one.clone(),
+            many => format!(
+                "{} log groups ({}, …)",
+                many.len(),
+                many.first().map_or("", String::as_str)
+            ),
+        }
     }
 }
 
@@ -295,6 +307,7 @@ fn start_query_error(
     retryable: bool,
 ) -> Error {
     let log_group = ctx.group_name(job.group);
+    let log_group = log_group.as_str();
     let (query, text) = &ctx.queries[job.query];
     if let Some(StartQueryError::MalformedQueryException(m)) = err.as_service_error() {
         let compile = m.query_compile_error();
@@ -334,7 +347,8 @@ fn start_query_error(
 /// Runs one window: StartQuery, poll, page. Holds a concurrency permit throughout.
 async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<WindowRows, Error> {
     let _permit = ctx.sem.acquire().await.expect("semaphore never closed");
-    let log_group = ctx.group_name(job.group).to_owned();
+    let log_group = ctx.group_name(job.group);
+    let targets = &ctx.targets[job.group];
     let text = ctx.queries[job.query].1.as_str();
     ctx.pace().await;
     let started = with_retry(
@@ -342,9 +356,13 @@ async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<WindowRows, Error> {
         &ctx.counters.start_query,
         start_query_retryable,
         || {
-            ctx.client
-                .start_query()
-                .log_group_name(&log_group)
+            let start = ctx.client.start_query();
+            // One group keeps `logGroupName`, which every server (and moto) understands.
+            let start = match targets.as_slice() {
+                [one] => start.log_group_name(one),
+                many => start.set_log_group_names(Some(many.to_vec())),
+            };
+            start
                 .start_time(job.start)
                 .end_time(job.end)
                 .query_string(text)

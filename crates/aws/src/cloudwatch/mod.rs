@@ -41,6 +41,9 @@ pub const PRICE_USD_PER_GB: f64 = 0.005;
 /// Rows per GetQueryResults page, and the largest row cap this crate asks for.
 pub const MAX_LIMIT: u32 = 10_000;
 
+/// Most log groups one StartQuery may name (`logGroupNames`, StartQuery API reference).
+pub const MAX_GROUPS_PER_QUERY: usize = 50;
+
 /// Log group of an EKS cluster's control-plane logs.
 pub fn log_group_for_cluster(cluster: &str) -> String {
     format!("/aws/eks/{cluster}/cluster")
@@ -151,8 +154,15 @@ impl Default for RetryPolicy {
 /// What to fetch: log groups and a time window. Build it with [`Request::new`] and adjust.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Request {
-    /// Log groups, queried one per query (errors then name the group, and rows need no `@log`).
+    /// Log groups, queried [`Request::batch`] per query.
     pub log_groups: Vec<String>,
+    /// Log groups per query, 1..=[`MAX_GROUPS_PER_QUERY`] (default 1: errors then name the
+    /// group, and rows need no `@log`). Above 1, one StartQuery names several groups
+    /// (`logGroupNames`) and each row is attributed to its group by `@log`, which is
+    /// `account-id:group-name` on AWS and the bare name on moto; a row whose `@log` names no
+    /// group of its query is counted in `rows_malformed`. The row cap is then shared by the
+    /// batch, so capped windows split sooner.
+    pub batch: usize,
     /// Window start, epoch seconds, inclusive.
     pub start: i64,
     /// Window end, epoch seconds, inclusive.
@@ -179,6 +189,7 @@ impl Request {
     pub fn new(log_groups: Vec<String>, start: i64, end: i64) -> Self {
         Request {
             log_groups,
+            batch: 1,
             start,
             end,
             limit: MAX_LIMIT,
@@ -209,6 +220,12 @@ impl Request {
         }
         if self.max_concurrency == 0 {
             return bad("max_concurrency must be at least 1".into());
+        }
+        if !(1..=MAX_GROUPS_PER_QUERY).contains(&self.batch) {
+            return bad(format!(
+                "batch {} outside 1..={MAX_GROUPS_PER_QUERY} log groups per query",
+                self.batch
+            ));
         }
         let mut seen = HashSet::new();
         Ok(self
@@ -251,6 +268,8 @@ pub struct LogGroupInfo {
     pub creation_time_ms: Option<i64>,
     /// Stored bytes as DescribeLogGroups reports them (drives the scan cost).
     pub stored_bytes: Option<i64>,
+    /// The account that owns it, from its ARN (`arn:aws:logs:REGION:ACCOUNT:log-group:…`).
+    pub account: Option<String>,
 }
 
 impl LogGroupInfo {
@@ -353,6 +372,8 @@ pub struct Insights {
     region: String,
     /// For errors: the endpoint override, else "CloudWatch Logs in REGION".
     endpoint: String,
+    /// DescribeLogGroups pages read by [`Insights::discover_clusters`] (API calls).
+    describe_pages: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Insights {
@@ -386,6 +407,7 @@ impl Insights {
             client: Client::new(&conf),
             endpoint: default_endpoint(&region),
             region,
+            describe_pages: Arc::default(),
         })
     }
 
@@ -396,6 +418,7 @@ impl Insights {
             client,
             endpoint: default_endpoint(&region),
             region,
+            describe_pages: Arc::default(),
         })
     }
 
@@ -409,6 +432,12 @@ impl Insights {
         &self.region
     }
 
+    /// DescribeLogGroups calls made so far by [`Insights::discover_clusters`] (one per page).
+    pub fn describe_calls(&self) -> u64 {
+        self.describe_pages
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Lists `/aws/eks/<cluster>/cluster` log groups whose name starts with `prefix`
     /// (normally `"/aws/eks/"`), sorted by name, for `--all-clusters`.
     pub async fn discover_clusters(&self, prefix: &str) -> Result<Vec<LogGroupInfo>, Error> {
@@ -417,11 +446,12 @@ impl Insights {
             .describe_log_groups()
             .log_group_name_prefix(prefix)
             .into_paginator()
-            .items()
             .send();
         let mut out = Vec::new();
-        while let Some(item) = pages.next().await {
-            let g = item.map_err(|e| {
+        while let Some(page) = pages.next().await {
+            self.describe_pages
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let page = page.map_err(|e| {
                 error::classify(
                     &self.client,
                     &self.endpoint,
@@ -430,19 +460,26 @@ impl Insights {
                     e,
                 )
             })?;
-            let Some(name) = g.log_group_name() else {
-                continue;
-            };
-            let Some(cluster) = cluster_name(name) else {
-                continue;
-            };
-            out.push(LogGroupInfo {
-                name: name.to_owned(),
-                cluster: cluster.to_owned(),
-                retention_days: g.retention_in_days(),
-                creation_time_ms: g.creation_time(),
-                stored_bytes: g.stored_bytes(),
-            });
+            for g in page.log_groups() {
+                let Some(name) = g.log_group_name() else {
+                    continue;
+                };
+                let Some(cluster) = cluster_name(name) else {
+                    continue;
+                };
+                let arn = g.log_group_arn().or(g.arn());
+                out.push(LogGroupInfo {
+                    name: name.to_owned(),
+                    cluster: cluster.to_owned(),
+                    retention_days: g.retention_in_days(),
+                    creation_time_ms: g.creation_time(),
+                    stored_bytes: g.stored_bytes(),
+                    account: arn
+                        .and_then(|a| a.split(':').nth(4))
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_owned),
+                });
+            }
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -476,31 +513,43 @@ impl Insights {
         }
         let groups = req.validate()?;
         let text = query_text(query, req.limit)?;
+        let batches = batches(&groups, req.batch);
         let ctx = Arc::new(engine::Ctx::new(
             self.client.clone(),
             self.region.clone(),
             self.endpoint.clone(),
             vec![(query, text)],
-            groups.clone(),
+            batches.clone(),
             req,
             req.max_split_depth,
             progress.clone(),
         ));
-        let result = engine::run(ctx.clone(), initial_jobs(1, groups.len(), req), cancel).await;
+        let result = engine::run(ctx.clone(), initial_jobs(1, batches.len(), req), cancel).await;
         progress.finish();
         let windows = result?;
 
         let mut meta = self.meta(&ctx, Strategy::Events, req, &groups);
         let mut per_group: Vec<Vec<(i64, usize, rows::EventRow)>> = vec![Vec::new(); groups.len()];
         let mut incomplete = Vec::new();
+        let mut unattributed = 0u64;
         for w in windows {
+            let batch = &batches[w.job.group];
             if w.capped {
-                incomplete.push(capped_note(&groups[w.job.group], &w.job, req.limit));
+                incomplete.push(capped_note(&batch.join(", "), &w.job, req.limit));
             }
-            let bucket = &mut per_group[w.job.group];
             for (i, raw) in w.rows.iter().enumerate() {
-                bucket.push((w.job.start, i, rows::EventRow::decode(raw)));
+                let row = rows::EventRow::decode(raw);
+                match attribute(&groups, batch, row.log.as_deref()) {
+                    Some(g) => per_group[g].push((w.job.start, i, row)),
+                    None => unattributed += 1,
+                }
             }
+        }
+        if unattributed > 0 {
+            meta.rows_malformed += unattributed;
+            incomplete.push(format!(
+                "{unattributed} rows had no @log naming a log group of their query"
+            ));
         }
         for (group, mut rows) in groups.iter().zip(per_group) {
             // Windows finish in any order; sort by time, then window and row position, so the
@@ -535,8 +584,11 @@ impl Insights {
             }
             meta.rows += line;
         }
-        if meta.rows_malformed > 0 {
-            incomplete.push(format!("{} rows had no @message", meta.rows_malformed));
+        if meta.rows_malformed > unattributed {
+            incomplete.push(format!(
+                "{} rows had no @message",
+                meta.rows_malformed - unattributed
+            ));
         }
         finish_meta(&mut meta, incomplete);
         Ok(meta)
@@ -564,19 +616,20 @@ impl Insights {
         for (q, _) in &plan {
             texts.push((*q, query_text(q, req.limit)?));
         }
+        let batches = batches(&groups, req.batch);
         let ctx = Arc::new(engine::Ctx::new(
             self.client.clone(),
             self.region.clone(),
             self.endpoint.clone(),
             texts,
-            groups.clone(),
+            batches.clone(),
             req,
             0,
             progress.clone(),
         ));
         let result = engine::run(
             ctx.clone(),
-            initial_jobs(plan.len(), groups.len(), req),
+            initial_jobs(plan.len(), batches.len(), req),
             cancel,
         )
         .await;
@@ -587,13 +640,14 @@ impl Insights {
         let mut incomplete = Vec::new();
         let mut out = Vec::new();
         for w in windows {
-            let group = &groups[w.job.group];
+            let batch = &batches[w.job.group];
             if w.capped {
-                incomplete.push(capped_note(group, &w.job, req.limit));
+                incomplete.push(capped_note(&batch.join(", "), &w.job, req.limit));
             }
             let kind = plan[w.job.query].1;
             for raw in &w.rows {
-                match AggregateRow::decode(kind, raw, group) {
+                let group = attribute(&groups, batch, rows::log_cell(raw));
+                match group.and_then(|g| AggregateRow::decode(kind, raw, &groups[g])) {
                     Some(row) => out.push(row),
                     None => meta.rows_malformed += 1,
                 }
@@ -677,6 +731,30 @@ fn query_text(query: &Query, limit: u32) -> Result<String, Error> {
     })
 }
 
+/// The log groups of each query: `batch` at a time, in request order.
+fn batches(groups: &[String], batch: usize) -> Vec<Vec<String>> {
+    groups
+        .chunks(batch.max(1))
+        .map(<[String]>::to_vec)
+        .collect()
+}
+
+/// The index in `groups` of the group a row of a query over `batch` belongs to: the one group
+/// of a single-group query, else the group its `@log` names (`account-id:name` on AWS, the
+/// bare name on moto).
+fn attribute(groups: &[String], batch: &[String], log: Option<&str>) -> Option<usize> {
+    let name = match batch {
+        [one] => one.as_str(),
+        _ => {
+            let log = log?;
+            batch
+                .iter()
+                .find(|g| log == g.as_str() || log.split_once(':').is_some_and(|(_, n)| n == *g))?
+        }
+    };
+    groups.iter().position(|g| g == name)
+}
+
 fn initial_jobs(n_queries: usize, n_groups: usize, req: &Request) -> Vec<engine::Job> {
     (0..n_queries)
         .flat_map(|query| {
@@ -736,6 +814,7 @@ mod tests {
             retention_days: Some(30),
             creation_time_ms: Some(100 * day),
             stored_bytes: None,
+            account: None,
         };
         assert_eq!(g.history_start_ms(200 * day), Some(170 * day));
         assert_eq!(g.history_start_ms(110 * day), Some(100 * day));
@@ -760,6 +839,34 @@ mod tests {
             choose_strategy(3600, EVENTS_MAX_GROUPS + 1),
             Strategy::Aggregate
         );
+    }
+
+    #[test]
+    fn batches_attribute_rows_by_log_on_aws_and_moto() {
+        let groups: Vec<String> = (0..5)
+            .map(|i| log_group_for_cluster(&format!("c{i}")))
+            .collect();
+        let b = batches(&groups, 2);
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
+        // AWS writes `account-id:name`, moto the bare name.
+        assert_eq!(
+            attribute(&groups, &b[0], Some("111122223333:/aws/eks/c1/cluster")),
+            Some(1)
+        );
+        assert_eq!(
+            attribute(&groups, &b[1], Some("/aws/eks/c2/cluster")),
+            Some(2)
+        );
+        // A group of another batch, or no @log, is not attributed.
+        assert_eq!(attribute(&groups, &b[0], Some("/aws/eks/c2/cluster")), None);
+        assert_eq!(attribute(&groups, &b[0], None), None);
+        // A one-group query needs no @log.
+        assert_eq!(attribute(&groups, &b[2], None), Some(4));
+        let mut r = Request::new(groups, 1, 2);
+        r.batch = MAX_GROUPS_PER_QUERY + 1;
+        assert!(r.validate().is_err());
+        r.batch = 0;
+        assert!(r.validate().is_err());
     }
 
     #[test]

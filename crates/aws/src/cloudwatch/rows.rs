@@ -15,6 +15,13 @@ pub(crate) struct EventRow {
     pub ts_ms: Option<i64>,
     pub stream: Option<String>,
     pub message: Option<String>,
+    /// `@log`: which log group the row came from (queries over several groups).
+    pub log: Option<String>,
+}
+
+/// The `@log` cell of a row: `account-id:group-name` on AWS, the bare name on moto.
+pub(crate) fn log_cell(row: &[ResultField]) -> Option<&str> {
+    cell(row, "@log")
 }
 
 fn cell<'a>(row: &'a [ResultField], name: &str) -> Option<&'a str> {
@@ -30,6 +37,7 @@ impl EventRow {
             ts_ms: cell(row, "@timestamp").and_then(eks_authlog_core::time::parse_timestamp_ms),
             stream: cell(row, "@logStream").map(str::to_owned),
             message: cell(row, "@message").map(str::to_owned),
+            log: log_cell(row).map(str::to_owned),
         }
     }
 
