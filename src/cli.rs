@@ -24,7 +24,8 @@ Examples:
   eks-authlog events authenticator.log.gz | jq 'select(.class != null)'
   eks-authlog failures --fail-on any -o json export.json   # exit 1 when failures exist
 
-Exit codes: 0 success, 1 --fail-on matched, 2 usage/input/AWS error, 130 interrupted, 143 SIGTERM.";
+Exit codes: 0 success, 1 --fail-on matched, 2 usage/input/AWS error, 3 fleet: a target skipped,
+130 interrupted, 143 SIGTERM.";
 
 /// `--version`: the version and the optional features built in.
 #[cfg(feature = "cloudwatch")]
@@ -43,6 +44,7 @@ const MAN_PAGES: &[&str] = &[
     "failures",
     "events",
     "access",
+    "fleet",
     "classes",
     "queries",
     "explain",
@@ -70,6 +72,9 @@ enum Sub {
     Events(StreamArgs),
     /// The access inventory from aws-auth / access-entry files, with audit findings.
     Access(AccessArgs),
+    /// Audit every cluster of many accounts and regions (scheduled jobs): findings as NDJSON,
+    /// a summary by account and region, incremental windows with --state.
+    Fleet(FleetArgs),
     /// List the failure classes: family, who fixes it, meaning.
     Classes,
     /// Print the Logs Insights queries (all, or one by name), ready to paste into the console.
@@ -448,6 +453,140 @@ struct AccessArgs {
     fail_on: Vec<String>,
 }
 
+/// Arguments of `fleet`.
+#[derive(Debug, ClapArgs)]
+struct FleetArgs {
+    /// Accounts to audit: 12-digit ids separated by commas, or a file with one per line
+    /// (repeatable). Without it, the account of the current credentials.
+    #[arg(long, value_name = "IDS|FILE", help_heading = "Accounts and regions")]
+    accounts: Vec<String>,
+
+    /// The role to assume in each account (STS AssumeRole with the current credentials):
+    /// a name (arn:aws:iam::ACCOUNT:role/NAME) or an ARN with {account} in it.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "accounts",
+        help_heading = "Accounts and regions"
+    )]
+    assume_role: Option<String>,
+
+    /// The external id the roles' trust policies require.
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "assume_role",
+        help_heading = "Accounts and regions"
+    )]
+    external_id: Option<String>,
+
+    /// The role session name (CloudTrail shows it in each account).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "eks-authlog-fleet",
+        requires = "assume_role",
+        value_parser = parse_session_name,
+        help_heading = "Accounts and regions"
+    )]
+    session_name: String,
+
+    /// Regions to audit (repeatable, comma-separated) [default: the standard chain's].
+    #[arg(
+        long,
+        value_name = "REGION",
+        value_delimiter = ',',
+        help_heading = "Accounts and regions"
+    )]
+    region: Vec<String>,
+
+    /// AWS profile for the base credentials [default: the standard credential chain].
+    #[arg(long, value_name = "PROFILE", help_heading = "Accounts and regions")]
+    profile: Option<String>,
+
+    /// Start of the window for log groups the state file has not seen (or without --state):
+    /// 15m, 24h, 7d (ago), RFC 3339, or a date.
+    #[arg(long, value_name = "TIME", default_value = "24h")]
+    since: String,
+
+    /// End of every window [default: now minus --lag].
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+
+    /// How far behind now windows end without --until: CloudWatch Logs may deliver events
+    /// minutes after their time, and a window closed before they arrive would miss them.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_lag)]
+    lag: std::time::Duration,
+
+    /// Keep, per log group, where the last completed window ended; the next run starts there
+    /// (no gap, no overlap). Written atomically as windows complete.
+    #[arg(long, value_name = "FILE")]
+    state: Option<std::path::PathBuf>,
+
+    /// Accounts and regions audited at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    parallel: u16,
+
+    /// Logs Insights queries running at once per account and region (the account's quota is
+    /// 100, shared with dashboards and other users).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=50))]
+    max_queries: u16,
+
+    /// Give up after this long (90s, 10m, 1h): running queries are stopped, what completed is
+    /// written and kept in the state, and the exit code is 2.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_timeout)]
+    timeout: std::time::Duration,
+
+    /// Output format [default: table on a terminal, ndjson when piped]: ndjson is one
+    /// eks-authlog.finding/v1 per line, json the eks-authlog.fleet/v1 document.
+    #[arg(short, long, value_enum)]
+    output: Option<FormatArg>,
+
+    /// Exit 1 when a finding of these kinds (failure classes, target_skipped), families or
+    /// severities (and above) is present, or `any` (comma-separated).
+    #[arg(long, value_name = "KIND|FAMILY|SEVERITY|any", value_delimiter = ',',
+          value_parser = fleet_fail_on())]
+    fail_on: Vec<String>,
+
+    /// Table width in columns [default: as for the other commands].
+    #[arg(long, value_name = "COLUMNS")]
+    width: Option<u16>,
+
+    /// No progress or summary on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// A role session name as STS accepts it: 2 to 64 of `[A-Za-z0-9+=,.@_-]` (AssumeRole API
+/// reference, RoleSessionName).
+fn parse_session_name(s: &str) -> Result<String, String> {
+    let ok = (2..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err("use 2 to 64 letters, digits or + = , . @ _ -".to_owned())
+    }
+}
+
+/// `fleet --lag`: like `--timeout`, but zero is allowed.
+fn parse_lag(s: &str) -> Result<std::time::Duration, String> {
+    let digits = s.strip_suffix(['s', 'm', 'h']).unwrap_or("");
+    if !digits.is_empty() && digits.bytes().all(|b| b == b'0') {
+        return Ok(std::time::Duration::ZERO);
+    }
+    parse_timeout(s)
+}
+
+/// `fleet --fail-on` values: `any`, every severity, every failure class and family, and
+/// `target_skipped`.
+fn fleet_fail_on() -> PossibleValuesParser {
+    let mut names = vec!["any", "low", "medium", "high", "target_skipped"];
+    names.extend(class_or_family_names());
+    PossibleValuesParser::new(names)
+}
+
 value_enum! {
     /// `access --config-format`.
     enum ConfigFormatArg => eks_authlog_core::access::ConfigFormat {
@@ -472,7 +611,6 @@ fn access_fail_on() -> PossibleValuesParser {
 }
 
 /// `--timeout`: a positive number of seconds, minutes or hours (`90s`, `10m`, `1h`).
-#[cfg(feature = "cloudwatch")]
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
@@ -606,6 +744,9 @@ pub enum Plan {
     Print(Vec<u8>),
     /// Print the access inventory.
     Access(eks_authlog::access::AccessJob),
+    /// Audit the fleet.
+    #[cfg(feature = "cloudwatch")]
+    Fleet(Box<eks_authlog::fleet::FleetCommand>),
 }
 
 impl Args {
@@ -646,6 +787,7 @@ impl Args {
                     live,
                 }));
             }
+            Sub::Fleet(f) => return fleet_plan(f),
             Sub::Explain {
                 text,
                 output,
@@ -811,6 +953,72 @@ impl Args {
             live_access,
         })))
     }
+}
+
+/// Validates `fleet`'s arguments.
+#[cfg(feature = "cloudwatch")]
+fn fleet_plan(f: FleetArgs) -> Result<Plan, String> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let time = |s: &str| parse_time(s, now).map_err(|e| e.to_string());
+    let since_ms = time(&f.since)?;
+    let end_ms = match &f.until {
+        Some(u) => time(u)?,
+        None => now - f.lag.as_millis() as i64,
+    };
+    // Whole seconds: Logs Insights windows are, and the state then holds round numbers.
+    let end_ms = end_ms.div_euclid(1000) * 1000;
+    if since_ms >= end_ms {
+        return Err(
+            "fleet: --since is not before the end of the window (--until, or now minus --lag)"
+                .to_owned(),
+        );
+    }
+    let mut accounts = Vec::new();
+    for a in &f.accounts {
+        for id in eks_authlog::fleet::read_accounts(a)? {
+            if !accounts.contains(&id) {
+                accounts.push(id);
+            }
+        }
+    }
+    if let Some(r) = f.region.iter().find(|r| r.trim().is_empty()) {
+        return Err(format!("fleet: empty region name {r:?} in --region"));
+    }
+    let tty = std::io::stdout().is_terminal();
+    let columns = std::env::var_os("COLUMNS");
+    Ok(Plan::Fleet(Box::new(eks_authlog::fleet::FleetCommand {
+        job: eks_authlog_aws::fleet::FleetJob {
+            accounts,
+            assume_role: f.assume_role,
+            external_id: f.external_id,
+            session_name: f.session_name,
+            regions: f.region,
+            profile: f.profile,
+            since_ms,
+            end_ms,
+            state: f.state,
+            parallel: usize::from(f.parallel),
+            max_queries: usize::from(f.max_queries),
+            timeout: f.timeout,
+            ..eks_authlog_aws::fleet::FleetJob::default()
+        },
+        format: f.output.map(Format::from).unwrap_or(if tty {
+            Format::Table
+        } else {
+            Format::Ndjson
+        }),
+        width: table_width(f.width, tty, columns.as_deref()),
+        fail_on: f.fail_on,
+        quiet: f.quiet,
+    })))
+}
+
+#[cfg(not(feature = "cloudwatch"))]
+fn fleet_plan(_: FleetArgs) -> Result<Plan, String> {
+    Err(
+        "this eks-authlog was built without AWS support (feature `cloudwatch`): fleet needs it"
+            .to_owned(),
+    )
 }
 
 /// Keys `--redact` pseudonyms. Read here rather than by clap, so that a key kept in the

@@ -12,6 +12,8 @@ pub mod config;
 pub mod error;
 pub mod exit;
 pub mod explain;
+#[cfg(feature = "cloudwatch")]
+pub mod fleet;
 pub mod live;
 pub mod run;
 

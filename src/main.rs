@@ -41,6 +41,22 @@ fn main() -> ExitCode {
                 }
             };
         }
+        #[cfg(feature = "cloudwatch")]
+        Ok(cli::Plan::Fleet(cmd)) => {
+            let stdout = BufWriter::new(io::stdout().lock());
+            return match eks_authlog::fleet::run(&cmd, stdout) {
+                Ok(end) => {
+                    if !cmd.quiet {
+                        say(format_args!("{}", end.summary));
+                    }
+                    for w in &end.warnings {
+                        say(format_args!("warning: {w}"));
+                    }
+                    end.exit.into()
+                }
+                Err(e) => fail(&e),
+            };
+        }
         Err(msg) => {
             say(format_args!("{msg}"));
             return Exit::Error.into();
@@ -57,21 +73,26 @@ fn main() -> ExitCode {
             }
             outcome.exit.into()
         }
-        // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(e) if e.is_broken_pipe() => Exit::Success.into(),
-        Err(e) if e.is_interrupted() => {
-            say(format_args!("{e}"));
-            if e.is_terminated() {
-                Exit::Terminated.into()
-            } else {
-                Exit::Interrupted.into()
-            }
-        }
-        Err(e) => {
-            say(format_args!("error: {}", chain(&e)));
-            Exit::Error.into()
-        }
+        Err(e) => fail(&e),
     }
+}
+
+/// The exit code of a run that failed, with its message on stderr.
+fn fail(e: &eks_authlog::Error) -> ExitCode {
+    // A closed pipe (`| head`) is the reader's choice, not an error.
+    if e.is_broken_pipe() {
+        return Exit::Success.into();
+    }
+    if e.is_interrupted() {
+        say(format_args!("{e}"));
+        return if e.is_terminated() {
+            Exit::Terminated.into()
+        } else {
+            Exit::Interrupted.into()
+        };
+    }
+    say(format_args!("error: {}", chain(e)));
+    Exit::Error.into()
 }
 
 /// Writes one line to stderr. A stderr that cannot be written (a full disk, a closed

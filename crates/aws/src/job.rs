@@ -244,7 +244,7 @@ impl Until {
 
 /// SIGINT (Ctrl-C) and SIGTERM (`timeout`, CI runners, Kubernetes), installed when the job
 /// starts so that neither kills the process while queries run.
-struct Signals {
+pub(crate) struct Signals {
     #[cfg(unix)]
     int: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -252,7 +252,7 @@ struct Signals {
 }
 
 impl Signals {
-    fn new() -> std::io::Result<Signals> {
+    pub(crate) fn new() -> std::io::Result<Signals> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -266,7 +266,7 @@ impl Signals {
     }
 
     /// The name of the next signal.
-    async fn recv(&mut self) -> &'static str {
+    pub(crate) async fn recv(&mut self) -> &'static str {
         #[cfg(unix)]
         {
             tokio::select! {

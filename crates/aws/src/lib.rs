@@ -11,6 +11,7 @@
 
 pub mod cloudwatch;
 pub mod eks;
+pub mod fleet;
 mod job;
 mod sdk;
 

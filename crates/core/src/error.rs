@@ -46,6 +46,9 @@ pub enum Error {
     /// An access-configuration file (`access`, `--access-config`) could not be read.
     #[error(transparent)]
     Access(#[from] crate::access::ReadError),
+    /// `fleet --state FILE` could not be read or written.
+    #[error(transparent)]
+    FleetState(#[from] crate::fleet::state::StateError),
     /// A bad argument value that clap cannot check (a time range, a filter).
     #[error("{0}")]
     Usage(String),

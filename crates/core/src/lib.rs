@@ -39,6 +39,7 @@ pub mod error;
 pub mod event;
 pub mod evidence;
 pub mod finding;
+pub mod fleet;
 pub mod merge;
 pub mod parse;
 pub mod pipeline;

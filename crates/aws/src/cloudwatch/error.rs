@@ -24,6 +24,16 @@ pub enum Error {
         /// The chain's own report (which providers were tried). Never contains secrets.
         detail: String,
     },
+    /// `fleet --assume-role`: STS would not give credentials for the account's role (a
+    /// missing role, a trust policy that does not name the caller, a wrong external id, STS
+    /// disabled in the region).
+    #[error("cannot assume role {role_arn}: {detail}")]
+    AssumeRole {
+        /// The role asked for.
+        role_arn: String,
+        /// STS's answer, with its error code (never a secret).
+        detail: String,
+    },
     /// The request itself is invalid (checked before any API call).
     #[error("invalid CloudWatch request: {0}")]
     InvalidRequest(String),

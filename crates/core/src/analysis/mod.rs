@@ -23,6 +23,7 @@ use crate::merge::Merge;
 
 use self::correlate::{Correlator, Key, Role, Sts, When};
 pub use self::creator::CreatorStatus;
+pub(crate) use self::output::account_of;
 pub use self::output::*;
 
 /// The analysis maps' `HashMap`: FxHash (rustc-hash). SipHash's setup and per-byte cost were

@@ -518,7 +518,7 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-fn account_of(arn: &str) -> Option<String> {
+pub(crate) fn account_of(arn: &str) -> Option<String> {
     Arn::parse(arn)
         .ok()
         .map(|a| a.account().to_owned())

@@ -1,0 +1,693 @@
+//! `fleet`: the audit of many accounts, regions and clusters in one run. Each (account,
+//! region) is a *target*: its credentials (assumed once per account with `--assume-role`),
+//! its clusters (the `/aws/eks/*/cluster` log groups), and one Logs Insights query per 50 of
+//! them and per window, rows attributed to their cluster by `@log`.
+//!
+//! Targets run concurrently, at most [`FleetJob::parallel`] at once, each with its own
+//! limit of running queries (the concurrency quota is per account and region). A target that
+//! fails (the role cannot be assumed, access denied, the region is not enabled) is recorded
+//! with its reason and the others go on. With a state file each log group's window starts
+//! where its last completed window ended. The state moves only once the window's findings
+//! are out: when the caller streams them ([`run`]'s `stream`, for NDJSON), each completed
+//! window is written and flushed, then the state file is rewritten atomically; otherwise the
+//! caller saves [`FleetOutcome::state`] after writing its document. A run killed half way
+//! therefore loses no window; at worst (killed between the flush and the rename) the next run
+//! repeats one window's findings, with the same ids.
+//!
+//! Nothing here prints: the caller renders the [`FleetOutcome`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_cloudwatchlogs::config::ProvideCredentials;
+use aws_sdk_cloudwatchlogs::error::DisplayErrorContext;
+use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
+
+use eks_authlog_core::analysis::{Analyzer, Options};
+use eks_authlog_core::fleet::state::{Key, State, StateError};
+use eks_authlog_core::fleet::{
+    self as core_fleet, ClusterResult, FleetFinding, Scope, TargetResult, TargetStatus, Window,
+};
+use eks_authlog_core::pipeline::feed;
+use eks_authlog_core::queries;
+use eks_authlog_core::report::source::ApiCalls;
+use eks_authlog_core::source::{Envelope, Loc};
+
+use crate::cloudwatch::{
+    self as cw, ClientOptions, Error, Insights, MAX_GROUPS_PER_QUERY, Notice, Progress, Request,
+};
+use crate::job::Signals;
+
+/// What a fleet run covers.
+#[derive(Clone, Debug)]
+pub struct FleetJob {
+    /// Account ids (`--accounts`); empty: the account of the current credentials.
+    pub accounts: Vec<String>,
+    /// `--assume-role NAME`: the role assumed in every account (`arn:aws:iam::ID:role/NAME`).
+    pub assume_role: Option<String>,
+    /// `--external-id`.
+    pub external_id: Option<String>,
+    /// `--session-name`.
+    pub session_name: String,
+    /// Regions; empty: the default chain's region.
+    pub regions: Vec<String>,
+    /// `--profile`: the base credentials.
+    pub profile: Option<String>,
+    /// Where a log group the state has never seen starts (epoch ms, `--since`).
+    pub since_ms: i64,
+    /// Where every window ends (epoch ms, a whole second: `--until`, else now minus `--lag`).
+    pub end_ms: i64,
+    /// `--state FILE`.
+    pub state: Option<PathBuf>,
+    /// Targets audited at once (`--parallel`).
+    pub parallel: usize,
+    /// Queries running at once per target (`--max-queries`).
+    pub max_queries: usize,
+    /// Log groups per query, 1..=50.
+    pub batch: usize,
+    /// `--timeout`: the whole run.
+    pub timeout: Duration,
+}
+
+impl Default for FleetJob {
+    fn default() -> Self {
+        FleetJob {
+            accounts: Vec::new(),
+            assume_role: None,
+            external_id: None,
+            session_name: DEFAULT_SESSION_NAME.to_owned(),
+            regions: Vec::new(),
+            profile: None,
+            since_ms: 0,
+            end_ms: 0,
+            state: None,
+            parallel: 4,
+            max_queries: 5,
+            batch: MAX_GROUPS_PER_QUERY,
+            timeout: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The `--session-name` default: CloudTrail in each account shows who ran the audit.
+pub const DEFAULT_SESSION_NAME: &str = "eks-authlog-fleet";
+
+/// What a fleet run found.
+#[derive(Debug)]
+pub struct FleetOutcome {
+    /// Every target, in account then region order.
+    pub targets: Vec<TargetResult>,
+    /// Every finding: the targets' in the same order, a skipped target's as one
+    /// `target_skipped` finding.
+    pub findings: Vec<FleetFinding>,
+    /// STS AssumeRole calls made (one per account with `--assume-role`).
+    pub sts_assume_role: u64,
+    /// Wall time.
+    pub elapsed_ms: u64,
+    /// Set when a signal or the deadline stopped the run: the targets not finished are
+    /// missing from `targets`, and the state holds only what completed.
+    pub stopped: Option<Error>,
+    /// The state after the run: every completed window recorded (already saved when the
+    /// findings were streamed).
+    pub state: State,
+    /// Writing streamed findings or saving the state failed; the run stopped there.
+    pub output_error: Option<OutputError>,
+}
+
+/// Why streaming the findings or saving the state failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The findings could not be written.
+    #[error("writing findings failed")]
+    Write(#[source] std::io::Error),
+    /// The state file could not be saved.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Where streamed findings go, window by window, before the state moves past them.
+pub type Stream<'a> = &'a mut dyn FnMut(&[FleetFinding]) -> std::io::Result<()>;
+
+/// A window that completed, on its way to the output and the state.
+struct Completed {
+    findings: Vec<FleetFinding>,
+    keys: Vec<Key>,
+    end_ms: i64,
+    /// Answered once the findings are written and the state saved.
+    ack: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// Runs the fleet audit from `state` (read from [`FleetJob::state`] by the caller, which
+/// reports an unreadable file before anything runs). Errors are what stops every target:
+/// no base credentials or region, no runtime.
+pub fn run(
+    job: &FleetJob,
+    state: State,
+    progress: Arc<dyn Progress>,
+    stream: Option<Stream<'_>>,
+) -> Result<FleetOutcome, Error> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    rt.block_on(run_all(job, state, progress, stream))
+}
+
+/// Everything the targets share.
+struct Shared {
+    job: FleetJob,
+    progress: Arc<dyn Progress>,
+    /// The state as the run found it: where each window starts.
+    start: State,
+    done: tokio::sync::mpsc::UnboundedSender<Completed>,
+    /// Set to true on Ctrl-C, SIGTERM or the deadline: every running fetch stops its queries.
+    stop: watch::Receiver<bool>,
+    sts_calls: std::sync::atomic::AtomicU64,
+}
+
+async fn run_all(
+    job: &FleetJob,
+    mut state: State,
+    progress: Arc<dyn Progress>,
+    mut stream: Option<Stream<'_>>,
+) -> Result<FleetOutcome, Error> {
+    let t0 = Instant::now();
+    let mut signals = Signals::new().map_err(Error::Runtime)?;
+    let base_opts = ClientOptions {
+        profile: job.profile.clone(),
+        region: job.regions.first().cloned(),
+        ..ClientOptions::default()
+    };
+    // The base credentials and region must work: without them no target can.
+    let (base, default_region) = crate::sdk::load(crate::sdk::loader(&base_opts), &base_opts)
+        .await
+        .map_err(|e| match e {
+            crate::sdk::LoadError::NoRegion => Error::NoRegion,
+            crate::sdk::LoadError::NoCredentials(detail) => Error::NoCredentials { detail },
+        })?;
+    let regions = if job.regions.is_empty() {
+        vec![default_region]
+    } else {
+        job.regions.clone()
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Completed>();
+    let shared = Arc::new(Shared {
+        job: job.clone(),
+        progress,
+        start: state.clone(),
+        done: done_tx,
+        stop: stop_rx,
+        sts_calls: Default::default(),
+    });
+    // One account's credentials serve all its regions: AssumeRole once per account.
+    let accounts: Vec<Option<String>> = if job.accounts.is_empty() {
+        vec![None]
+    } else {
+        job.accounts.iter().cloned().map(Some).collect()
+    };
+    let limit = Arc::new(Semaphore::new(job.parallel.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (ai, account) in accounts.into_iter().enumerate() {
+        let shared = shared.clone();
+        let base = base.clone();
+        let regions = regions.clone();
+        let limit = limit.clone();
+        set.spawn(async move {
+            let creds = match (&account, &shared.job.assume_role) {
+                (Some(id), Some(role)) => Some(assume(&shared, &base, id, role).await),
+                _ => None,
+            };
+            let mut tasks = tokio::task::JoinSet::new();
+            for (ri, region) in regions.into_iter().enumerate() {
+                let shared = shared.clone();
+                let account = account.clone();
+                let creds = creds.clone();
+                let limit = limit.clone();
+                tasks.spawn(async move {
+                    let _permit = limit.acquire_owned().await.expect("never closed");
+                    let result = match creds {
+                        Some(Err(e)) => {
+                            let id = account.as_deref().unwrap_or("");
+                            Err(Failure::Failed(Box::new((
+                                skipped_target(id, &region, &e),
+                                Vec::new(),
+                            ))))
+                        }
+                        Some(Ok(c)) => audit(&shared, account.as_deref(), &region, Some(c)).await,
+                        None => audit(&shared, account.as_deref(), &region, None).await,
+                    };
+                    ((ai, ri), region, result)
+                });
+            }
+            let mut out = Vec::new();
+            while let Some(j) = tasks.join_next().await {
+                match j {
+                    Ok(r) => out.push(r),
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(_) => {}
+                }
+            }
+            out
+        });
+    }
+    let mut results = Vec::new();
+    let deadline = tokio::time::sleep_until(t0 + job.timeout);
+    tokio::pin!(deadline);
+    let mut stopped = None;
+    let mut output_error: Option<OutputError> = None;
+    loop {
+        tokio::select! {
+            j = set.join_next() => match j {
+                Some(Ok(mut r)) => {
+                    // A skipped target's finding goes out as soon as it is known.
+                    for (_, region, result) in &r {
+                        if let Err(Failure::Failed(t)) = result
+                            && let Some(s) = stream.as_mut()
+                            && output_error.is_none()
+                            && let Err(e) = s(&[skipped_finding(&t.0, region)])
+                        {
+                            output_error = Some(OutputError::Write(e));
+                            let _ = stop_tx.send(true);
+                        }
+                    }
+                    results.append(&mut r);
+                }
+                Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Some(Err(_)) => {}
+                None => break,
+            },
+            Some(c) = done_rx.recv() => {
+                let saved = complete(&mut state, &mut stream, c.findings, c.keys, c.end_ms, job);
+                if let Err(e) = saved {
+                    let why = e.to_string();
+                    output_error.get_or_insert(e);
+                    let _ = stop_tx.send(true);
+                    let _ = c.ack.send(Err(why));
+                } else {
+                    let _ = c.ack.send(Ok(()));
+                }
+            }
+            s = signals.recv(), if stopped.is_none() => {
+                stopped = Some(Error::Interrupted { signal: Some(s), stopped: 0 });
+                let _ = stop_tx.send(true);
+            }
+            () = &mut deadline, if stopped.is_none() => {
+                stopped = Some(Error::DeadlineExceeded {
+                    deadline: job.timeout,
+                    elapsed: t0.elapsed(),
+                    stopped: 0,
+                });
+                let _ = stop_tx.send(true);
+            }
+        }
+    }
+    results.sort_by_key(|r| r.0);
+    let mut targets = Vec::new();
+    let mut findings = Vec::new();
+    for (_, region, result) in results {
+        let (target, mut f) = match result {
+            Ok(done) => done,
+            Err(Failure::Stopped) => continue,
+            Err(Failure::Failed(partial)) => *partial,
+        };
+        if target.status == TargetStatus::Skipped {
+            f.push(skipped_finding(&target, &region));
+        }
+        targets.push(target);
+        findings.append(&mut f);
+    }
+    Ok(FleetOutcome {
+        targets,
+        findings,
+        sts_assume_role: shared.sts_calls.load(std::sync::atomic::Ordering::Relaxed),
+        elapsed_ms: t0.elapsed().as_millis() as u64,
+        stopped,
+        state,
+        output_error,
+    })
+}
+
+fn skipped_finding(t: &TargetResult, region: &str) -> FleetFinding {
+    core_fleet::skipped(&t.account, region, t.reason.as_deref().unwrap_or(""))
+}
+
+/// A window's findings go out (streamed and flushed), then the state moves past the window
+/// and, when streaming, is saved. Without a stream the caller saves it after its document.
+fn complete(
+    state: &mut State,
+    stream: &mut Option<Stream<'_>>,
+    findings: Vec<FleetFinding>,
+    keys: Vec<Key>,
+    end_ms: i64,
+    job: &FleetJob,
+) -> Result<(), OutputError> {
+    let Some(s) = stream.as_mut() else {
+        for k in keys {
+            state.complete(k, end_ms);
+        }
+        return Ok(());
+    };
+    s(&findings).map_err(OutputError::Write)?;
+    for k in keys {
+        state.complete(k, end_ms);
+    }
+    if let Some(path) = &job.state {
+        state.save(path)?;
+    }
+    Ok(())
+}
+
+/// How a target ended when it did not complete.
+enum Failure {
+    /// Interrupted or out of time: not recorded (the run reports the stop).
+    Stopped,
+    /// Recorded as skipped, with what did complete.
+    Failed(Box<(TargetResult, Vec<FleetFinding>)>),
+}
+
+type Creds = aws_sdk_cloudwatchlogs::config::Credentials;
+
+/// Assumes `arn:aws:iam::ACCOUNT:role/ROLE` with the base credentials, once for every region
+/// of the account (aws-config's `AssumeRoleProvider`, which calls STS AssumeRole). The error
+/// is every region's reason.
+async fn assume(
+    shared: &Shared,
+    base: &aws_config::SdkConfig,
+    account: &str,
+    role: &str,
+) -> Result<Creds, Arc<Error>> {
+    let role_arn = if role.starts_with("arn:") {
+        role.replace("{account}", account)
+    } else {
+        format!("arn:aws:iam::{account}:role/{role}")
+    };
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(&role_arn)
+        .session_name(&shared.job.session_name);
+    if let Some(id) = &shared.job.external_id {
+        builder = builder.external_id(id);
+    }
+    let provider = builder.configure(base).build().await;
+    shared
+        .sts_calls
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let opts = ClientOptions::default();
+    let detail = match tokio::time::timeout(
+        opts.credentials_timeout,
+        provider.provide_credentials(),
+    )
+    .await
+    {
+        Ok(Ok(c)) => return Ok(c),
+        Ok(Err(e)) => DisplayErrorContext(&e).to_string(),
+        Err(_) => format!("no answer from STS within {:?}", opts.credentials_timeout),
+    };
+    Err(Arc::new(Error::AssumeRole { role_arn, detail }))
+}
+
+fn skipped_target(account: &str, region: &str, e: &Error) -> TargetResult {
+    TargetResult {
+        account: account.to_owned(),
+        region: region.to_owned(),
+        status: TargetStatus::Skipped,
+        reason: Some(chain(e)),
+        clusters: Vec::new(),
+        queries_run: 0,
+        api_calls: ApiCalls::default(),
+        describe_log_groups: 0,
+        bytes_scanned: 0.0,
+        queries_without_statistics: 0,
+        stored_bytes: 0,
+        cost_usd: 0.0,
+        elapsed_ms: 0,
+    }
+}
+
+/// The error and its causes, joined with `: `.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// Audits one account and region.
+async fn audit(
+    shared: &Arc<Shared>,
+    account: Option<&str>,
+    region: &str,
+    creds: Option<Creds>,
+) -> Result<(TargetResult, Vec<FleetFinding>), Failure> {
+    let t0 = Instant::now();
+    let job = &shared.job;
+    let opts = ClientOptions {
+        region: Some(region.to_owned()),
+        profile: job.profile.clone(),
+        ..ClientOptions::default()
+    };
+    let mut loader = crate::sdk::loader(&opts);
+    if let Some(c) = creds {
+        loader = loader.credentials_provider(c);
+    }
+    let account_name = account.unwrap_or("").to_owned();
+    let fail = |target: TargetResult, findings| Failure::Failed(Box::new((target, findings)));
+    let insights = Insights::from_loader(loader, &opts)
+        .await
+        .map_err(|e| fail(skipped_target(&account_name, region, &e), Vec::new()))?;
+    let groups = match insights.discover_clusters("/aws/eks/").await {
+        Ok(g) => g,
+        Err(e) => {
+            let mut t = skipped_target(&account_name, region, &e);
+            t.describe_log_groups = insights.describe_calls();
+            return Err(fail(t, Vec::new()));
+        }
+    };
+    // Without --accounts the account is the one that owns the log groups.
+    let account = account
+        .map(str::to_owned)
+        .or_else(|| groups.iter().find_map(|g| g.account.clone()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    let mut target = TargetResult {
+        account: account.clone(),
+        region: region.to_owned(),
+        status: TargetStatus::Audited,
+        reason: None,
+        clusters: Vec::new(),
+        queries_run: 0,
+        api_calls: ApiCalls::default(),
+        describe_log_groups: insights.describe_calls(),
+        bytes_scanned: 0.0,
+        queries_without_statistics: 0,
+        stored_bytes: groups
+            .iter()
+            .filter_map(|g| g.stored_bytes)
+            .map(|b| b.max(0) as u64)
+            .sum(),
+        cost_usd: 0.0,
+        elapsed_ms: 0,
+    };
+    if groups.is_empty() {
+        shared.progress.notice(&Notice::NoLogGroups {
+            region: region.to_owned(),
+        });
+    }
+    let key = |g: &str| Key {
+        account: account.clone(),
+        region: region.to_owned(),
+        log_group: g.to_owned(),
+    };
+    // Log groups whose windows start at the same time share queries.
+    let mut by_start: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for g in &groups {
+        let start = shared.start.start(&key(&g.name), job.since_ms);
+        by_start.entry(start).or_default().push(g.name.clone());
+    }
+    let mut findings = Vec::new();
+    for (start_ms, names) in by_start {
+        let window = Window {
+            start_ms,
+            end_ms: job.end_ms.max(start_ms),
+        };
+        match fetch_window(shared, &insights, &names, window).await {
+            Ok((meta, reports)) => {
+                target.queries_run += meta.queries_run;
+                add_calls(&mut target.api_calls, meta.api_calls);
+                target.bytes_scanned += meta.bytes_scanned;
+                target.queries_without_statistics += meta.queries_without_statistics;
+                let mut window_findings = Vec::new();
+                for (group, (report, lines, outside)) in names.iter().zip(reports) {
+                    let cluster = cw::cluster_name(group).unwrap_or(group).to_owned();
+                    let mut f = core_fleet::findings(
+                        &report,
+                        Scope {
+                            account: &account,
+                            region,
+                            cluster: &cluster,
+                        },
+                        window,
+                    );
+                    target.clusters.push(ClusterResult {
+                        cluster,
+                        log_group: group.clone(),
+                        window,
+                        lines,
+                        outside_window: outside,
+                        failures: report.failures.total,
+                        findings: f.len() as u64,
+                    });
+                    window_findings.append(&mut f);
+                }
+                if !meta.complete {
+                    // A capped window is not complete: its findings are reported, but the
+                    // state stays where it was so that the next run reads it again.
+                    target.status = TargetStatus::Skipped;
+                    target.reason = meta.incomplete_reason.clone();
+                    findings.append(&mut window_findings);
+                    continue;
+                }
+                let (ack, acked) = tokio::sync::oneshot::channel();
+                let sent = shared.done.send(Completed {
+                    findings: window_findings.clone(),
+                    keys: names.iter().map(|g| key(g)).collect(),
+                    end_ms: window.end_ms,
+                    ack,
+                });
+                findings.append(&mut window_findings);
+                match (sent, acked.await) {
+                    (Ok(()), Ok(Ok(()))) => {}
+                    (Ok(()), Ok(Err(why))) => {
+                        target.status = TargetStatus::Skipped;
+                        target.reason = Some(why);
+                    }
+                    _ => return Err(Failure::Stopped),
+                }
+            }
+            Err(e) if e.is_interrupted() || matches!(e, Error::DeadlineExceeded { .. }) => {
+                return Err(Failure::Stopped);
+            }
+            Err(e) => {
+                target.status = TargetStatus::Skipped;
+                target.reason = Some(chain(&e));
+            }
+        }
+    }
+    finish_target(&mut target, t0);
+    Ok((target, findings))
+}
+
+fn finish_target(t: &mut TargetResult, t0: Instant) {
+    t.cost_usd = t.bytes_scanned / 1e9 * cw::PRICE_USD_PER_GB;
+    t.elapsed_ms = t0.elapsed().as_millis() as u64;
+}
+
+fn add_calls(total: &mut ApiCalls, more: ApiCalls) {
+    total.start_query += more.start_query;
+    total.get_query_results += more.get_query_results;
+    total.stop_query += more.stop_query;
+}
+
+/// One cluster's analysis: its report, lines read, rows outside the window.
+type Analysed = (eks_authlog_core::analysis::Report, u64, u64);
+
+/// Fetches every authenticator line of `groups` in `window` (50 log groups per query) and
+/// analyses each group's lines as one cluster.
+async fn fetch_window(
+    shared: &Shared,
+    insights: &Insights,
+    groups: &[String],
+    window: Window,
+) -> Result<(cw::FetchMeta, Vec<Analysed>), Error> {
+    let cluster_opts = |g: &str| Options {
+        cluster: cw::cluster_name(g).map(str::to_owned),
+        region: Some(insights.region().to_owned()),
+        window_applied_by_source: true,
+        ..Options::default()
+    };
+    let index: HashMap<&str, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.as_str(), i))
+        .collect();
+    let mut analysers: Vec<(Analyzer, u64, u64)> = groups
+        .iter()
+        .map(|g| (Analyzer::new(cluster_opts(g)), 0, 0))
+        .collect();
+    if window.start_ms >= window.end_ms {
+        let meta = empty_meta(insights.region(), groups, window);
+        return Ok((meta, finish(analysers)));
+    }
+    // Insights windows are whole seconds, both ends inclusive: ask for every second the
+    // window touches, then keep only the rows inside it, by their @timestamp.
+    let start = window.start_ms.div_euclid(1000);
+    let end = (window.end_ms + 999).div_euclid(1000);
+    let mut req = Request::new(groups.to_vec(), start, end);
+    req.batch = shared.job.batch.clamp(1, MAX_GROUPS_PER_QUERY);
+    req.max_concurrency = shared.job.max_queries.max(1);
+    req.poll.deadline = None;
+    let mut sink = |text: &[u8], env: &Envelope<'_>, loc: Loc<'_>| {
+        let Some(&i) = index.get(loc.input) else {
+            return;
+        };
+        let a = &mut analysers[i];
+        match env.timestamp_ms {
+            Some(t) if t < window.start_ms || t >= window.end_ms => a.2 += 1,
+            _ => {
+                a.1 += 1;
+                feed(&mut a.0, text, env, loc);
+            }
+        }
+    };
+    let mut stop = shared.stop.clone();
+    let cancel = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let query = queries::get("recent")
+        .ok_or_else(|| Error::InvalidRequest("query recent is missing".into()))?;
+    let meta = insights
+        .fetch_events(&req, query, &mut sink, shared.progress.clone(), cancel)
+        .await?;
+    Ok((meta, finish(analysers)))
+}
+
+fn finish(analysers: Vec<(Analyzer, u64, u64)>) -> Vec<Analysed> {
+    analysers
+        .into_iter()
+        .map(|(a, lines, outside)| (a.finish(), lines, outside))
+        .collect()
+}
+
+fn empty_meta(region: &str, groups: &[String], window: Window) -> cw::FetchMeta {
+    cw::FetchMeta {
+        strategy: cw::Strategy::Events,
+        queries: Vec::new(),
+        log_groups: groups.to_vec(),
+        regions: vec![region.to_owned()],
+        window: cw::QueryWindow {
+            start: window.start_ms.div_euclid(1000),
+            end: window.end_ms.div_euclid(1000),
+        },
+        queries_run: 0,
+        api_calls: ApiCalls::default(),
+        records_matched: 0.0,
+        records_scanned: 0.0,
+        bytes_scanned: 0.0,
+        cost_usd: 0.0,
+        queries_without_statistics: 0,
+        windows_split: 0,
+        rows: 0,
+        rows_filtered: 0,
+        rows_malformed: 0,
+        duplicates_dropped: 0,
+        complete: true,
+        incomplete_reason: None,
+        elapsed_ms: 0,
+    }
+}

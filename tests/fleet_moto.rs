@@ -1,0 +1,643 @@
+//! `eks-authlog fleet` against moto: three accounts × two regions × 20 clusters, one account
+//! whose role cannot be assumed, one region with no log groups, and a run killed half way
+//! that the next run completes from the state file with nothing missed or doubled.
+//!
+//! moto gives each account its own data: STS AssumeRole into `arn:aws:iam::ID:role/…` returns
+//! credentials that moto maps to account ID (moto `sts/models.py` `assume_role`: "The ARN can
+//! point to another account"). moto assumes any role, so STS goes through a 127.0.0.1 proxy
+//! that refuses one account's role (AccessDenied, as STS answers) and can hold another's
+//! answer back, and forwards everything else to moto.
+#![cfg(all(feature = "cloudwatch", unix))]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::config::{Credentials, ProvideCredentials, Region};
+use common::{now_ms, put};
+use serde_json::Value;
+
+const A: &str = "111111111111";
+const B: &str = "222222222222";
+/// Its role cannot be assumed.
+const C: &str = "333333333333";
+const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+const CLUSTERS: usize = 20;
+
+/// A CloudWatch Logs client in `account` (assumed through moto's STS) and `region`.
+async fn logs_in(url: &str, account: &str, region: &str) -> Client {
+    let base = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await;
+    let creds =
+        aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/setup"))
+            .session_name("setup")
+            .configure(&base)
+            .build()
+            .await
+            .provide_credentials()
+            .await
+            .unwrap();
+    let conf = aws_sdk_cloudwatchlogs::config::Builder::from(&base)
+        .credentials_provider(creds)
+        .build();
+    Client::from_conf(conf)
+}
+
+fn logfmt_time(ms: i64) -> String {
+    eks_authlog_core::time::format_ms(ms / 1000 * 1000)
+}
+
+/// The principal denied in a cluster: its name says where it was denied, so a finding
+/// attributed to the wrong cluster shows.
+fn principal(account: &str, region: &str, cluster: usize) -> String {
+    format!("arn:aws:iam::{account}:role/{region}-c{cluster:02}")
+}
+
+/// Denials of [`principal`] in cluster `i`.
+fn denials(i: usize) -> u64 {
+    1 + (i % 3) as u64
+}
+
+/// Writes 20 clusters into `account`/`region`: per cluster, [`denials`] "not mapped" denials,
+/// one expired token, one grant, an audit-stream line (not authenticator), and a denial four
+/// hours ago (before every window of the tests).
+async fn seed(url: &str, account: &str, region: &str, base_ms: i64) {
+    let client = logs_in(url, account, region).await;
+    for i in 0..CLUSTERS {
+        let group = format!("/aws/eks/c{i:02}/cluster");
+        let arn = principal(account, region, i);
+        let mut lines = Vec::new();
+        let mut t = base_ms + i as i64 * 1000;
+        let old = now_ms() - 4 * 3_600_000;
+        lines.push((old, format!(r#"time="{}" level=warning msg="access denied" arn="arn:aws:iam::{account}:role/too-old" client="127.0.0.1:1" error="ARN is not mapped" method=POST path=/authenticate"#, logfmt_time(old))));
+        for _ in 0..denials(i) {
+            t += 1000;
+            lines.push((t, format!(r#"time="{}" level=warning msg="access denied" arn="{arn}" client="127.0.0.1:2" error="ARN is not mapped" method=POST path=/authenticate"#, logfmt_time(t))));
+        }
+        t += 1000;
+        lines.push((t, format!(r#"time="{}" level=warning msg="access denied" client="127.0.0.1:3" error="input token was not properly formatted: X-Amz-Date parameter is expired (15 minute expiration) 2026-01-15 09:10:02 +0000 UTC" method=POST path=/authenticate"#, logfmt_time(t))));
+        t += 1000;
+        lines.push((t, format!(r#"time="{}" level=info msg="access granted" arn="arn:aws:iam::{account}:role/ops" client="127.0.0.1:4" groups="[]" method=POST path=/authenticate uid="aws-iam-authenticator:{account}:AROAEXAMPLE" username=ops"#, logfmt_time(t))));
+        put(&client, &group, "authenticator-0123456789abcdef", &lines).await;
+        put(
+            &client,
+            &group,
+            "kube-apiserver-audit-0123456789abcdef",
+            &[(
+                t,
+                r#"{"kind":"Event","msg":"access denied username=kubernetes-admin"}"#.to_owned(),
+            )],
+        )
+        .await;
+    }
+}
+
+/// STS on 127.0.0.1: AssumeRole into `deny`'s roles is refused, into `hold`'s waits until
+/// released; everything else goes to moto. Counts AssumeRole calls.
+struct Sts {
+    url: String,
+    calls: Arc<AtomicU64>,
+    hold: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Sts {
+    fn start(moto: &str, deny: &'static str, hold: Option<&'static str>) -> Sts {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let moto = moto.strip_prefix("http://").unwrap().to_owned();
+        let calls = Arc::new(AtomicU64::new(0));
+        let gate = Arc::new((Mutex::new(hold.is_some()), Condvar::new()));
+        let (c, g) = (calls.clone(), gate.clone());
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (moto, c, g) = (moto.clone(), c.clone(), g.clone());
+                thread::spawn(move || proxy(conn, &moto, deny, hold, &c, &g));
+            }
+        });
+        Sts {
+            url,
+            calls,
+            hold: gate,
+        }
+    }
+
+    fn release(&self) {
+        *self.hold.0.lock().unwrap() = false;
+        self.hold.1.notify_all();
+    }
+}
+
+/// Reads one request: head lines and body.
+fn read_request(r: &mut BufReader<TcpStream>) -> Option<(Vec<String>, Vec<u8>)> {
+    let mut head = Vec::new();
+    let mut len = 0;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end().to_owned();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            len = v.trim().parse().unwrap_or(0);
+        }
+        head.push(line);
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).ok()?;
+    Some((head, body))
+}
+
+fn proxy(
+    conn: TcpStream,
+    moto: &str,
+    deny: &str,
+    hold: Option<&str>,
+    calls: &AtomicU64,
+    gate: &(Mutex<bool>, Condvar),
+) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut conn = conn;
+    while let Some((head, body)) = read_request(&mut reader) {
+        let text = String::from_utf8_lossy(&body).into_owned();
+        if text.contains("Action=AssumeRole") {
+            calls.fetch_add(1, Ordering::Relaxed);
+        }
+        if hold.is_some_and(|h| text.contains(h)) {
+            let mut held = gate.0.lock().unwrap();
+            while *held {
+                held = gate.1.wait(held).unwrap();
+            }
+        }
+        let answer = if text.contains(deny) {
+            let xml = format!(
+                r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{deny}:role/auditor</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"#
+            );
+            format!(
+                "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
+                xml.len()
+            )
+            .into_bytes()
+        } else {
+            forward(moto, &head, &body)
+        };
+        if conn.write_all(&answer).is_err() {
+            return;
+        }
+    }
+}
+
+/// Sends the request to moto on a fresh connection and returns its answer with an exact
+/// `Content-Length`, for the kept-alive client connection.
+fn forward(moto: &str, head: &[String], body: &[u8]) -> Vec<u8> {
+    let mut up = TcpStream::connect(moto).unwrap();
+    let mut req = String::new();
+    for h in head {
+        let lower = h.to_ascii_lowercase();
+        if !lower.starts_with("connection:") {
+            req.push_str(h);
+            req.push_str("\r\n");
+        }
+    }
+    req.push_str("Connection: close\r\n\r\n");
+    up.write_all(req.as_bytes()).unwrap();
+    up.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer).unwrap();
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let (head, rest) = (
+        String::from_utf8_lossy(&answer[..split]),
+        &answer[split + 4..],
+    );
+    let mut out = String::new();
+    for h in head.split("\r\n") {
+        let lower = h.to_ascii_lowercase();
+        if !lower.starts_with("connection:") && !lower.starts_with("content-length:") {
+            out.push_str(h);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str(&format!("Content-Length: {}\r\n\r\n", rest.len()));
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(rest);
+    bytes
+}
+
+/// The binary with moto for CloudWatch Logs and the proxy for STS.
+fn fleet(moto: &str, sts: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("eks-authlog"));
+    c.arg("fleet")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", moto)
+        .env("AWS_ENDPOINT_URL_STS", sts)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// Drains a child's pipe on a thread (a full pipe would stop the child mid-write).
+fn drain(pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let mut pipe = pipe;
+        let _ = pipe.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// Waits for `child` at most `limit` (then kills it and fails), reading its output meanwhile.
+fn wait_bounded(mut child: Child, limit: Duration) -> Output {
+    let out = drain(child.stdout.take().unwrap());
+    let err = drain(child.stderr.take().unwrap());
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if t0.elapsed() > limit {
+            child.kill().unwrap();
+            let _ = child.wait();
+            panic!(
+                "still running after {limit:?}: {}",
+                String::from_utf8_lossy(&err.join().unwrap())
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+fn run(cmd: &mut Command, code: i32) -> Output {
+    let out = wait_bounded(cmd.spawn().unwrap(), Duration::from_secs(300));
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn ndjson(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// (account, region, cluster, kind, principal) → count, over findings of failure classes.
+type Counts = BTreeMap<(String, String, String, String, String), u64>;
+
+fn counts(findings: &[Value]) -> Counts {
+    let mut c = Counts::new();
+    for f in findings.iter().filter(|f| f["kind"] != "target_skipped") {
+        let s = |k: &str| f[k].as_str().unwrap_or("-").to_owned();
+        let key = (
+            s("account"),
+            s("region"),
+            s("cluster"),
+            s("kind"),
+            s("principal"),
+        );
+        *c.entry(key).or_default() += f["count"].as_u64().unwrap();
+    }
+    c
+}
+
+/// What every audited cluster of `targets` must report.
+fn expected(targets: &[(&str, &str)]) -> Counts {
+    let mut c = Counts::new();
+    for (account, region) in targets {
+        for i in 0..CLUSTERS {
+            let cluster = format!("c{i:02}");
+            let at = |kind: &str, who: String| {
+                (
+                    (*account).to_owned(),
+                    (*region).to_owned(),
+                    cluster.clone(),
+                    kind.to_owned(),
+                    who,
+                )
+            };
+            c.insert(
+                at("identity_not_mapped", principal(account, region, i)),
+                denials(i),
+            );
+            c.insert(at("token_expired", "-".to_owned()), 1);
+        }
+    }
+    c
+}
+
+fn state_entries(path: &std::path::Path) -> Vec<Value> {
+    let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(doc["schema"], "eks-authlog.fleet-state/v1");
+    doc["log_groups"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fleet_audits_accounts_regions_and_clusters() {
+    let Some(_moto) = common::moto().await else {
+        return;
+    };
+    let url = common::moto_url().unwrap();
+    let base = now_ms() - 3_600_000;
+    seed(&url, A, REGIONS[0], base).await;
+    seed(&url, A, REGIONS[1], base).await;
+    seed(&url, B, REGIONS[0], base).await;
+    // B has no log groups in eu-west-1; C has clusters, but its role cannot be assumed.
+    seed(&url, C, REGIONS[0], base).await;
+    let sts = Sts::start(&url, C, None);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let args = [
+        "--accounts",
+        "111111111111,222222222222,333333333333",
+        "--assume-role",
+        "auditor",
+        "--region",
+        "us-east-1,eu-west-1",
+        "--since",
+        "3h",
+        "--lag",
+        "0s",
+        "--state",
+        state.to_str().unwrap(),
+        "-o",
+        "json",
+    ];
+    let t0 = Instant::now();
+    let out = run(&mut fleet(&url, &sts.url, &args), 3);
+    let wall = t0.elapsed();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "eks-authlog.fleet/v1");
+    let targets = doc["targets"].as_array().unwrap();
+    let summary: Vec<(String, String, String, usize)> = targets
+        .iter()
+        .map(|t| {
+            (
+                t["account"].as_str().unwrap().to_owned(),
+                t["region"].as_str().unwrap().to_owned(),
+                t["status"].as_str().unwrap().to_owned(),
+                t["clusters"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    let row = |a: &str, r: &str, s: &str, n| (a.to_owned(), r.to_owned(), s.to_owned(), n);
+    assert_eq!(
+        summary,
+        [
+            row(A, "us-east-1", "audited", 20),
+            row(A, "eu-west-1", "audited", 20),
+            row(B, "us-east-1", "audited", 20),
+            row(B, "eu-west-1", "audited", 0),
+            row(C, "us-east-1", "skipped", 0),
+            row(C, "eu-west-1", "skipped", 0),
+        ]
+    );
+    for t in &targets[4..] {
+        let reason = t["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("arn:aws:iam::333333333333:role/auditor")
+                && reason.contains("AccessDenied"),
+            "{reason}"
+        );
+    }
+    // Every cluster's findings, attributed to the right cluster, nothing from before the
+    // window, nothing from C.
+    let findings = doc["findings"].as_array().unwrap();
+    let audited = [(A, REGIONS[0]), (A, REGIONS[1]), (B, REGIONS[0])];
+    assert_eq!(counts(findings), expected(&audited));
+    let skipped: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["kind"] == "target_skipped")
+        .collect();
+    assert_eq!(skipped.len(), 2);
+    assert!(
+        skipped
+            .iter()
+            .all(|f| f["account"] == C && f["severity"] == "high")
+    );
+    for f in findings {
+        assert_eq!(f["schema"], "eks-authlog.finding/v1");
+    }
+    let f = findings
+        .iter()
+        .find(|f| f["principal"] == principal(A, "eu-west-1", 7).as_str())
+        .unwrap();
+    assert_eq!(f["cluster"], "c07");
+    assert_eq!(f["severity"], "medium");
+    assert!(
+        f["remedy"]["commands"]
+            .to_string()
+            .contains("--cluster-name c07")
+    );
+    assert!(f["first_seen"].as_str().unwrap() <= f["last_seen"].as_str().unwrap());
+    // Ids: unique in the run.
+    let ids: BTreeSet<&str> = findings.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), findings.len());
+    // The cost and the calls it took: one StartQuery per region (20 log groups in one
+    // query), one AssumeRole per account, counted by the proxy too.
+    let totals = &doc["totals"];
+    assert_eq!(totals["sts_assume_role"], 3);
+    assert_eq!(sts.calls.load(Ordering::Relaxed), 3);
+    for t in &targets[..3] {
+        assert_eq!(t["api_calls"]["start_query"], 1, "{t}");
+        for c in t["clusters"].as_array().unwrap() {
+            let i: usize = c["cluster"].as_str().unwrap()[1..].parse().unwrap();
+            // The denials, the expired token and the grant; not the audit line, not the old one.
+            assert_eq!(c["lines"], denials(i) + 2, "{c}");
+            assert_eq!(c["outside_window"], 0);
+        }
+    }
+    eprintln!(
+        "fleet over moto: {} targets, {} clusters, {} findings, {} API calls, {} stored bytes, {:?}",
+        totals["targets"],
+        totals["clusters"],
+        totals["findings"],
+        totals["api_calls"],
+        totals["stored_bytes"],
+        wall
+    );
+    // The state has every audited log group, none of C's, each ending at the run's end.
+    let entries = state_entries(&state);
+    assert_eq!(entries.len(), 60);
+    assert!(entries.iter().all(|e| e["account"] != C));
+    let end = doc["end"].as_str().unwrap();
+    assert!(entries.iter().all(|e| e["end"] == end));
+
+    // The same run as NDJSON, from scratch: the same findings with the same ids.
+    let nd = ndjson(&run(fleet(&url, &sts.url, &args[..10]).args(["-o", "ndjson"]), 3).stdout);
+    let again: BTreeSet<&str> = nd.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(again, ids);
+
+    // --fail-on: one account, nothing skipped.
+    let one = [
+        "--accounts",
+        A,
+        "--assume-role",
+        "auditor",
+        "--region",
+        "us-east-1",
+        "--since",
+        "3h",
+        "--lag",
+        "0s",
+        "-o",
+        "ndjson",
+        "--quiet",
+    ];
+    run(
+        fleet(&url, &sts.url, &one).args(["--fail-on", "identity_not_mapped"]),
+        1,
+    );
+    run(fleet(&url, &sts.url, &one).args(["--fail-on", "high"]), 0);
+    run(fleet(&url, &sts.url, &one).args(["--fail-on", "token"]), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_run_resumes_from_the_state_without_gap_or_overlap() {
+    let Some(_moto) = common::moto().await else {
+        return;
+    };
+    let url = common::moto_url().unwrap();
+    let base = now_ms() - 3_600_000;
+    seed(&url, A, REGIONS[0], base).await;
+    seed(&url, A, REGIONS[1], base).await;
+    seed(&url, B, REGIONS[0], base).await;
+    // B's credentials do not come until released: the run is killed while it waits.
+    let sts = Sts::start(&url, C, Some(B));
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let args = [
+        "--accounts",
+        "111111111111,222222222222",
+        "--assume-role",
+        "auditor",
+        "--region",
+        "us-east-1,eu-west-1",
+        "--since",
+        "3h",
+        "--lag",
+        "0s",
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    let mut first = fleet(&url, &sts.url, &args)
+        .args(["-o", "ndjson"])
+        .spawn()
+        .unwrap();
+    let first_out = drain(first.stdout.take().unwrap());
+    let first_err = drain(first.stderr.take().unwrap());
+    let t0 = Instant::now();
+    // A's two regions complete (40 log groups in the state), B is still waiting for STS.
+    while !state.exists() || state_entries(&state).len() < 40 {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first run ended on its own"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(120), "A never completed");
+        thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().unwrap(); // SIGKILL: no clean-up of any kind
+    let status = first.wait().unwrap();
+    let (stdout, stderr) = (first_out.join().unwrap(), first_err.join().unwrap());
+    assert_eq!(
+        status.code(),
+        None,
+        "killed by a signal: {}",
+        String::from_utf8_lossy(&stderr)
+    );
+    let after_kill = state_entries(&state);
+    assert!(
+        after_kill.iter().all(|e| e["account"] == A),
+        "{after_kill:?}"
+    );
+    let first_findings = ndjson(&stdout);
+    assert_eq!(
+        counts(&first_findings),
+        expected(&[(A, REGIONS[0]), (A, REGIONS[1])]),
+        "what the state says is done was written before the kill"
+    );
+
+    sts.release();
+    let second = run(fleet(&url, &sts.url, &args).args(["-o", "json"]), 0);
+    let doc: Value = serde_json::from_slice(&second.stdout).unwrap();
+    // A's clusters start where the killed run ended; B's at --since.
+    let ends: BTreeMap<String, String> = after_kill
+        .iter()
+        .map(|e| {
+            (
+                format!(
+                    "{}/{}",
+                    e["region"].as_str().unwrap(),
+                    e["log_group"].as_str().unwrap()
+                ),
+                e["end"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for t in doc["targets"].as_array().unwrap() {
+        for c in t["clusters"].as_array().unwrap() {
+            let key = format!(
+                "{}/{}",
+                t["region"].as_str().unwrap(),
+                c["log_group"].as_str().unwrap()
+            );
+            match t["account"].as_str().unwrap() {
+                A => assert_eq!(
+                    c["window"]["start"].as_str(),
+                    ends.get(&key).map(String::as_str),
+                    "{key}"
+                ),
+                _ => assert_ne!(
+                    ends.get(&key),
+                    Some(&c["window"]["start"].as_str().unwrap().to_owned())
+                ),
+            }
+            assert_eq!(c["window"]["end"], doc["end"]);
+        }
+    }
+    // Both runs together: every cluster's failures exactly once.
+    let mut all = first_findings;
+    all.extend(doc["findings"].as_array().unwrap().iter().cloned());
+    assert_eq!(
+        counts(&all),
+        expected(&[(A, REGIONS[0]), (A, REGIONS[1]), (B, REGIONS[0])])
+    );
+    let entries = state_entries(&state);
+    assert_eq!(entries.len(), 60);
+    assert!(entries.iter().all(|e| e["end"] == doc["end"]));
+}
