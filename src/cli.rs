@@ -739,6 +739,7 @@ impl Args {
                 },
                 creator_only: command == Command::Creator,
                 timeout: Some(a.timeout),
+                budget: None,
             })
         } else {
             None

@@ -14,4 +14,4 @@ pub mod eks;
 mod job;
 mod sdk;
 
-pub use job::{CloudWatchJob, StrategyChoice, fetch};
+pub use job::{AuditPass, CloudWatchJob, StrategyChoice, fetch, fetch_audit};
