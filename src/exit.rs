@@ -9,6 +9,9 @@ pub enum Exit {
     Findings,
     /// Usage or input error, I/O error, AWS error, query failure.
     Error,
+    /// The scan budget (`--max-scan-gb`) refused a query before it started: nothing more
+    /// was spent. `--yes` lifts the budget.
+    OverBudget,
     /// Interrupted (Ctrl-C); running queries were stopped first.
     Interrupted,
     /// Terminated (SIGTERM, as `timeout`, CI runners and Kubernetes send); running queries
@@ -23,6 +26,7 @@ impl Exit {
             Exit::Success => 0,
             Exit::Findings => 1,
             Exit::Error => 2,
+            Exit::OverBudget => 3,
             Exit::Interrupted => 130,
             Exit::Terminated => 143,
         }
@@ -46,11 +50,12 @@ mod tests {
                 Exit::Success,
                 Exit::Findings,
                 Exit::Error,
+                Exit::OverBudget,
                 Exit::Interrupted,
                 Exit::Terminated
             ]
             .map(Exit::code),
-            [0, 1, 2, 130, 143]
+            [0, 1, 2, 3, 130, 143]
         );
     }
 }

@@ -67,6 +67,10 @@ fn main() -> ExitCode {
                 Exit::Interrupted.into()
             }
         }
+        Err(e) if e.is_over_budget() => {
+            say(format_args!("stopped: {}", chain(&e)));
+            Exit::OverBudget.into()
+        }
         Err(e) => {
             say(format_args!("error: {}", chain(&e)));
             Exit::Error.into()
