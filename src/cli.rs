@@ -24,8 +24,8 @@ Examples:
   eks-authlog events authenticator.log.gz | jq 'select(.class != null)'
   eks-authlog failures --fail-on any -o json export.json   # exit 1 when failures exist
 
-Exit codes: 0 success, 1 --fail-on matched, 2 usage/input/AWS error, 3 fleet: a target skipped,
-130 interrupted, 143 SIGTERM.";
+Exit codes: 0 success, 1 --fail-on matched, 2 usage/input/AWS error, 3 over the --max-scan-gb
+budget (nothing more was spent), 4 fleet: a target skipped, 130 interrupted, 143 SIGTERM.";
 
 /// `--version`: the version and the optional features built in.
 #[cfg(feature = "cloudwatch")]
@@ -167,6 +167,35 @@ value_enum! {
         Events,
         /// Aggregate inside Logs Insights (long windows, many clusters).
         Aggregate,
+    }
+}
+
+/// `--audit` values.
+#[cfg(feature = "cloudwatch")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum AuditArg {
+    /// No audit query.
+    None,
+    /// `audit-unauthorized` over the windows around the denials without identity (token and
+    /// STS classes): the source IP and user agent that sent each rejected token.
+    Unauthorized,
+}
+
+/// `--audit` as the run's choice: `none` wins over anything listed with it.
+#[cfg(feature = "cloudwatch")]
+fn audit_queries(args: &[AuditArg]) -> eks_authlog::config::AuditQueries {
+    let none = args.contains(&AuditArg::None);
+    eks_authlog::config::AuditQueries {
+        unauthorized: !none && args.contains(&AuditArg::Unauthorized),
+    }
+}
+
+/// `--max-scan-gb`: a non-negative number of decimal GB.
+#[cfg(feature = "cloudwatch")]
+fn parse_gb(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(gb) if gb.is_finite() && gb >= 0.0 => Ok(gb),
+        _ => Err("use a number of GB, such as 10 or 0.5".to_owned()),
     }
 }
 
@@ -346,6 +375,48 @@ struct RunArgs {
         conflicts_with = "inputs"
     )]
     timeout: std::time::Duration,
+
+    /// Stop before Logs Insights would scan more than this many GB (decimal, every query and
+    /// region of the run; $0.005/GB list price). Every query is first estimated at no charge;
+    /// one that would pass the budget is not started and the exit code is 3.
+    #[cfg(feature = "cloudwatch")]
+    #[arg(
+        long,
+        value_name = "GB",
+        default_value_t = eks_authlog_aws::cloudwatch::budget::DEFAULT_MAX_SCAN_GB,
+        value_parser = parse_gb,
+        help_heading = "CloudWatch Logs Insights",
+        requires = "cloudwatch_source",
+        conflicts_with = "inputs"
+    )]
+    max_scan_gb: f64,
+
+    /// Run without a scan budget: queries are still estimated first and their cost reported,
+    /// but none is refused (also when an estimate cannot be read). Never prompts.
+    #[cfg(feature = "cloudwatch")]
+    #[arg(
+        long,
+        help_heading = "CloudWatch Logs Insights",
+        requires = "cloudwatch_source",
+        conflicts_with_all = ["inputs", "max_scan_gb"]
+    )]
+    yes: bool,
+
+    /// Kube-apiserver audit queries to add after the authenticator queries (comma-separated):
+    /// `unauthorized` looks up who sent the tokens denied without an identity, only over the
+    /// seconds around those denials; `none` adds nothing.
+    #[cfg(feature = "cloudwatch")]
+    #[arg(
+        long,
+        value_name = "QUERIES",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "unauthorized",
+        help_heading = "CloudWatch Logs Insights",
+        requires = "cloudwatch_source",
+        conflicts_with = "inputs"
+    )]
+    audit: Vec<AuditArg>,
 
     /// Threads for large inputs (0: all cores).
     #[arg(long, default_value_t = 0)]
@@ -536,6 +607,24 @@ struct FleetArgs {
     /// written and kept in the state, and the exit code is 2.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_timeout)]
     timeout: std::time::Duration,
+
+    /// Scan budget of the whole run in GB, every account and region together ($0.005/GB list
+    /// price). Every query is first estimated at no charge; one that would pass the budget is
+    /// not started, its target is skipped with the reason, and the exit code is 3.
+    #[cfg(feature = "cloudwatch")]
+    #[arg(
+        long,
+        value_name = "GB",
+        default_value_t = eks_authlog_aws::cloudwatch::budget::DEFAULT_MAX_SCAN_GB,
+        value_parser = parse_gb
+    )]
+    max_scan_gb: f64,
+
+    /// Run without a scan budget: queries are still estimated first and their cost reported,
+    /// but none is refused. Never prompts.
+    #[cfg(feature = "cloudwatch")]
+    #[arg(long, conflicts_with = "max_scan_gb")]
+    yes: bool,
 
     /// Output format [default: table on a terminal, ndjson when piped]: ndjson is one
     /// eks-authlog.finding/v1 per line, json the eks-authlog.fleet/v1 document.
@@ -881,6 +970,12 @@ impl Args {
                 },
                 creator_only: command == Command::Creator,
                 timeout: Some(a.timeout),
+                // One budget for the whole run: every region, the audit pass included.
+                budget: Some(std::sync::Arc::new(if a.yes {
+                    eks_authlog_aws::cloudwatch::budget::ScanBudget::unlimited()
+                } else {
+                    eks_authlog_aws::cloudwatch::budget::ScanBudget::from_gb(a.max_scan_gb)
+                })),
             })
         } else {
             None
@@ -951,6 +1046,10 @@ impl Args {
             quiet: a.quiet,
             access_config: a.access_config,
             live_access,
+            #[cfg(feature = "cloudwatch")]
+            audit: audit_queries(&a.audit),
+            #[cfg(not(feature = "cloudwatch"))]
+            audit: eks_authlog::config::AuditQueries::default(),
         })))
     }
 }
@@ -1000,6 +1099,11 @@ fn fleet_plan(f: FleetArgs) -> Result<Plan, String> {
             parallel: usize::from(f.parallel),
             max_queries: usize::from(f.max_queries),
             timeout: f.timeout,
+            budget: std::sync::Arc::new(if f.yes {
+                eks_authlog_aws::cloudwatch::budget::ScanBudget::unlimited()
+            } else {
+                eks_authlog_aws::cloudwatch::budget::ScanBudget::from_gb(f.max_scan_gb)
+            }),
             ..eks_authlog_aws::fleet::FleetJob::default()
         },
         format: f.output.map(Format::from).unwrap_or(if tty {
@@ -1332,6 +1436,32 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.contains("--input-format"), "{e}");
+    }
+
+    #[cfg(feature = "cloudwatch")]
+    #[test]
+    fn budget_and_audit_flags_reach_the_job() {
+        let c = run_plan(&["eks-authlog", "report", "--cluster", "a"]).unwrap();
+        let budget = c.cloudwatch.as_ref().unwrap().budget.as_ref().unwrap();
+        assert_eq!(budget.limit_bytes(), Some(10e9), "the default budget");
+        assert!(c.audit.unauthorized, "audit-unauthorized by default");
+        let c = run_plan(&[
+            "eks-authlog",
+            "failures",
+            "--cluster",
+            "a",
+            "--max-scan-gb",
+            "0.5",
+            "--audit",
+            "unauthorized,none",
+        ])
+        .unwrap();
+        let budget = c.cloudwatch.as_ref().unwrap().budget.as_ref().unwrap();
+        assert_eq!(budget.limit_bytes(), Some(0.5e9));
+        assert!(!c.audit.unauthorized, "none wins");
+        let c = run_plan(&["eks-authlog", "report", "--cluster", "a", "--yes"]).unwrap();
+        let budget = c.cloudwatch.as_ref().unwrap().budget.as_ref().unwrap();
+        assert_eq!(budget.limit_bytes(), None);
     }
 
     #[test]

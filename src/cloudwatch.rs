@@ -4,29 +4,66 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use eks_authlog_aws::CloudWatchJob;
-use eks_authlog_aws::cloudwatch::{Notice, Progress, Status};
+use crate::config::AuditQueries;
+use eks_authlog_aws::cloudwatch::budget::Bytes;
+use eks_authlog_aws::cloudwatch::{FetchMeta, Notice, Progress, QueryWindow, Status};
+use eks_authlog_aws::{AuditPass, CloudWatchJob};
 use eks_authlog_core::analysis::{Analyzer, Report};
+use eks_authlog_core::audit::join::SearchWindows;
 use eks_authlog_core::evidence::{Aggregate, Evidence};
 use eks_authlog_core::pipeline::{self, Feed, Job};
-use eks_authlog_core::report::source::Sources;
+use eks_authlog_core::report::source::{AuditWindows, Sources};
 use eks_authlog_core::report::stream::EventWriter;
 use eks_authlog_core::source::{Envelope, Loc};
 
 use crate::error::{Error, Result};
 
-/// Fetches the job's lines or aggregates and analyses them into a report.
-pub fn report(cw: &CloudWatchJob, job: &Job, quiet: bool) -> Result<(Report, Sources)> {
+/// Audit windows queried per log group at most: each is one estimate and one query
+/// (StartQuery is paced at 4 a second), so 100 windows take about a minute of API calls.
+/// Windows beyond it are joined with their nearest neighbour (see
+/// [`eks_authlog_core::audit::join::search_windows`]).
+pub const MAX_AUDIT_WINDOWS: usize = 100;
+
+/// Fetches the job's lines or aggregates and analyses them into a report. Then, as `audit`
+/// asks, the audit pass: `audit-unauthorized` over only the windows around the denials that
+/// carry no identity, in the same analyzer, so the join attributes them as for files.
+pub fn report(
+    cw: &CloudWatchJob,
+    job: &Job,
+    audit: AuditQueries,
+    quiet: bool,
+) -> Result<(Report, Sources)> {
     let mut analyzer = Analyzer::new(source_windowed(job));
     let mut aggregates = Vec::new();
-    let metas = eks_authlog_aws::fetch(
+    let progress: Arc<StderrProgress> = Arc::new(StderrProgress::new(quiet));
+    let t0 = std::time::Instant::now();
+    let mut metas = eks_authlog_aws::fetch(
         cw,
         &mut Feed(&mut analyzer),
         &mut |a: &Aggregate<'_>| aggregates.push(OwnedAggregate::from(a)),
-        Arc::new(StderrProgress::new(quiet)),
+        progress.clone(),
     )?;
     for a in &aggregates {
         analyzer.add(Evidence::Aggregate(&a.borrowed()));
+    }
+    if audit.unauthorized {
+        let windows = analyzer.audit_search_windows(MAX_AUDIT_WINDOWS);
+        if !windows.is_empty() {
+            let pass = audit_pass(&metas, &windows);
+            let mut rest = cw.clone();
+            let timeout = cw
+                .timeout
+                .unwrap_or(eks_authlog_aws::cloudwatch::DEFAULT_DEADLINE);
+            rest.timeout = Some(timeout.saturating_sub(t0.elapsed()));
+            let later =
+                eks_authlog_aws::fetch_audit(&rest, &pass, &mut Feed(&mut analyzer), progress)?;
+            for m in later {
+                match metas.iter_mut().find(|mine| mine.regions == m.regions) {
+                    Some(mine) => mine.absorb(m),
+                    None => metas.push(m),
+                }
+            }
+        }
     }
     pipeline::check_strict(job, &analyzer)?;
     Ok((
@@ -66,6 +103,35 @@ pub fn events<W: Write>(
     }
     pipeline::check_strict(job, &analyzer)?;
     Ok(analyzer.finish())
+}
+
+/// The audit pass for `windows` (keyed by the log group the denials were read from): each
+/// group's windows go to the region whose fetch read that group.
+fn audit_pass(metas: &[FetchMeta], windows: &SearchWindows) -> AuditPass {
+    let mut pass = AuditPass {
+        windows: AuditWindows {
+            denials: windows.denials,
+            windows: windows.len() as u64,
+            merged: windows.merged,
+            max_per_group: MAX_AUDIT_WINDOWS as u64,
+        },
+        ..AuditPass::default()
+    };
+    for m in metas {
+        let Some(region) = m.regions.first() else {
+            continue;
+        };
+        for group in &m.log_groups {
+            if let Some(w) = windows.by_input.get(group) {
+                let w = w.iter().map(|&(start, end)| QueryWindow { start, end });
+                pass.unauthorized
+                    .entry(region.clone())
+                    .or_default()
+                    .insert(group.clone(), w.collect());
+            }
+        }
+    }
+    pass
 }
 
 /// The job's options for rows Insights returned: it already applied the window (on
@@ -143,14 +209,23 @@ impl StderrProgress {
     }
 }
 
-/// `1 running, 0 done, Running, 1234 records scanned, 12.0s`, or `starting queries, 3.0s`
-/// while no query is running yet.
+/// `1 running, 0 done, Running, 1234 records scanned, 1.2 MB of 4.0 MB estimated, 12.0s`,
+/// or `starting queries, 3.0s` while no query is running yet.
 fn status_text(s: &Status) -> String {
     if s.running == 0 && s.completed == 0 && s.last_status == "Starting" {
         return format!("starting queries, {:.1}s", s.elapsed.as_secs_f64());
     }
+    let bytes = if s.bytes_estimated > 0.0 {
+        format!(
+            ", {} of {} estimated",
+            Bytes(s.bytes_scanned),
+            Bytes(s.bytes_estimated)
+        )
+    } else {
+        format!(", {} scanned", Bytes(s.bytes_scanned))
+    };
     format!(
-        "{} running, {} done, {}, {:.0} records scanned, {:.1}s",
+        "{} running, {} done, {}, {:.0} records scanned{bytes}, {:.1}s",
         s.running,
         s.completed,
         s.last_status,

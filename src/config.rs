@@ -110,6 +110,24 @@ pub struct Config {
     pub access_config: Vec<String>,
     /// Also read the access configuration live (report and failures over CloudWatch).
     pub live_access: Option<crate::live::LiveAccess>,
+    /// `--audit`: the audit queries a CloudWatch run adds after the authenticator pass.
+    pub audit: AuditQueries,
+}
+
+/// `--audit`: which kube-apiserver audit queries a CloudWatch `report`, `creator` or
+/// `failures` runs after the authenticator pass. Audit streams are the largest of the log
+/// group, so each is opt-in but the first, which only looks at the seconds around the
+/// denials that need it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditQueries {
+    /// `audit-unauthorized` over the windows around the denials without identity (default).
+    pub unauthorized: bool,
+}
+
+impl Default for AuditQueries {
+    fn default() -> Self {
+        AuditQueries { unauthorized: true }
+    }
 }
 
 /// Parses a `--since`/`--until` value relative to `now_ms`: a duration ago (`15m`, `24h`,

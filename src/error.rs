@@ -36,6 +36,15 @@ impl Error {
         false
     }
 
+    /// The scan budget refused a query: the binary exits 3.
+    pub fn is_over_budget(&self) -> bool {
+        #[cfg(feature = "cloudwatch")]
+        if let Error::CloudWatch(eks_authlog_aws::cloudwatch::Error::Budget(_)) = self {
+            return true;
+        }
+        false
+    }
+
     /// The run was stopped by SIGTERM: the binary exits 143.
     pub fn is_terminated(&self) -> bool {
         #[cfg(feature = "cloudwatch")]

@@ -9,6 +9,9 @@ pub enum Exit {
     Findings,
     /// Usage or input error, I/O error, AWS error, query failure.
     Error,
+    /// The scan budget (`--max-scan-gb`) refused a query before it started: nothing more
+    /// was spent. `--yes` lifts the budget.
+    OverBudget,
     /// `fleet`: an account or region was skipped (its reason is in the output); the rest
     /// was audited and written.
     Partial,
@@ -26,7 +29,8 @@ impl Exit {
             Exit::Success => 0,
             Exit::Findings => 1,
             Exit::Error => 2,
-            Exit::Partial => 3,
+            Exit::OverBudget => 3,
+            Exit::Partial => 4,
             Exit::Interrupted => 130,
             Exit::Terminated => 143,
         }
@@ -50,12 +54,13 @@ mod tests {
                 Exit::Success,
                 Exit::Findings,
                 Exit::Error,
+                Exit::OverBudget,
                 Exit::Partial,
                 Exit::Interrupted,
                 Exit::Terminated
             ]
             .map(Exit::code),
-            [0, 1, 2, 3, 130, 143]
+            [0, 1, 2, 3, 4, 130, 143]
         );
     }
 }

@@ -115,7 +115,9 @@ pub fn run<W: Write>(cmd: &FleetCommand, mut out: W) -> Result<FleetEnd> {
             totals.elapsed_ms as f64 / 1000.0
         ),
         warnings,
-        exit: if totals.skipped > 0 {
+        exit: if outcome.over_budget {
+            Exit::OverBudget
+        } else if totals.skipped > 0 {
             Exit::Partial
         } else if hit {
             Exit::Findings

@@ -91,6 +91,10 @@ fn fail(e: &eks_authlog::Error) -> ExitCode {
             Exit::Interrupted.into()
         };
     }
+    if e.is_over_budget() {
+        say(format_args!("stopped: {}", chain(e)));
+        return Exit::OverBudget.into();
+    }
     say(format_args!("error: {}", chain(e)));
     Exit::Error.into()
 }

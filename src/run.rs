@@ -130,7 +130,8 @@ fn report(config: &Config) -> Result<(Report, Sources)> {
     };
     #[cfg(feature = "cloudwatch")]
     if let Some(cw) = &config.cloudwatch {
-        let (mut report, mut sources) = crate::cloudwatch::report(cw, &job, config.quiet)?;
+        let (mut report, mut sources) =
+            crate::cloudwatch::report(cw, &job, config.audit, config.quiet)?;
         let mut cfg = read_access_config(config)?;
         if let Some(live) = &config.live_access {
             read_live(live, config.quiet, &mut cfg, &mut sources);

@@ -53,6 +53,14 @@ fn answer(method: &str, target: &str, path: &str) -> (u16, Option<&'static str>,
                 "statistics": {"recordsMatched": 1.0, "recordsScanned": 10.0, "bytesScanned": 1000.0},
             }));
         }
+        // The estimate fallback: the fake answers `| estimate` with its ordinary row, so the
+        // run counts the group's stored bytes against its budget instead.
+        "DescribeLogGroups" => {
+            return ok(serde_json::json!({"logGroups": [
+                {"logGroupName": "/aws/eks/demo/cluster", "storedBytes": 5000},
+                {"logGroupName": "/aws/eks/nope/cluster", "storedBytes": 5000},
+            ]}));
+        }
         "" => {}
         _ => return ok(serde_json::json!({})),
     }

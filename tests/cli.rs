@@ -522,6 +522,9 @@ fn cloudwatch_only_flags_are_errors_next_to_log_files() {
         &["--strategy", "events"],
         &["--log-group", "/aws/eks/demo/cluster"],
         &["--all-clusters"],
+        &["--max-scan-gb", "1"],
+        &["--yes"],
+        &["--audit", "none"],
     ] {
         let o = cmd()
             .args(["report", "testdata/sample.log", "-o", "json"])
@@ -539,6 +542,37 @@ fn cloudwatch_only_flags_are_errors_next_to_log_files() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--cluster <NAME>"), "{}", stderr(&o));
+}
+
+#[cfg(feature = "cloudwatch")]
+#[test]
+fn help_shows_the_scan_budget_its_default_and_the_audit_queries() {
+    let o = cmd().args(["report", "--help"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let help = String::from_utf8(o.stdout).unwrap();
+    for part in [
+        "--max-scan-gb <GB>",
+        "[default: 10]",
+        "--yes",
+        "--audit <QUERIES>",
+        "[default: unauthorized]",
+        "3 over the --max-scan-gb",
+    ] {
+        assert!(help.contains(part), "{part}:\n{help}");
+    }
+    // A budget and --yes contradict each other; a budget is a number.
+    let o = cmd()
+        .args(["report", "--cluster", "demo", "--yes", "--max-scan-gb", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+    let o = cmd()
+        .args(["report", "--cluster", "demo", "--max-scan-gb", "lots"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("number of GB"), "{}", stderr(&o));
 }
 
 /// The binary as a std command, for redirecting its stdout or stderr to a file.

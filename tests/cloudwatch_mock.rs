@@ -15,6 +15,7 @@ use std::time::Duration;
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::config::retry::RetryConfig;
 use aws_sdk_cloudwatchlogs::error::ErrorMetadata;
+use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
 use aws_sdk_cloudwatchlogs::operation::get_query_results::{
     GetQueryResultsError, GetQueryResultsOutput,
 };
@@ -24,11 +25,13 @@ use aws_sdk_cloudwatchlogs::types::error::{
     LimitExceededException, MalformedQueryException, ResourceNotFoundException,
 };
 use aws_sdk_cloudwatchlogs::types::{
-    QueryCompileError, QueryCompileErrorLocation, QueryStatistics, QueryStatus, ResultField,
+    LogGroup, QueryCompileError, QueryCompileErrorLocation, QueryStatistics, QueryStatus,
+    ResultField,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use eks_authlog_aws::cloudwatch::budget::{BudgetError, ScanBudget};
 use eks_authlog_aws::cloudwatch::{
-    AggKind, Error, Insights, PollPolicy, Request, RetryPolicy, Silent,
+    AggKind, Error, EstimateSource, Insights, PollPolicy, QueryWindow, Request, RetryPolicy, Silent,
 };
 use eks_authlog_core::queries;
 use eks_authlog_core::source::{Envelope, Loc};
@@ -829,4 +832,390 @@ async fn interruption_says_how_many_queries_were_stopped() {
         err.to_string(),
         "interrupted; the running query was stopped"
     );
+}
+
+// ---- Estimates and the scan budget ----------------------------------------------------------
+
+/// Every StartQuery the engine sent: (start, end, query text, limit parameter).
+type Sent = Arc<Mutex<Vec<(i64, i64, String, Option<i32>)>>>;
+
+/// A StartQuery rule that records every request it sees and answers `id`.
+fn recording_start(sent: &Sent, id: &'static str) -> Rule {
+    let sent = sent.clone();
+    mock!(Client::start_query)
+        .match_requests(move |r| {
+            sent.lock().unwrap().push((
+                r.start_time().unwrap(),
+                r.end_time().unwrap(),
+                r.query_string().unwrap().to_owned(),
+                r.limit(),
+            ));
+            true
+        })
+        .then_output(move || started(id))
+}
+
+fn estimate_rows(cells: &[(&str, &str)]) -> GetQueryResultsOutput {
+    let row = cells
+        .iter()
+        .map(|(f, v)| ResultField::builder().field(*f).value(*v).build())
+        .collect();
+    GetQueryResultsOutput::builder()
+        .status(QueryStatus::Complete)
+        .results(row)
+        .build()
+}
+
+/// StartQuery rules, both recording into `sent`: `| estimate` texts get query id `e-1`,
+/// every other text `q-1`. The estimate rule comes first, so it sees every request.
+fn start_by_kind(sent: &Sent) -> (Rule, Rule) {
+    let estimate = {
+        let sent = sent.clone();
+        mock!(Client::start_query)
+            .match_requests(move |r| {
+                let text = r.query_string().unwrap_or_default();
+                let is = text.ends_with("| estimate\n");
+                if is {
+                    sent.lock().unwrap().push((
+                        r.start_time().unwrap(),
+                        r.end_time().unwrap(),
+                        text.to_owned(),
+                        r.limit(),
+                    ));
+                }
+                is
+            })
+            .then_output(|| started("e-1"))
+    };
+    (estimate, recording_start(sent, "q-1"))
+}
+
+fn with_budget(mut req: Request, budget: &Arc<ScanBudget>) -> Request {
+    req.budget = Some(budget.clone());
+    req
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_query_is_estimated_before_it_runs_and_costs_are_reported() {
+    let sent: Sent = Arc::default();
+    let (estimate, query) = start_by_kind(&sent);
+    let estimate_answer = results_rule("e-1", "estimate");
+    let rows = results_rule("q-1", "two-lines");
+    let ins = insights(&[&estimate, &query, &estimate_answer, &rows]);
+    let budget = Arc::new(ScanBudget::from_gb(10.0));
+    let req = with_budget(request(&[GROUP], S, S + 100), &budget);
+    let (lines, meta) = common::fetch_lines(&ins, &req).await.unwrap();
+    assert_eq!(lines.len(), 2);
+
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let (s0, e0, text0, limit0) = &sent[0];
+    assert_eq!((*s0, *e0), (S, S + 100));
+    assert_eq!(text0, &queries::RECENT.estimate_text().unwrap());
+    assert_eq!(*limit0, None, "an estimate is sent without a row cap");
+    assert!(
+        sent[1].2.ends_with("| limit 10000\n"),
+        "then the query itself"
+    );
+
+    assert_eq!(meta.estimate_queries, 1);
+    assert_eq!(meta.queries_run, 1);
+    assert_eq!(meta.estimated_bytes, Some(5e6));
+    assert_eq!(meta.max_scan_bytes, Some(10e9));
+    let [cost] = &meta.query_costs[..] else {
+        panic!("{:?}", meta.query_costs)
+    };
+    assert_eq!(cost.query, "recent");
+    assert_eq!(cost.log_group, GROUP);
+    assert_eq!(cost.estimated_bytes, Some(5e6));
+    assert_eq!(cost.estimate_source, EstimateSource::Insights);
+    assert_eq!(cost.bytes_scanned, Some(2e9));
+    assert_eq!(cost.cost_usd, Some(0.01));
+    // The budget was charged what the query scanned, not what was estimated.
+    assert_eq!(budget.spent_bytes(), 2e9);
+    assert_eq!(budget.left_bytes(), Some(8e9));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_estimate_over_the_budget_refuses_before_anything_is_spent() {
+    let sent: Sent = Arc::default();
+    let (estimate, query) = start_by_kind(&sent);
+    let big = mock!(Client::get_query_results)
+        .match_requests(|r| r.query_id() == Some("e-1"))
+        .then_output(|| estimate_rows(&[("bytes", "25000000000")]));
+    let ins = insights(&[&estimate, &query, &big]);
+    let budget = Arc::new(ScanBudget::from_gb(10.0));
+    let req = with_budget(request(&[GROUP], S, S + 100), &budget);
+    let e = common::fetch_lines(&ins, &req).await.unwrap_err();
+    let Error::Budget(BudgetError::Exceeded {
+        what,
+        estimate_bytes,
+        left_bytes,
+        ..
+    }) = &e
+    else {
+        panic!("{e}")
+    };
+    assert!(what.contains("recent") && what.contains(GROUP), "{what}");
+    assert_eq!((*estimate_bytes, *left_bytes), (25e9, 10e9));
+    let text = e.to_string();
+    for part in ["25.00 GB", "10.00 GB", "--max-scan-gb", "--yes"] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    assert_eq!(query.num_calls(), 0, "no query was started");
+    assert_eq!(budget.spent_bytes(), 0.0);
+    assert_eq!(budget.left_bytes(), Some(10e9), "the refusal holds nothing");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rejected_estimate_falls_back_to_stored_bytes_and_says_so() {
+    let rejected = mock!(Client::start_query)
+        .match_requests(|r| {
+            r.query_string()
+                .unwrap_or_default()
+                .ends_with("| estimate\n")
+        })
+        .then_error(|| {
+            StartQueryError::MalformedQueryException(
+                MalformedQueryException::builder()
+                    .message("unknown command estimate")
+                    .build(),
+            )
+        });
+    let query = mock!(Client::start_query).then_output(|| started("q-1"));
+    let rows = results_rule("q-1", "two-lines");
+    let stored = mock!(Client::describe_log_groups)
+        .match_requests(|r| r.log_group_name_prefix() == Some(GROUP))
+        .then_output(|| {
+            DescribeLogGroupsOutput::builder()
+                .log_groups(
+                    LogGroup::builder()
+                        .log_group_name(format!("{GROUP}-other"))
+                        .stored_bytes(1)
+                        .build(),
+                )
+                .log_groups(
+                    LogGroup::builder()
+                        .log_group_name(GROUP)
+                        .stored_bytes(3_000_000_000)
+                        .build(),
+                )
+                .build()
+        });
+    let ins = insights(&[&rejected, &query, &rows, &stored]);
+    let budget = Arc::new(ScanBudget::from_gb(10.0));
+    let req = with_budget(request(&[GROUP], S, S + 100), &budget);
+    let (_, meta) = common::fetch_lines(&ins, &req).await.unwrap();
+    let cost = &meta.query_costs[0];
+    assert_eq!(cost.estimate_source, EstimateSource::StoredBytes);
+    assert_eq!(
+        cost.estimated_bytes,
+        Some(3e9),
+        "the exact group, not the prefix match"
+    );
+    let note = cost.estimate_note.as_deref().unwrap();
+    assert!(
+        note.contains("rejected") && note.contains("unknown command estimate"),
+        "{note}"
+    );
+    assert_eq!(meta.api_calls.describe_log_groups, 1);
+    assert_eq!(query.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreadable_estimate_with_no_fallback_is_refused_unless_the_budget_is_lifted() {
+    // What moto does: it ignores `| estimate` and returns the query's ordinary rows.
+    let start = mock!(Client::start_query).then_output(|| started("q-1"));
+    let rows = results_rule("q-1", "two-lines");
+    let no_stored = mock!(Client::describe_log_groups)
+        .then_output(|| DescribeLogGroupsOutput::builder().build());
+    let ins = insights(&[&start, &rows, &no_stored]);
+
+    let limited = Arc::new(ScanBudget::from_gb(10.0));
+    let req = with_budget(request(&[GROUP], S, S + 100), &limited);
+    let e = common::fetch_lines(&ins, &req).await.unwrap_err();
+    let Error::Budget(BudgetError::Unknown { what, why, .. }) = &e else {
+        panic!("{e}")
+    };
+    assert!(what.contains("recent"), "{what}");
+    assert!(
+        why.contains("the estimate of recent could not be read: expected one row, got 2"),
+        "{why}"
+    );
+    assert!(why.contains("no storedBytes"), "{why}");
+    assert!(e.to_string().contains("--yes"), "{e}");
+    assert_eq!(start.num_calls(), 1, "only the estimate was sent");
+
+    let open = Arc::new(ScanBudget::unlimited());
+    let req = with_budget(request(&[GROUP], S, S + 100), &open);
+    let (lines, meta) = common::fetch_lines(&ins, &req).await.unwrap();
+    assert_eq!(lines.len(), 2);
+    let cost = &meta.query_costs[0];
+    assert_eq!(cost.estimate_source, EstimateSource::None);
+    assert_eq!(cost.estimated_bytes, None, "never a silent zero");
+    assert_eq!(cost.bytes_scanned, Some(2e9));
+    assert_eq!(meta.max_scan_bytes, None);
+    assert_eq!(open.spent_bytes(), 2e9);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_estimate_query_is_an_error_naming_its_group() {
+    let sent: Sent = Arc::default();
+    let (estimate, query) = start_by_kind(&sent);
+    let failed = mock!(Client::get_query_results)
+        .match_requests(|r| r.query_id() == Some("e-1"))
+        .then_output(|| status("Failed"));
+    let ins = insights(&[&estimate, &query, &failed]);
+    let budget = Arc::new(ScanBudget::from_gb(10.0));
+    let req = with_budget(request(&[GROUP], S, S + 100), &budget);
+    let e = common::fetch_lines(&ins, &req).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::QueryEnded { log_group, status, .. } if log_group == GROUP && status == "Failed"),
+        "{e}"
+    );
+    assert_eq!(query.num_calls(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn split_halves_are_budgeted_from_what_the_capped_window_scanned() {
+    // Each half is expected to scan half of the whole window's 2 GB; a 2.5 GB budget admits
+    // the first estimate (1 GB) and the whole window (2 GB scanned leaves 0.5 GB), then
+    // refuses the halves (1 GB each).
+    let estimate = mock!(Client::start_query)
+        .match_requests(|r| {
+            r.query_string()
+                .unwrap_or_default()
+                .ends_with("| estimate\n")
+        })
+        .then_output(|| started("e-1"));
+    let answer = mock!(Client::get_query_results)
+        .match_requests(|r| r.query_id() == Some("e-1"))
+        .then_output(|| estimate_rows(&[("bytes", "1000000000")]));
+    let full = window_rule(S, S + 100, "full");
+    let full_rows = results_rule("full", "two-lines");
+    let ins = insights(&[&estimate, &answer, &full, &full_rows]);
+    let budget = Arc::new(ScanBudget::from_gb(2.5));
+    let mut req = with_budget(request(&[GROUP], S, S + 100), &budget);
+    req.limit = 2; // two-lines has 2 rows: the window is capped
+    let e = common::fetch_lines(&ins, &req).await.unwrap_err();
+    let Error::Budget(BudgetError::Exceeded {
+        what,
+        estimate_bytes,
+        ..
+    }) = &e
+    else {
+        panic!("{e}")
+    };
+    assert_eq!(*estimate_bytes, 1e9);
+    assert!(what.contains(&format!("{S}..{}", S + 50)), "{what}");
+    assert_eq!(budget.spent_bytes(), 2e9);
+}
+
+#[tokio::test(start_paused = true)]
+async fn windowed_queries_run_over_exactly_the_windows_and_keep_audit_rows() {
+    let sent: Sent = Arc::default();
+    let (estimate, query) = start_by_kind(&sent);
+    let answer = results_rule("e-1", "estimate");
+    let rows = results_rule("q-1", "audit-401s");
+    let ins = insights(&[&estimate, &query, &answer, &rows]);
+    let budget = Arc::new(ScanBudget::from_gb(10.0));
+    let mut req = with_budget(request(&[GROUP], S - 3600, S + 3600), &budget);
+    req.windows = vec![
+        QueryWindow {
+            start: S + 1,
+            end: S + 13,
+        },
+        QueryWindow {
+            start: S + 600,
+            end: S + 611,
+        },
+    ];
+    let mut lines = Vec::new();
+    let meta = ins
+        .fetch_events(
+            &req,
+            &queries::AUDIT_UNAUTHORIZED,
+            &mut |t: &[u8], e: &Envelope<'_>, l: Loc<'_>| {
+                lines.push((
+                    String::from_utf8(t.to_vec()).unwrap(),
+                    e.stream.map(str::to_owned),
+                    l.input.to_owned(),
+                ))
+            },
+            Arc::new(Silent),
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+    let mut sent = sent.lock().unwrap().clone();
+    sent.sort();
+    let spans: Vec<(i64, i64, bool)> = sent
+        .iter()
+        .map(|(s, e, t, _)| (*s, *e, t.ends_with("| estimate\n")))
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            (S + 1, S + 13, true),
+            (S + 1, S + 13, false),
+            (S + 600, S + 611, true),
+            (S + 600, S + 611, false)
+        ],
+        "each window estimated and queried; never the whole request window"
+    );
+    for (_, _, text, _) in &sent {
+        assert!(
+            text.contains("filter @logStream like /^kube-apiserver-audit-/")
+                && text.contains("filter responseStatus.code = 401"),
+            "{text}"
+        );
+    }
+    // Both windows answered the same page: each row twice (same @ptr), and the
+    // authenticator row is dropped as from the wrong stream.
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].0.contains("\"code\":401"));
+    assert_eq!(lines[0].2, GROUP);
+    assert_eq!(meta.duplicates_dropped, 2);
+    assert_eq!(meta.rows_filtered, 1);
+    assert_eq!(meta.estimate_queries, 2);
+    let [cost] = &meta.query_costs[..] else {
+        panic!("{:?}", meta.query_costs)
+    };
+    assert_eq!((cost.query, cost.windows), ("audit-unauthorized", 2));
+    assert_eq!(cost.estimated_bytes, Some(10e6));
+    assert_eq!(cost.bytes_scanned, Some(6e6));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_public_estimate_reads_every_query_group_and_window() {
+    let sent: Sent = Arc::default();
+    let (estimate, _) = start_by_kind(&sent);
+    let answer = results_rule("e-1", "estimate");
+    let ins = insights(&[&estimate, &answer]);
+    let other = "/aws/eks/other/cluster";
+    let req = request(&[GROUP, other], S, S + 100);
+    let estimates = ins
+        .estimate(
+            &req,
+            &[&queries::AGG_IDENTITIES, &queries::AGG_FAILURES],
+            Arc::new(Silent),
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+    let got: Vec<(&str, &str, Option<f64>, EstimateSource)> = estimates
+        .iter()
+        .map(|e| (e.query, e.log_group.as_str(), e.bytes, e.source))
+        .collect();
+    let i = EstimateSource::Insights;
+    assert_eq!(
+        got,
+        [
+            ("agg-identities", GROUP, Some(5e6), i),
+            ("agg-identities", other, Some(5e6), i),
+            ("agg-failures", GROUP, Some(5e6), i),
+            ("agg-failures", other, Some(5e6), i),
+        ]
+    );
+    assert_eq!(sent.lock().unwrap().len(), 4);
 }

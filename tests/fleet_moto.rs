@@ -399,7 +399,7 @@ async fn fleet_audits_accounts_regions_and_clusters() {
         "json",
     ];
     let t0 = Instant::now();
-    let out = run(&mut fleet(&url, &sts.url, &args), 3);
+    let out = run(&mut fleet(&url, &sts.url, &args), 4);
     let wall = t0.elapsed();
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["schema"], "eks-authlog.fleet/v1");
@@ -468,13 +468,22 @@ async fn fleet_audits_accounts_regions_and_clusters() {
     // Ids: unique in the run.
     let ids: BTreeSet<&str> = findings.iter().map(|f| f["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), findings.len());
-    // The cost and the calls it took: one StartQuery per region (20 log groups in one
-    // query), one AssumeRole per account, counted by the proxy too.
+    // The cost and the calls it took: per region one `| estimate` query and one query over
+    // its 20 log groups; one AssumeRole per account, counted by the proxy too. moto answers
+    // the estimate with ordinary rows, so each group's stored bytes stand in for it (one
+    // DescribeLogGroups each), never a silent zero.
     let totals = &doc["totals"];
     assert_eq!(totals["sts_assume_role"], 3);
     assert_eq!(sts.calls.load(Ordering::Relaxed), 3);
     for t in &targets[..3] {
-        assert_eq!(t["api_calls"]["start_query"], 1, "{t}");
+        assert_eq!(t["api_calls"]["start_query"], 2, "{t}");
+        assert_eq!(t["api_calls"]["describe_log_groups"], 20, "{t}");
+        assert_eq!(
+            t["estimated_bytes"].as_f64(),
+            t["stored_bytes"].as_f64(),
+            "{t}"
+        );
+        assert!(t["estimated_bytes"].as_f64().unwrap() > 0.0, "{t}");
         for c in t["clusters"].as_array().unwrap() {
             let i: usize = c["cluster"].as_str().unwrap()[1..].parse().unwrap();
             // The denials, the expired token and the grant; not the audit line, not the old one.
@@ -483,12 +492,12 @@ async fn fleet_audits_accounts_regions_and_clusters() {
         }
     }
     eprintln!(
-        "fleet over moto: {} targets, {} clusters, {} findings, {} API calls, {} stored bytes, {:?}",
+        "fleet over moto: {} targets, {} clusters, {} findings, {} API calls, {} bytes estimated, {:?}",
         totals["targets"],
         totals["clusters"],
         totals["findings"],
         totals["api_calls"],
-        totals["stored_bytes"],
+        totals["estimated_bytes"],
         wall
     );
     // The state has every audited log group, none of C's, each ending at the run's end.
@@ -499,7 +508,7 @@ async fn fleet_audits_accounts_regions_and_clusters() {
     assert!(entries.iter().all(|e| e["end"] == end));
 
     // The same run as NDJSON, from scratch: the same findings with the same ids.
-    let nd = ndjson(&run(fleet(&url, &sts.url, &args[..10]).args(["-o", "ndjson"]), 3).stdout);
+    let nd = ndjson(&run(fleet(&url, &sts.url, &args[..10]).args(["-o", "ndjson"]), 4).stdout);
     let again: BTreeSet<&str> = nd.iter().map(|f| f["id"].as_str().unwrap()).collect();
     assert_eq!(again, ids);
 
@@ -525,6 +534,24 @@ async fn fleet_audits_accounts_regions_and_clusters() {
     );
     run(fleet(&url, &sts.url, &one).args(["--fail-on", "high"]), 0);
     run(fleet(&url, &sts.url, &one).args(["--fail-on", "token"]), 1);
+
+    // One budget for the whole run: 10 kB is less than one region's estimate, so nothing is
+    // scanned and the exit code says over budget; --yes lifts it.
+    let out = run(
+        fleet(&url, &sts.url, &one).args(["--max-scan-gb", "0.00001"]),
+        3,
+    );
+    let skipped = ndjson(&out.stdout);
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0]["kind"], "target_skipped");
+    assert!(
+        skipped[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("scan budget"),
+        "{skipped:?}"
+    );
+    run(fleet(&url, &sts.url, &one).args(["--yes"]), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

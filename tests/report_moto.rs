@@ -122,6 +122,8 @@ async fn report_from_cloudwatch_equals_report_from_a_file() {
     let text: Vec<&str> = events.iter().map(|(_, l)| l.as_str()).collect();
     std::fs::write(&file, text.join("\n") + "\n").unwrap();
 
+    // The authenticator pass alone: the audit pass (the default `--audit unauthorized`)
+    // would read this audit stream's lines too, which the file does not hold.
     let remote = run_json(
         &url,
         &[
@@ -133,6 +135,8 @@ async fn report_from_cloudwatch_equals_report_from_a_file() {
             "-o",
             "json",
             "--quiet",
+            "--audit",
+            "none",
         ],
         0,
     );
@@ -258,4 +262,187 @@ async fn a_group_without_authenticator_lines_says_how_to_enable_them() {
         err.contains("aws eks update-cluster-config --name quiet --region us-east-1"),
         "{err}"
     );
+}
+
+/// An aws-iam-authenticator denial with no identity (an STS failure) at `ms`.
+fn sts_denial(ms: i64, port: u16) -> String {
+    format!(
+        r#"time="{}" level=warning msg="access denied" client="127.0.0.1:{port}" error="sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: {{\"Error\":{{\"Code\":\"InvalidClientTokenId\",\"Message\":\"The security token included in the request is invalid.\",\"Type\":\"Sender\"}},\"RequestId\":\"a9068247-f1ab-47ef-b1b1-cda46a27be0e\"}}" method=POST path=/authenticate"#,
+        format_ms(ms / 1000 * 1000)
+    )
+}
+
+/// The kube-apiserver audit event of a failed authentication (a 401) received at `ms`.
+fn audit_401(ms: i64, ip: &str, agent: &str) -> String {
+    let us = format_ms(ms);
+    format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a-{ms}","stage":"ResponseStarted","requestURI":"/api/v1/namespaces/default/pods","verb":"list","user":{{}},"sourceIPs":["{ip}"],"userAgent":"{agent}","objectRef":{{"resource":"pods","namespace":"default","apiVersion":"v1"}},"responseStatus":{{"metadata":{{}},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}},"requestReceivedTimestamp":"{us}","stageTimestamp":"{us}"}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_attributes_unattributed_failures_from_the_audit_windows_only() {
+    let Some(m) = moto().await else { return };
+    let url = std::env::var("EKS_AUTHLOG_MOTO_URL").unwrap();
+    let group = "/aws/eks/knock/cluster";
+    let base = (now_ms() - 2 * 3_600_000) / 1000 * 1000;
+    let later = base + 1_800_000;
+    put(
+        m.client(),
+        group,
+        "authenticator-0123456789abcdef0123456789abcdef",
+        &[
+            (base, sts_denial(base, 50001)),
+            (later, sts_denial(later, 50002)),
+        ],
+    )
+    .await;
+    let kubectl = "kubectl/v1.29.3 (linux/amd64) kubernetes/6813625";
+    put(
+        m.client(),
+        group,
+        "kube-apiserver-audit-0123456789abcdef0123456789abcdef",
+        &[
+            (base + 300, audit_401(base + 300, "10.0.3.17", kubectl)),
+            (
+                later + 200,
+                audit_401(later + 200, "10.0.9.2", "Terraform/1.9.5"),
+            ),
+            // Far from any denial: outside every audit window, so never read.
+            (
+                base - 3_600_000,
+                audit_401(base - 3_600_000, "10.9.9.9", "curl/8.5.0"),
+            ),
+            (
+                base + 600_000,
+                audit_401(base + 600_000, "10.9.9.8", "curl/8.5.0"),
+            ),
+        ],
+    )
+    .await;
+
+    let doc = run_json(
+        &url,
+        &["report", "--cluster", "knock", "-o", "json", "--quiet"],
+        0,
+    );
+    let audit = &doc["audit"];
+    assert_eq!(
+        audit["events"]["total"], 2,
+        "only the windows were read: {audit}"
+    );
+    let attribution = &audit["attribution"];
+    assert_eq!(attribution["denials"], 2, "{attribution}");
+    assert_eq!(attribution["exact"], 2, "{attribution}");
+    assert_eq!(attribution["unmatched"], 0, "{attribution}");
+    let class = doc["failures"]["by_class"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["count"] == 2)
+        .expect("one class holds both denials");
+    let callers: Vec<(&str, &str)> = class["callers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["source_ip"].as_str().unwrap(),
+                c["user_agent"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        callers,
+        [("10.0.3.17", kubectl), ("10.0.9.2", "Terraform/1.9.5")]
+    );
+
+    let source = &doc["source"][0];
+    assert_eq!(
+        doc["source"].as_array().unwrap().len(),
+        1,
+        "one entry per region"
+    );
+    assert_eq!(
+        source["queries"],
+        serde_json::json!(["recent", "audit-unauthorized"])
+    );
+    assert_eq!(
+        source["audit_windows"],
+        serde_json::json!({"denials": 2, "windows": 2, "merged": 0, "max_per_group": 100})
+    );
+    assert_eq!(
+        source["estimate_queries"], 3,
+        "one estimate per query window"
+    );
+    assert_eq!(source["max_scan_bytes"], 10e9);
+    let costs = source["query_costs"].as_array().unwrap();
+    let summary: Vec<(&str, u64, &str)> = costs
+        .iter()
+        .map(|c| {
+            (
+                c["query"].as_str().unwrap(),
+                c["windows"].as_u64().unwrap(),
+                c["estimate_source"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // moto ignores `| estimate` and answers with ordinary rows: the tool says so and counts
+    // the group's stored bytes instead, never zero.
+    assert_eq!(
+        summary,
+        [
+            ("recent", 1, "stored_bytes"),
+            ("audit-unauthorized", 2, "stored_bytes")
+        ]
+    );
+    for c in costs {
+        assert!(c["estimated_bytes"].as_f64().unwrap() > 0.0, "{c}");
+        assert!(
+            c["estimate_note"]
+                .as_str()
+                .unwrap()
+                .contains("could not be read"),
+            "{c}"
+        );
+        assert_eq!(c["bytes_scanned"], Value::Null, "moto sends no statistics");
+    }
+
+    // The same run over a budget of nothing stops before the first query, exit 3.
+    let o = run(
+        &url,
+        &[
+            "report",
+            "--cluster",
+            "knock",
+            "--max-scan-gb",
+            "0",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(o.stdout.is_empty(), "no report");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("query recent on /aws/eks/knock/cluster") && err.contains("--yes"),
+        "{err}"
+    );
+    // --yes lifts the budget; the estimate is still made and reported.
+    let doc = run_json(
+        &url,
+        &[
+            "report",
+            "--cluster",
+            "knock",
+            "--yes",
+            "-o",
+            "json",
+            "--quiet",
+        ],
+        0,
+    );
+    assert_eq!(doc["source"][0]["max_scan_bytes"], Value::Null);
+    assert_eq!(doc["audit"]["attribution"]["exact"], 2);
+    assert_eq!(doc["source"][0]["estimate_queries"], 3);
 }

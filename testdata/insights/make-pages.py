@@ -92,3 +92,24 @@ page('agg-failures', [
    stats={'recordsMatched': 8.0, 'recordsScanned': 5000.0, 'bytesScanned': 1e9})
 page('moto-stats-ignored', [[{'field': '@ptr', 'value': '17'}], [{'field': '@ptr', 'value': '18'}]],
      'what moto returns for a stats query: one @ptr-only row per event')
+AUDIT_STREAM = 'kube-apiserver-audit-0123456789abcdef0123456789abcdef'
+
+
+def unauthorized(ms, ip, agent):
+    us = f'{iso(ms)[:-1]}.{(ms % 1000) * 1000:06d}Z'
+    return ('{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a-' + str(ms) + '",'
+            '"stage":"ResponseStarted","requestURI":"/api/v1/namespaces/default/pods","verb":"list","user":{},'
+            f'"sourceIPs":["{ip}"],"userAgent":"{agent}",'
+            '"objectRef":{"resource":"pods","namespace":"default","apiVersion":"v1"},'
+            '"responseStatus":{"metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401},'
+            f'"requestReceivedTimestamp":"{us}","stageTimestamp":"{us}"}}')
+
+
+page('audit-401s', [
+    row('a1', B + 7_100, unauthorized(B + 7_100, '10.0.3.17', 'kubectl/v1.29.3 (linux/amd64) kubernetes/6813625'),
+        stream=AUDIT_STREAM),
+    row('a2', B + 7_200, denied(B + 7_200, 53010)),
+], 'audit-unauthorized over one window: a 401 from an audit stream, and an authenticator row the '
+   'server should have filtered out', stats={'recordsMatched': 1.0, 'recordsScanned': 900.0, 'bytesScanned': 3e6})
+page('estimate', [cells({'estimatedBytes': '5000000'})],
+     'an `| estimate` answer: one row, one numeric field (its name is not documented; any name is read)')

@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::config::ProvideCredentials;
-use aws_sdk_cloudwatchlogs::error::DisplayErrorContext;
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 
@@ -36,6 +35,7 @@ use eks_authlog_core::queries;
 use eks_authlog_core::report::source::ApiCalls;
 use eks_authlog_core::source::{Envelope, Loc};
 
+use crate::cloudwatch::budget::{DEFAULT_MAX_SCAN_GB, ScanBudget};
 use crate::cloudwatch::{
     self as cw, ClientOptions, Error, Insights, MAX_GROUPS_PER_QUERY, Notice, Progress, Request,
 };
@@ -70,6 +70,9 @@ pub struct FleetJob {
     pub batch: usize,
     /// `--timeout`: the whole run.
     pub timeout: Duration,
+    /// The run's one scan budget (`--max-scan-gb`, unlimited with `--yes`), shared by every
+    /// query of every target: each is estimated (no charge) and admitted before it starts.
+    pub budget: Arc<ScanBudget>,
 }
 
 impl Default for FleetJob {
@@ -88,6 +91,7 @@ impl Default for FleetJob {
             max_queries: 5,
             batch: MAX_GROUPS_PER_QUERY,
             timeout: Duration::from_secs(3600),
+            budget: Arc::new(ScanBudget::from_gb(DEFAULT_MAX_SCAN_GB)),
         }
     }
 }
@@ -115,6 +119,8 @@ pub struct FleetOutcome {
     pub state: State,
     /// Writing streamed findings or saving the state failed; the run stopped there.
     pub output_error: Option<OutputError>,
+    /// Some target's query was refused by the scan budget (it is skipped, with the reason).
+    pub over_budget: bool,
 }
 
 /// Why streaming the findings or saving the state failed.
@@ -167,6 +173,7 @@ struct Shared {
     /// Set to true on Ctrl-C, SIGTERM or the deadline: every running fetch stops its queries.
     stop: watch::Receiver<bool>,
     sts_calls: std::sync::atomic::AtomicU64,
+    over_budget: std::sync::atomic::AtomicBool,
 }
 
 async fn run_all(
@@ -203,6 +210,7 @@ async fn run_all(
         done: done_tx,
         stop: stop_rx,
         sts_calls: Default::default(),
+        over_budget: Default::default(),
     });
     // One account's credentials serve all its regions: AssumeRole once per account.
     let accounts: Vec<Option<String>> = if job.accounts.is_empty() {
@@ -266,10 +274,15 @@ async fn run_all(
                 Some(Ok(mut r)) => {
                     // A skipped target's finding goes out as soon as it is known.
                     for (_, region, result) in &r {
-                        if let Err(Failure::Failed(t)) = result
+                        let target = match result {
+                            Ok((t, _)) => Some(t),
+                            Err(Failure::Failed(t)) => Some(&t.0),
+                            Err(Failure::Stopped) => None,
+                        };
+                        if let Some(t) = target.filter(|t| t.status == TargetStatus::Skipped)
                             && let Some(s) = stream.as_mut()
                             && output_error.is_none()
-                            && let Err(e) = s(&[skipped_finding(&t.0, region)])
+                            && let Err(e) = s(&[skipped_finding(t, region)])
                         {
                             output_error = Some(OutputError::Write(e));
                             let _ = stop_tx.send(true);
@@ -329,6 +342,9 @@ async fn run_all(
         stopped,
         state,
         output_error,
+        over_budget: shared
+            .over_budget
+            .load(std::sync::atomic::Ordering::Relaxed),
     })
 }
 
@@ -403,7 +419,9 @@ async fn assume(
     .await
     {
         Ok(Ok(c)) => return Ok(c),
-        Ok(Err(e)) => DisplayErrorContext(&e).to_string(),
+        // The causes' own words (STS's code and message), not DisplayErrorContext's dump of
+        // the raw response.
+        Ok(Err(e)) => chain(&e),
         Err(_) => format!("no answer from STS within {:?}", opts.credentials_timeout),
     };
     Err(Arc::new(Error::AssumeRole { role_arn, detail }))
@@ -420,6 +438,7 @@ fn skipped_target(account: &str, region: &str, e: &Error) -> TargetResult {
         api_calls: ApiCalls::default(),
         describe_log_groups: 0,
         bytes_scanned: 0.0,
+        estimated_bytes: 0.0,
         queries_without_statistics: 0,
         stored_bytes: 0,
         cost_usd: 0.0,
@@ -485,6 +504,7 @@ async fn audit(
         api_calls: ApiCalls::default(),
         describe_log_groups: insights.describe_calls(),
         bytes_scanned: 0.0,
+        estimated_bytes: 0.0,
         queries_without_statistics: 0,
         stored_bytes: groups
             .iter()
@@ -518,10 +538,13 @@ async fn audit(
         };
         match fetch_window(shared, &insights, &names, window).await {
             Ok((meta, reports)) => {
-                target.queries_run += meta.queries_run;
-                add_calls(&mut target.api_calls, meta.api_calls);
-                target.bytes_scanned += meta.bytes_scanned;
-                target.queries_without_statistics += meta.queries_without_statistics;
+                if let Some(meta) = &meta {
+                    target.queries_run += meta.queries_run;
+                    add_calls(&mut target.api_calls, meta.api_calls);
+                    target.bytes_scanned += meta.bytes_scanned;
+                    target.estimated_bytes += meta.estimated_bytes.unwrap_or(0.0);
+                    target.queries_without_statistics += meta.queries_without_statistics;
+                }
                 let mut window_findings = Vec::new();
                 for (group, (report, lines, outside)) in names.iter().zip(reports) {
                     let cluster = cw::cluster_name(group).unwrap_or(group).to_owned();
@@ -545,7 +568,7 @@ async fn audit(
                     });
                     window_findings.append(&mut f);
                 }
-                if !meta.complete {
+                if let Some(meta) = meta.filter(|m| !m.complete) {
                     // A capped window is not complete: its findings are reported, but the
                     // state stays where it was so that the next run reads it again.
                     target.status = TargetStatus::Skipped;
@@ -574,6 +597,11 @@ async fn audit(
                 return Err(Failure::Stopped);
             }
             Err(e) => {
+                if matches!(e, Error::Budget(_)) {
+                    shared
+                        .over_budget
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 target.status = TargetStatus::Skipped;
                 target.reason = Some(chain(&e));
             }
@@ -592,6 +620,7 @@ fn add_calls(total: &mut ApiCalls, more: ApiCalls) {
     total.start_query += more.start_query;
     total.get_query_results += more.get_query_results;
     total.stop_query += more.stop_query;
+    total.describe_log_groups += more.describe_log_groups;
 }
 
 /// One cluster's analysis: its report, lines read, rows outside the window.
@@ -604,7 +633,7 @@ async fn fetch_window(
     insights: &Insights,
     groups: &[String],
     window: Window,
-) -> Result<(cw::FetchMeta, Vec<Analysed>), Error> {
+) -> Result<(Option<cw::FetchMeta>, Vec<Analysed>), Error> {
     let cluster_opts = |g: &str| Options {
         cluster: cw::cluster_name(g).map(str::to_owned),
         region: Some(insights.region().to_owned()),
@@ -621,8 +650,8 @@ async fn fetch_window(
         .map(|g| (Analyzer::new(cluster_opts(g)), 0, 0))
         .collect();
     if window.start_ms >= window.end_ms {
-        let meta = empty_meta(insights.region(), groups, window);
-        return Ok((meta, finish(analysers)));
+        // Nothing to read (the state is already at the end): no query.
+        return Ok((None, finish(analysers)));
     }
     // Insights windows are whole seconds, both ends inclusive: ask for every second the
     // window touches, then keep only the rows inside it, by their @timestamp.
@@ -632,6 +661,7 @@ async fn fetch_window(
     req.batch = shared.job.batch.clamp(1, MAX_GROUPS_PER_QUERY);
     req.max_concurrency = shared.job.max_queries.max(1);
     req.poll.deadline = None;
+    req.budget = Some(shared.job.budget.clone());
     let mut sink = |text: &[u8], env: &Envelope<'_>, loc: Loc<'_>| {
         let Some(&i) = index.get(loc.input) else {
             return;
@@ -654,7 +684,7 @@ async fn fetch_window(
     let meta = insights
         .fetch_events(&req, query, &mut sink, shared.progress.clone(), cancel)
         .await?;
-    Ok((meta, finish(analysers)))
+    Ok((Some(meta), finish(analysers)))
 }
 
 fn finish(analysers: Vec<(Analyzer, u64, u64)>) -> Vec<Analysed> {
@@ -662,32 +692,4 @@ fn finish(analysers: Vec<(Analyzer, u64, u64)>) -> Vec<Analysed> {
         .into_iter()
         .map(|(a, lines, outside)| (a.finish(), lines, outside))
         .collect()
-}
-
-fn empty_meta(region: &str, groups: &[String], window: Window) -> cw::FetchMeta {
-    cw::FetchMeta {
-        strategy: cw::Strategy::Events,
-        queries: Vec::new(),
-        log_groups: groups.to_vec(),
-        regions: vec![region.to_owned()],
-        window: cw::QueryWindow {
-            start: window.start_ms.div_euclid(1000),
-            end: window.end_ms.div_euclid(1000),
-        },
-        queries_run: 0,
-        api_calls: ApiCalls::default(),
-        records_matched: 0.0,
-        records_scanned: 0.0,
-        bytes_scanned: 0.0,
-        cost_usd: 0.0,
-        queries_without_statistics: 0,
-        windows_split: 0,
-        rows: 0,
-        rows_filtered: 0,
-        rows_malformed: 0,
-        duplicates_dropped: 0,
-        complete: true,
-        incomplete_reason: None,
-        elapsed_ms: 0,
-    }
 }

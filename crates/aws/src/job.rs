@@ -5,6 +5,7 @@
 //! Nothing here prints: progress and notices go to the caller's [`Progress`].
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,10 +16,12 @@ use eks_authlog_core::evidence::Aggregate;
 use eks_authlog_core::queries;
 use eks_authlog_core::source::LineSink;
 
+use crate::cloudwatch::budget::ScanBudget;
 use crate::cloudwatch::{
-    self as cw, AggKind, ClientOptions, Error, FetchMeta, Insights, Notice, Progress, Request,
-    Strategy,
+    self as cw, AggKind, ClientOptions, Error, FetchMeta, Insights, Notice, Progress, QueryWindow,
+    Request, Strategy,
 };
+use eks_authlog_core::report::source::AuditWindows;
 
 type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -59,9 +62,26 @@ pub struct CloudWatchJob {
     /// [`cw::DEFAULT_DEADLINE`]. When it passes, running queries are stopped and
     /// [`Error::DeadlineExceeded`] is returned.
     pub timeout: Option<Duration>,
+    /// The scan budget of the whole job, every region included (`--max-scan-gb`, `--yes`):
+    /// every query is estimated and admitted against it before it starts. `None` neither
+    /// estimates nor limits (library callers that budget elsewhere).
+    pub budget: Option<Arc<ScanBudget>>,
 }
 
 impl CloudWatchJob {
+    /// The window in epoch seconds, as Logs Insights takes it.
+    fn window_secs(&self) -> (i64, i64) {
+        (self.start_ms.div_euclid(1000), self.end_ms.div_euclid(1000))
+    }
+
+    fn client_options(&self, region: Option<String>) -> ClientOptions {
+        ClientOptions {
+            region,
+            profile: self.profile.clone(),
+            ..ClientOptions::default()
+        }
+    }
+
     /// The cluster name when the job is about exactly one cluster (for remedies).
     pub fn single_cluster(&self) -> Option<String> {
         let mut names: Vec<String> = self.clusters.clone();
@@ -102,23 +122,13 @@ async fn fetch_all(
     } else {
         job.regions.iter().cloned().map(Some).collect()
     };
-    let (start, end) = (job.start_ms.div_euclid(1000), job.end_ms.div_euclid(1000));
-    let timeout = job.timeout.unwrap_or(cw::DEFAULT_DEADLINE);
-    let t0 = Instant::now();
-    let mut until = Until {
-        signals: Signals::new().map_err(Error::Runtime)?,
-        deadline: t0 + timeout,
-        timeout,
-        t0,
-    };
+    let (start, end) = job.window_secs();
+    let mut until = Until::new(job)?;
     let mut metas = Vec::new();
     for region in regions {
-        let opts = ClientOptions {
-            region,
-            profile: job.profile.clone(),
-            ..ClientOptions::default()
-        };
-        let insights = until.guard(Insights::connect(&opts)).await?;
+        let insights = until
+            .guard(Insights::connect(&job.client_options(region)))
+            .await?;
         let mut groups: Vec<String> = job
             .clusters
             .iter()
@@ -150,7 +160,8 @@ async fn fetch_all(
             StrategyChoice::Auto => cw::choose_strategy(end - start, groups.len()),
         };
         let mut req = Request::new(groups, start, end);
-        req.poll.deadline = Some(until.deadline.saturating_duration_since(Instant::now()));
+        req.budget = job.budget.clone();
+        req.poll.deadline = Some(until.left());
         // Ctrl-C and SIGTERM stop every running query (they bill while they scan).
         let caught = Cell::new(None);
         let signals = &mut until.signals;
@@ -191,19 +202,7 @@ async fn fetch_all(
                 }
             })
         };
-        let meta = fetched.await.map_err(|e| match e {
-            Error::Interrupted { stopped, .. } => Error::Interrupted {
-                signal: caught.get(),
-                stopped,
-            },
-            // The engine's deadline is what was left of the job's.
-            Error::DeadlineExceeded { stopped, .. } => Error::DeadlineExceeded {
-                deadline: timeout,
-                elapsed: t0.elapsed(),
-                stopped,
-            },
-            e => e,
-        })?;
+        let meta = fetched.await.map_err(|e| until.restore(e, caught.get()))?;
         if meta.rows == 0 {
             // Zero authenticator rows: the usual cause is that authenticator logging is off
             // (the group exists because other control-plane log types are on).
@@ -219,6 +218,79 @@ async fn fetch_all(
     Ok(metas)
 }
 
+/// The audit pass of a job, after its authenticator pass: which audit queries to run where.
+#[derive(Clone, Debug, Default)]
+pub struct AuditPass {
+    /// Per region (as the authenticator pass's [`FetchMeta::regions`] named it): per log
+    /// group, the windows (epoch seconds, inclusive) to run `audit-unauthorized` over, the
+    /// windows around its denials without identity.
+    pub unauthorized: BTreeMap<String, BTreeMap<String, Vec<QueryWindow>>>,
+    /// What the windows cover, for the report.
+    pub windows: AuditWindows,
+}
+
+/// Runs `audit-unauthorized` over exactly the windows of `pass` on each log group's audit
+/// streams, every query estimated and admitted against the job's budget first, and pushes
+/// the 401 events into `lines` (the same sink as the authenticator lines: the analysis
+/// detects audit events per record). Returns one [`FetchMeta`] per region queried, to be
+/// [absorbed](FetchMeta::absorb) into the authenticator pass's.
+pub fn fetch_audit(
+    job: &CloudWatchJob,
+    pass: &AuditPass,
+    lines: &mut dyn LineSink,
+    progress: Arc<dyn Progress>,
+) -> Result<Vec<FetchMeta>> {
+    if pass.unauthorized.values().all(BTreeMap::is_empty) {
+        return Ok(Vec::new());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    rt.block_on(async {
+        let mut until = Until::new(job)?;
+        let (start, end) = job.window_secs();
+        let mut metas = Vec::new();
+        for (region, groups) in &pass.unauthorized {
+            let insights = until
+                .guard(Insights::connect(&job.client_options(Some(region.clone()))))
+                .await?;
+            let mut region_meta: Option<FetchMeta> = None;
+            for (group, windows) in groups.iter().filter(|(_, w)| !w.is_empty()) {
+                let mut req = Request::new(vec![group.clone()], start, end);
+                req.windows = windows.clone();
+                req.budget = job.budget.clone();
+                req.poll.deadline = Some(until.left());
+                let caught = Cell::new(None);
+                let signals = &mut until.signals;
+                let cancel = async {
+                    caught.set(Some(signals.recv().await));
+                };
+                let meta = insights
+                    .fetch_events(
+                        &req,
+                        &queries::AUDIT_UNAUTHORIZED,
+                        &mut *lines,
+                        progress.clone(),
+                        cancel,
+                    )
+                    .await
+                    .map_err(|e| until.restore(e, caught.get()))?;
+                match &mut region_meta {
+                    Some(m) => m.absorb(meta),
+                    None => region_meta = Some(meta),
+                }
+            }
+            if let Some(mut m) = region_meta {
+                m.audit_windows = Some(pass.windows);
+                metas.push(m);
+            }
+        }
+        Ok(metas)
+    })
+}
+
 /// The job's deadline and the signals that interrupt it, for the steps before and between the
 /// queries (connecting, listing log groups).
 struct Until {
@@ -229,6 +301,40 @@ struct Until {
 }
 
 impl Until {
+    /// Starts the job's clock and catches its signals.
+    fn new(job: &CloudWatchJob) -> Result<Until> {
+        let timeout = job.timeout.unwrap_or(cw::DEFAULT_DEADLINE);
+        let t0 = Instant::now();
+        Ok(Until {
+            signals: Signals::new().map_err(Error::Runtime)?,
+            deadline: t0 + timeout,
+            timeout,
+            t0,
+        })
+    }
+
+    /// What is left of the job's time, for the engine's deadline.
+    fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// An engine error in the job's terms: the signal that was caught, and the job's
+    /// deadline (the engine's was what was left of it).
+    fn restore(&self, e: Error, caught: Option<&'static str>) -> Error {
+        match e {
+            Error::Interrupted { stopped, .. } => Error::Interrupted {
+                signal: caught,
+                stopped,
+            },
+            Error::DeadlineExceeded { stopped, .. } => Error::DeadlineExceeded {
+                deadline: self.timeout,
+                elapsed: self.t0.elapsed(),
+                stopped,
+            },
+            e => e,
+        }
+    }
+
     async fn guard<T>(&mut self, step: impl Future<Output = Result<T>>) -> Result<T> {
         tokio::select! {
             r = step => r,

@@ -15,4 +15,4 @@ pub mod fleet;
 mod job;
 mod sdk;
 
-pub use job::{CloudWatchJob, StrategyChoice, fetch};
+pub use job::{AuditPass, CloudWatchJob, StrategyChoice, fetch, fetch_audit};

@@ -140,7 +140,36 @@ impl Query {
         let tail = &self.text[head.len() + digits.len()..];
         Some(format!("{head}{limit}{tail}"))
     }
+
+    /// The query text with its final `| limit N` command replaced by `| estimate`: Logs
+    /// Insights then answers, without running the query and at no charge, the bytes it would
+    /// scan over the same log groups and time range ("estimate", CloudWatch Logs user guide,
+    /// `CWL_QuerySyntax-Estimate`). `estimate` must be the last command; a `limit` before it
+    /// would say nothing about the scan, so it is dropped rather than kept. `None` if the
+    /// query has no final `| limit N` command.
+    pub fn estimate_text(&self) -> Option<String> {
+        let (head, _) = split_limit(self.text)?;
+        let line_start = head.rfind('\n').map_or(0, |i| i + 1);
+        Some(format!("{}| estimate\n", &head[..line_start]))
+    }
+
+    /// The stream-name prefix whose rows this query is about: `kube-apiserver-audit-` for
+    /// the `audit-*` queries, `authenticator-` for the others. Rows from other streams are
+    /// dropped and counted by the engine (servers may ignore `filter`; moto does).
+    pub fn stream_prefix(&self) -> &'static str {
+        if self.name.starts_with("audit-") {
+            AUDIT_STREAM_PREFIX
+        } else {
+            AUTHENTICATOR_STREAM_PREFIX
+        }
+    }
 }
+
+/// Stream-name prefix of aws-iam-authenticator streams in `/aws/eks/<cluster>/cluster`.
+pub const AUTHENTICATOR_STREAM_PREFIX: &str = "authenticator-";
+/// Stream-name prefix of kube-apiserver audit streams in `/aws/eks/<cluster>/cluster`
+/// (EKS user guide, "Send control plane logs to CloudWatch Logs").
+pub const AUDIT_STREAM_PREFIX: &str = "kube-apiserver-audit-";
 
 /// Splits `text` at the number of its last non-comment line, which must be `| limit <digits>`.
 /// Returns (everything before the digits, the digits).
@@ -213,6 +242,43 @@ mod tests {
                     i + 1
                 );
             }
+        }
+    }
+
+    #[test]
+    fn estimate_text_replaces_the_final_limit_and_keeps_everything_else() {
+        for q in ALL {
+            let e = q
+                .estimate_text()
+                .unwrap_or_else(|| panic!("{} has no estimate text", q.name));
+            assert!(e.ends_with("| estimate\n"), "{}: {e}", q.name);
+            assert!(!e.contains("| limit"), "{}: {e}", q.name);
+            let kept = q.text.lines().count() - 1;
+            assert_eq!(
+                e.lines().take(kept).collect::<Vec<_>>(),
+                q.text.lines().take(kept).collect::<Vec<_>>(),
+                "{}",
+                q.name
+            );
+        }
+        assert!(
+            RECENT
+                .estimate_text()
+                .unwrap()
+                .ends_with("| sort @timestamp asc\n| estimate\n")
+        );
+    }
+
+    #[test]
+    fn audit_queries_keep_audit_rows_and_the_others_authenticator_rows() {
+        for q in ALL {
+            let want = if q.text.contains("/^kube-apiserver-audit-/") {
+                AUDIT_STREAM_PREFIX
+            } else {
+                AUTHENTICATOR_STREAM_PREFIX
+            };
+            assert_eq!(q.stream_prefix(), want, "{}", q.name);
+            assert!(q.text.contains(&format!("/^{want}/")), "{}", q.name);
         }
     }
 

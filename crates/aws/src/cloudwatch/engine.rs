@@ -6,7 +6,7 @@
 //! This module returns raw rows per window; decoding, filtering and deduplication are the
 //! caller's (`mod.rs`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +23,11 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::{ApiCalls, Error, PollPolicy, Progress, RetryPolicy, Status, cluster_name};
+use super::budget::{Reservation, ScanBudget};
+use super::{
+    ApiCalls, Error, Estimate, EstimateSource, PollPolicy, Progress, QueryCost, RetryPolicy,
+    Status, cluster_name, cost_usd,
+};
 use eks_authlog_core::queries::Query;
 
 /// Error codes retried by this crate on top of the SDK's own attempts. A full concurrency
@@ -57,6 +61,24 @@ pub(crate) struct Job {
     pub start: i64,
     pub end: i64,
     pub depth: u32,
+    /// Run the query's `| estimate` text instead (no charge, never split).
+    pub estimate: bool,
+    /// The job's hold on the scan budget, settled when it completes.
+    pub reservation: Option<Reservation>,
+}
+
+impl Job {
+    pub(crate) fn new(query: usize, group: usize, start: i64, end: i64) -> Job {
+        Job {
+            query,
+            group,
+            start,
+            end,
+            depth: 0,
+            estimate: false,
+            reservation: None,
+        }
+    }
 }
 
 /// The rows one query window returned.
@@ -65,6 +87,18 @@ pub(crate) struct WindowRows {
     pub rows: Vec<Vec<ResultField>>,
     /// The window returned as many rows as the cap and could not be split further.
     pub capped: bool,
+    /// What the window counted against the budget: its bytes scanned, else its estimate.
+    pub spent: f64,
+    /// An estimate job whose text the service rejected (MalformedQuery): its message.
+    pub estimate_refused: Option<String>,
+}
+
+/// Bytes scanned and windows run by one (query, log group).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Cost {
+    pub bytes: f64,
+    pub windows: u64,
+    pub without_statistics: u64,
 }
 
 #[derive(Default)]
@@ -75,13 +109,22 @@ pub(crate) struct Stats {
     pub without_statistics: u64,
     pub completed: u64,
     pub windows_split: u64,
+    /// Estimate queries completed.
+    pub estimates_run: u64,
+    /// Sum of the estimates admitted, for progress.
+    pub bytes_estimated: f64,
+    /// Per (query index, group index).
+    pub costs: HashMap<(usize, usize), Cost>,
+    /// The estimate of each (query index, group index, window start).
+    pub estimates: HashMap<(usize, usize, i64), Estimate>,
 }
 
 #[derive(Default)]
-struct Counters {
+pub(crate) struct Counters {
     start_query: AtomicU64,
     get_query_results: AtomicU64,
     stop_query: AtomicU64,
+    pub describe_log_groups: AtomicU64,
 }
 
 pub(crate) struct Ctx {
@@ -91,6 +134,10 @@ pub(crate) struct Ctx {
     pub endpoint: String,
     /// (query, text with the row cap substituted).
     pub queries: Vec<(&'static Query, String)>,
+    /// Each query's `| estimate` text (same order).
+    pub estimate_texts: Vec<String>,
+    /// The run's scan budget; `None`: queries are neither estimated nor budgeted.
+    pub budget: Option<Arc<ScanBudget>>,
     /// What each query reads: one log group, or up to 50 (one StartQuery with
     /// `logGroupNames`; rows then say their group in `@log`).
     pub targets: Vec<Vec<String>>,
@@ -104,7 +151,7 @@ pub(crate) struct Ctx {
     next_start: Mutex<Instant>,
     /// Running query id → (query index, group index, records scanned so far).
     running: Mutex<HashMap<String, (usize, usize, f64)>>,
-    counters: Counters,
+    pub counters: Counters,
     pub stats: Mutex<Stats>,
     t0: Instant,
     /// The last status reported, repeated by the progress tick.
@@ -125,11 +172,17 @@ impl Ctx {
         max_split_depth: u32,
         progress: Arc<dyn Progress>,
     ) -> Self {
+        let estimate_texts = queries
+            .iter()
+            .map(|(q, _)| q.estimate_text().unwrap_or_default())
+            .collect();
         Ctx {
             client,
             region,
             endpoint,
             queries,
+            estimate_texts,
+            budget: req.budget.clone(),
             targets,
             limit: req.limit,
             max_split_depth,
@@ -154,6 +207,7 @@ impl Ctx {
             start_query: self.counters.start_query.load(Ordering::Relaxed),
             get_query_results: self.counters.get_query_results.load(Ordering::Relaxed),
             stop_query: self.counters.stop_query.load(Ordering::Relaxed),
+            describe_log_groups: self.counters.describe_log_groups.load(Ordering::Relaxed),
             ..ApiCalls::default()
         }
     }
@@ -168,15 +222,22 @@ impl Ctx {
             let r = self.running.lock().unwrap();
             (r.len(), r.values().map(|v| v.2).sum::<f64>())
         };
-        let (completed, scanned) = {
+        let (completed, scanned, bytes_scanned, bytes_estimated) = {
             let s = self.stats.lock().unwrap();
-            (s.completed, s.records_scanned)
+            (
+                s.completed,
+                s.records_scanned,
+                s.bytes_scanned,
+                s.bytes_estimated,
+            )
         };
         self.progress.update(&Status {
             running,
             completed,
             last_status: status,
             records_scanned: scanned + scanning,
+            bytes_scanned,
+            bytes_estimated,
             elapsed: self.elapsed(),
         });
     }
@@ -208,7 +269,7 @@ impl Ctx {
 
     /// The log group a target reads, or `N log groups (first, …)` for a batch: errors and
     /// notes name it.
-    fn group_name(&self, target: usize) -> String {
+    pub(crate) fn group_name(&self, target: usize) -> String {
         match self.targets[target].as_slice() {
             [one] => one.clone(),
             many => format!(
@@ -217,6 +278,62 @@ impl Ctx {
                 many.first().map_or("", String::as_str)
             ),
         }
+    }
+
+    /// Per (query, log group), in query then group order: the estimates before and the bytes
+    /// scanned after, over all its windows.
+    pub(crate) fn query_costs(&self, s: &Stats) -> Vec<QueryCost> {
+        let mut keys: BTreeSet<(usize, usize)> = s.costs.keys().copied().collect();
+        keys.extend(s.estimates.keys().map(|&(q, g, _)| (q, g)));
+        keys.into_iter()
+            .map(|(q, g)| {
+                let mut starts: Vec<&(usize, usize, i64)> = s
+                    .estimates
+                    .keys()
+                    .filter(|&&(eq, eg, _)| (eq, eg) == (q, g))
+                    .collect();
+                starts.sort();
+                let estimates: Vec<&Estimate> = starts.iter().map(|k| &s.estimates[*k]).collect();
+                let estimated = (!estimates.is_empty())
+                    .then(|| estimates.iter().map(|e| e.bytes).sum::<Option<f64>>())
+                    .flatten();
+                // The weakest source of its windows.
+                let source = estimates
+                    .iter()
+                    .map(|e| e.source)
+                    .max_by_key(|s| match s {
+                        EstimateSource::Insights => 0,
+                        EstimateSource::StoredBytes => 1,
+                        EstimateSource::None => 2,
+                    })
+                    .unwrap_or(EstimateSource::None);
+                let cost = s.costs.get(&(q, g)).copied().unwrap_or_default();
+                let scanned = (cost.windows > cost.without_statistics).then_some(cost.bytes);
+                QueryCost {
+                    query: self.queries[q].0.name,
+                    log_group: self.group_name(g),
+                    windows: cost.windows,
+                    estimated_bytes: estimated,
+                    estimate_source: source,
+                    estimate_note: estimates.iter().find_map(|e| e.note.clone()),
+                    bytes_scanned: scanned,
+                    estimated_cost_usd: estimated.map(cost_usd),
+                    cost_usd: scanned.map(cost_usd),
+                }
+            })
+            .collect()
+    }
+
+    /// `query recent on /aws/eks/demo/cluster, 1795000000..1795086400`: a job, for budget
+    /// errors.
+    pub(crate) fn what(&self, job: &Job) -> String {
+        format!(
+            "query {} on {}, {}..{}",
+            self.queries[job.query].0.name,
+            self.group_name(job.group),
+            job.start,
+            job.end
+        )
     }
 }
 
@@ -345,11 +462,18 @@ fn start_query_error(
 }
 
 /// Runs one window: StartQuery, poll, page. Holds a concurrency permit throughout.
-async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<WindowRows, Error> {
+async fn run_window(ctx: Arc<Ctx>, mut job: Job) -> Result<WindowRows, Error> {
     let _permit = ctx.sem.acquire().await.expect("semaphore never closed");
     let log_group = ctx.group_name(job.group);
     let targets = &ctx.targets[job.group];
-    let text = ctx.queries[job.query].1.as_str();
+    let estimate = job.estimate;
+    let text = if estimate {
+        ctx.estimate_texts[job.query].as_str()
+    } else {
+        ctx.queries[job.query].1.as_str()
+    };
+    // An estimate returns one row; the row cap would only be one more thing to reject.
+    let limit = (!estimate).then_some(ctx.limit as i32);
     ctx.pace().await;
     let started = with_retry(
         &ctx,
@@ -366,12 +490,30 @@ async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<WindowRows, Error> {
                 .start_time(job.start)
                 .end_time(job.end)
                 .query_string(text)
-                .limit(ctx.limit as i32)
+                .set_limit(limit)
                 .send()
         },
     )
-    .await
-    .map_err(|(e, n, r)| start_query_error(&ctx, &job, e, n, r))?;
+    .await;
+    let started = match started {
+        Ok(s) => s,
+        Err((e, n, r)) => {
+            let err = start_query_error(&ctx, &job, e, n, r);
+            // A service without `estimate` rejects the text: that query then has no estimate
+            // (the caller falls back), which is not a reason to fail the run.
+            if let (true, Error::MalformedQuery { message, .. }) = (estimate, &err) {
+                let refused = Some(message.clone());
+                return Ok(WindowRows {
+                    job,
+                    rows: Vec::new(),
+                    capped: false,
+                    spent: 0.0,
+                    estimate_refused: refused,
+                });
+            }
+            return Err(err);
+        }
+    };
     let id = started.query_id().unwrap_or_default().to_owned();
     if id.is_empty() {
         return Err(Error::QueryEnded {
@@ -384,7 +526,7 @@ async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<WindowRows, Error> {
         .lock()
         .unwrap()
         .insert(id.clone(), (job.query, job.group, 0.0));
-    ctx.report("Scheduled");
+    ctx.report(if estimate { "Estimating" } else { "Scheduled" });
 
     let mut delay = ctx.poll.initial;
     let first = loop {
@@ -409,6 +551,7 @@ async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<WindowRows, Error> {
                     r.2 = scanned;
                 }
                 let name = match status {
+                    _ if estimate => "Estimating",
                     Some(QueryStatus::Scheduled) => "Scheduled",
                     _ => "Running",
                 };
@@ -428,16 +571,32 @@ async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<WindowRows, Error> {
     };
     ctx.running.lock().unwrap().remove(&id);
 
+    let bytes_scanned = first.statistics().map(|st| st.bytes_scanned());
+    let spent =
+        bytes_scanned.unwrap_or_else(|| job.reservation.as_ref().map_or(0.0, |r| r.bytes()));
+    if let Some(r) = job.reservation.take() {
+        r.record(bytes_scanned);
+    }
     {
         let mut s = ctx.stats.lock().unwrap();
-        s.completed += 1;
-        match first.statistics() {
-            Some(st) => {
-                s.records_matched += st.records_matched();
-                s.records_scanned += st.records_scanned();
-                s.bytes_scanned += st.bytes_scanned();
+        if estimate {
+            s.estimates_run += 1;
+        } else {
+            s.completed += 1;
+            let cost = s.costs.entry((job.query, job.group)).or_default();
+            cost.windows += 1;
+            match first.statistics() {
+                Some(st) => {
+                    cost.bytes += st.bytes_scanned();
+                    s.records_matched += st.records_matched();
+                    s.records_scanned += st.records_scanned();
+                    s.bytes_scanned += st.bytes_scanned();
+                }
+                None => {
+                    cost.without_statistics += 1;
+                    s.without_statistics += 1;
+                }
             }
-            None => s.without_statistics += 1,
         }
     }
     let mut next = first.next_token().map(str::to_owned);
@@ -466,8 +625,14 @@ async fn run_window(ctx: Arc<Ctx>, job: Job) -> Result<WindowRows, Error> {
         rows.extend(page.results.unwrap_or_default());
     }
     ctx.report("Complete");
-    let capped = rows.len() >= ctx.limit as usize;
-    Ok(WindowRows { job, rows, capped })
+    let capped = !estimate && rows.len() >= ctx.limit as usize;
+    Ok(WindowRows {
+        job,
+        rows,
+        capped,
+        spent,
+        estimate_refused: None,
+    })
 }
 
 /// A window is split only if both halves are strictly smaller: `[s, m]` and `[m, e]` overlap
@@ -480,11 +645,8 @@ fn halves(job: &Job, max_depth: u32) -> Option<(Job, Job)> {
     }
     let mid = job.start + width / 2;
     let half = |start, end| Job {
-        query: job.query,
-        group: job.group,
-        start,
-        end,
         depth: job.depth + 1,
+        ..Job::new(job.query, job.group, start, end)
     };
     Some((half(job.start, mid), half(mid, job.end)))
 }
@@ -557,9 +719,15 @@ async fn drive(
             Err(_) => continue, // aborted: only happens during shutdown
         };
         if window.capped
-            && let Some((a, b)) = halves(&window.job, ctx.max_split_depth)
+            && let Some((mut a, mut b)) = halves(&window.job, ctx.max_split_depth)
         {
-            // The capped rows are dropped: the halves cover the same span.
+            // The capped rows are dropped: the halves cover the same span, and scan it again.
+            // Each half is expected to scan half of what the whole window did.
+            if let Some(budget) = &ctx.budget {
+                let half = window.spent / 2.0;
+                a.reservation = Some(budget.reserve(half, &ctx.what(&a))?);
+                b.reservation = Some(budget.reserve(half, &ctx.what(&b))?);
+            }
             ctx.stats.lock().unwrap().windows_split += 1;
             set.spawn(run_window(ctx.clone(), a));
             set.spawn(run_window(ctx.clone(), b));
@@ -601,11 +769,8 @@ mod tests {
 
     fn job(start: i64, end: i64, depth: u32) -> Job {
         Job {
-            query: 0,
-            group: 0,
-            start,
-            end,
             depth,
+            ..Job::new(0, 0, start, end)
         }
     }
 

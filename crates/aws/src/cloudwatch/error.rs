@@ -157,6 +157,10 @@ pub enum Error {
         /// Queries that were still running and were stopped (StopQuery).
         stopped: usize,
     },
+    /// The scan budget refused a query (over budget, or no estimate to check): nothing more
+    /// was started.
+    #[error(transparent)]
+    Budget(#[from] super::budget::BudgetError),
     /// Any other SDK failure.
     #[error("CloudWatch Logs {op} failed for {log_group}: {}", DisplayErrorContext(.sdk.as_ref()))]
     Aws {

@@ -11,15 +11,19 @@
 //!   not an `authenticator-` stream is dropped and counted (servers may ignore `filter`;
 //!   moto does);
 //! - on cancellation, error or deadline every running query is stopped (StopQuery), because a
-//!   query left running keeps scanning and billing.
+//!   query left running keeps scanning and billing;
+//! - with a [`budget::ScanBudget`] in the [`Request`], every query is first estimated
+//!   (`| estimate`, no charge; [`Insights::estimate`]) and admitted against the budget before
+//!   any of them starts; a refusal ([`Error::Budget`]) spends nothing.
 //!
 //! It knows nothing about logfmt: lines go to the sink as bytes, with their envelope.
 
+pub mod budget;
 mod engine;
 pub(crate) mod error;
 mod rows;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,12 +35,14 @@ use serde::Serialize;
 use eks_authlog_core::queries::{self, Query, Shape};
 use eks_authlog_core::source::{Envelope, LineSink, Loc};
 
-pub use eks_authlog_core::report::source::{ApiCalls, FetchMeta, QueryWindow, Strategy};
+pub use eks_authlog_core::report::source::{
+    ApiCalls, EstimateSource, FetchMeta, PRICE_USD_PER_GB, QueryCost, QueryWindow, Strategy,
+    cost_usd,
+};
 pub use error::Error;
 pub use rows::{AUTHENTICATOR_STREAM_PREFIX, AggKind, AggregateRow};
 
-/// Logs Insights list price per GB scanned (us-east-1; other regions differ).
-pub const PRICE_USD_PER_GB: f64 = 0.005;
+use budget::ScanBudget;
 
 /// Rows per GetQueryResults page, and the largest row cap this crate asks for.
 pub const MAX_LIMIT: u32 = 10_000;
@@ -152,7 +158,7 @@ impl Default for RetryPolicy {
 }
 
 /// What to fetch: log groups and a time window. Build it with [`Request::new`] and adjust.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Request {
     /// Log groups, queried [`Request::batch`] per query.
     pub log_groups: Vec<String>,
@@ -181,6 +187,14 @@ pub struct Request {
     pub poll: PollPolicy,
     /// Retries beyond the SDK's own.
     pub retry: RetryPolicy,
+    /// The run's scan budget, shared by every query of the run. With one, every query is
+    /// estimated first and admitted against it before any starts (an unlimited budget still
+    /// estimates and counts); `None` (the default) neither estimates nor limits.
+    pub budget: Option<Arc<ScanBudget>>,
+    /// Query only these windows (epoch seconds, inclusive) of every log group instead of
+    /// `start..end`; each is its own query, estimated and budgeted on its own. Empty: the
+    /// whole `start..end`.
+    pub windows: Vec<QueryWindow>,
 }
 
 impl Request {
@@ -198,6 +212,17 @@ impl Request {
             max_split_depth: 10,
             poll: PollPolicy::default(),
             retry: RetryPolicy::default(),
+            budget: None,
+            windows: Vec::new(),
+        }
+    }
+
+    /// The windows queried: [`Request::windows`], else `start..end`.
+    fn spans(&self) -> Vec<(i64, i64)> {
+        if self.windows.is_empty() {
+            vec![(self.start, self.end)]
+        } else {
+            self.windows.iter().map(|w| (w.start, w.end)).collect()
         }
     }
 
@@ -209,10 +234,14 @@ impl Request {
         if let Some(g) = self.log_groups.iter().find(|g| g.trim().is_empty()) {
             return bad(format!("empty log group name {g:?}"));
         }
-        if self.start < 0 || self.end < self.start {
+        if let Some((start, end)) = self
+            .spans()
+            .into_iter()
+            .chain([(self.start, self.end)])
+            .find(|(s, e)| *s < 0 || e < s)
+        {
             return bad(format!(
-                "bad time window {}..{} (epoch seconds, start <= end)",
-                self.start, self.end
+                "bad time window {start}..{end} (epoch seconds, start <= end)"
             ));
         }
         if !(1..=MAX_LIMIT).contains(&self.limit) {
@@ -307,6 +336,10 @@ pub struct Status {
     pub last_status: &'static str,
     /// Records scanned so far, as the service reports them.
     pub records_scanned: f64,
+    /// Bytes scanned by the queries completed so far, as the service reports them.
+    pub bytes_scanned: f64,
+    /// Sum of the estimates of the queries admitted (0 until they are estimated).
+    pub bytes_estimated: f64,
     /// Time since the fetch began.
     pub elapsed: Duration,
 }
@@ -322,8 +355,9 @@ pub trait Progress: Send + Sync {
     fn notice(&self, _notice: &Notice) {}
 }
 
-/// Something a fetch found that is not an error but usually means the user must act.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Something a fetch found that is not an error but usually means the user must act, or
+/// what the queries are about to cost and did cost.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Notice {
     /// `--all-clusters` found no `/aws/eks/*/cluster` log group in a region.
     NoLogGroups {
@@ -337,6 +371,21 @@ pub enum Notice {
         /// Its region.
         region: String,
     },
+    /// Every query of a fetch was estimated and admitted; none has started yet.
+    Estimated {
+        /// The region.
+        region: String,
+        /// Queries admitted (one per query, log group and window).
+        queries: usize,
+        /// Sum of their estimates, bytes.
+        bytes: f64,
+        /// Queries among them without any estimate (admitted by an unlimited budget).
+        unknown: usize,
+        /// What is left of the budget after them; `None` when unlimited.
+        left: Option<f64>,
+    },
+    /// What one query cost over one log group, once it completed.
+    Cost(QueryCost),
 }
 
 impl std::fmt::Display for Notice {
@@ -353,6 +402,33 @@ impl std::fmt::Display for Notice {
                      aws eks update-cluster-config --name {cluster} --region {region} --logging '{{\"clusterLogging\":[{{\"types\":[\"authenticator\"],\"enabled\":true}}]}}'"
                 )
             }
+            Notice::Estimated {
+                region,
+                queries,
+                bytes,
+                unknown,
+                left,
+            } => {
+                let n = if *queries == 1 { "query" } else { "queries" };
+                write!(
+                    f,
+                    "cloudwatch: {queries} {n} in {region} estimated to scan {} (~${:.4})",
+                    budget::Bytes(*bytes),
+                    cost_usd(*bytes)
+                )?;
+                if *unknown > 0 {
+                    write!(f, ", {unknown} of them not estimated")?;
+                }
+                match left {
+                    Some(l) => write!(f, "; {} of the scan budget left", budget::Bytes(*l)),
+                    None => write!(f, "; no scan budget (--yes)"),
+                }
+            }
+            Notice::Cost(c) => write!(
+                f,
+                "cloudwatch: {}",
+                eks_authlog_core::report::table::query_cost_text(c)
+            ),
         }
     }
 }
@@ -511,24 +587,13 @@ impl Insights {
                 query.name
             )));
         }
-        let groups = req.validate()?;
-        let text = query_text(query, req.limit)?;
-        let batches = batches(&groups, req.batch);
-        let ctx = Arc::new(engine::Ctx::new(
-            self.client.clone(),
-            self.region.clone(),
-            self.endpoint.clone(),
-            vec![(query, text)],
-            batches.clone(),
-            req,
-            req.max_split_depth,
-            progress.clone(),
-        ));
-        let result = engine::run(ctx.clone(), initial_jobs(1, batches.len(), req), cancel).await;
-        progress.finish();
-        let windows = result?;
+        let (ctx, windows, groups) = self
+            .run_plan(req, &[query], req.max_split_depth, &progress, cancel)
+            .await?;
+        let batches = &ctx.targets;
 
         let mut meta = self.meta(&ctx, Strategy::Events, req, &groups);
+        let prefix = query.stream_prefix();
         let mut per_group: Vec<Vec<(i64, usize, rows::EventRow)>> = vec![Vec::new(); groups.len()];
         let mut incomplete = Vec::new();
         let mut unattributed = 0u64;
@@ -564,7 +629,7 @@ impl Insights {
                     meta.duplicates_dropped += 1;
                     continue;
                 }
-                if !row.is_authenticator() {
+                if !row.is_from(prefix) {
                     meta.rows_filtered += 1;
                     continue;
                 }
@@ -607,34 +672,14 @@ impl Insights {
     where
         C: Future<Output = ()>,
     {
-        let groups = req.validate()?;
         let plan: [(&'static Query, AggKind); 2] = [
             (&queries::AGG_IDENTITIES, AggKind::Granted),
             (&queries::AGG_FAILURES, AggKind::Denied),
         ];
-        let mut texts = Vec::new();
-        for (q, _) in &plan {
-            texts.push((*q, query_text(q, req.limit)?));
-        }
-        let batches = batches(&groups, req.batch);
-        let ctx = Arc::new(engine::Ctx::new(
-            self.client.clone(),
-            self.region.clone(),
-            self.endpoint.clone(),
-            texts,
-            batches.clone(),
-            req,
-            0,
-            progress.clone(),
-        ));
-        let result = engine::run(
-            ctx.clone(),
-            initial_jobs(plan.len(), batches.len(), req),
-            cancel,
-        )
-        .await;
-        progress.finish();
-        let windows = result?;
+        let (ctx, windows, groups) = self
+            .run_plan(req, &plan.map(|(q, _)| q), 0, &progress, cancel)
+            .await?;
+        let batches = &ctx.targets;
 
         let mut meta = self.meta(&ctx, Strategy::Aggregate, req, &groups);
         let mut incomplete = Vec::new();
@@ -714,8 +759,249 @@ impl Insights {
             complete: true,
             incomplete_reason: None,
             elapsed_ms: ctx.elapsed().as_millis() as u64,
+            estimate_queries: s.estimates_run,
+            estimated_bytes: ctx.budget.as_ref().map(|_| s.bytes_estimated),
+            estimated_cost_usd: ctx.budget.as_ref().map(|_| cost_usd(s.bytes_estimated)),
+            max_scan_bytes: ctx.budget.as_ref().and_then(|b| b.limit_bytes()),
+            query_costs: ctx.query_costs(&s),
+            audit_windows: None,
         }
     }
+
+    /// Runs `queries` over every log group and window of `req`: with a budget, estimates
+    /// every (query, group, window) first and admits them all before the first starts; then
+    /// runs them (splitting capped windows down to `split_depth`), reporting each query's
+    /// cost to `progress` at the end.
+    async fn run_plan<C: Future<Output = ()>>(
+        &self,
+        req: &Request,
+        queries: &[&'static Query],
+        split_depth: u32,
+        progress: &Arc<dyn Progress>,
+        cancel: C,
+    ) -> Result<(Arc<engine::Ctx>, Vec<engine::WindowRows>, Vec<String>), Error> {
+        let groups = req.validate()?;
+        let mut texts = Vec::new();
+        for q in queries {
+            texts.push((*q, query_text(q, req.limit)?));
+        }
+        let batches = batches(&groups, req.batch);
+        let ctx = Arc::new(engine::Ctx::new(
+            self.client.clone(),
+            self.region.clone(),
+            self.endpoint.clone(),
+            texts,
+            batches,
+            req,
+            split_depth,
+            progress.clone(),
+        ));
+        let mut cancel = std::pin::pin!(cancel);
+        let mut jobs = initial_jobs(queries.len(), ctx.targets.len(), req);
+        let result = async {
+            if let Some(budget) = &ctx.budget {
+                let estimates = self.estimate_jobs(&ctx, &jobs, cancel.as_mut()).await?;
+                let mut unknown = 0;
+                for (job, e) in jobs.iter_mut().zip(&estimates) {
+                    let what = ctx.what(job);
+                    job.reservation = Some(match e.bytes {
+                        Some(b) => budget.reserve(b, &what)?,
+                        None => {
+                            unknown += 1;
+                            let why = e.note.as_deref().unwrap_or("no estimate");
+                            budget.reserve_unknown(&what, why)?
+                        }
+                    });
+                }
+                let bytes: f64 = estimates.iter().filter_map(|e| e.bytes).sum();
+                let mut s = ctx.stats.lock().unwrap();
+                s.bytes_estimated = bytes;
+                for (job, e) in jobs.iter().zip(estimates) {
+                    s.estimates.insert((job.query, job.group, job.start), e);
+                }
+                drop(s);
+                progress.notice(&Notice::Estimated {
+                    region: self.region.clone(),
+                    queries: jobs.len(),
+                    bytes,
+                    unknown,
+                    left: budget.left_bytes(),
+                });
+            }
+            engine::run(ctx.clone(), jobs, cancel.as_mut()).await
+        }
+        .await;
+        progress.finish();
+        let windows = result?;
+        if ctx.budget.is_some() {
+            let s = ctx.stats.lock().unwrap();
+            for c in ctx.query_costs(&s) {
+                progress.notice(&Notice::Cost(c));
+            }
+        }
+        Ok((ctx, windows, groups))
+    }
+
+    /// Estimates, at no charge, the bytes each query of `queries` would scan over each log
+    /// group and window of `req` (Logs Insights' `estimate` command), one [`Estimate`] per
+    /// (query, group, window) in that order. `req.budget` is not consulted: admitting the
+    /// estimates is the caller's ([`ScanBudget::reserve`]). See [`Insights::fetch_events`]
+    /// for `cancel`.
+    ///
+    /// An answer that cannot be read as one number (a service without `estimate`, or an
+    /// emulator that ignores the command and returns ordinary rows) is never taken as zero:
+    /// the estimate falls back to the log group's `storedBytes` (DescribeLogGroups), and says
+    /// so in [`Estimate::source`] and [`Estimate::note`]; if that fails too, `bytes` is
+    /// `None`.
+    pub async fn estimate<C: Future<Output = ()>>(
+        &self,
+        req: &Request,
+        queries: &[&'static Query],
+        progress: Arc<dyn Progress>,
+        cancel: C,
+    ) -> Result<Vec<Estimate>, Error> {
+        let groups = req.validate()?;
+        let mut texts = Vec::new();
+        for q in queries {
+            texts.push((*q, query_text(q, req.limit)?));
+        }
+        let ctx = Arc::new(engine::Ctx::new(
+            self.client.clone(),
+            self.region.clone(),
+            self.endpoint.clone(),
+            texts,
+            batches(&groups, req.batch),
+            req,
+            0,
+            progress.clone(),
+        ));
+        let jobs = initial_jobs(queries.len(), ctx.targets.len(), req);
+        let result = self.estimate_jobs(&ctx, &jobs, cancel).await;
+        progress.finish();
+        result
+    }
+
+    async fn estimate_jobs<C: Future<Output = ()>>(
+        &self,
+        ctx: &Arc<engine::Ctx>,
+        jobs: &[engine::Job],
+        cancel: C,
+    ) -> Result<Vec<Estimate>, Error> {
+        let estimate_jobs = jobs
+            .iter()
+            .map(|j| engine::Job {
+                estimate: true,
+                ..engine::Job::new(j.query, j.group, j.start, j.end)
+            })
+            .collect();
+        let mut answers: HashMap<(usize, usize, i64), Result<f64, String>> = HashMap::new();
+        for w in engine::run(ctx.clone(), estimate_jobs, cancel).await? {
+            let name = ctx.queries[w.job.query].0.name;
+            let answer = match &w.estimate_refused {
+                Some(m) => Err(format!("the service rejected `| estimate` for {name}: {m}")),
+                None => rows::estimate_bytes(&w.rows)
+                    .map_err(|why| format!("the estimate of {name} could not be read: {why}")),
+            };
+            answers.insert((w.job.query, w.job.group, w.job.start), answer);
+        }
+        // The stored-bytes fallback is the whole group, over all time: it is counted once
+        // per (query, group), not once per window.
+        let mut stored: HashMap<usize, Result<f64, String>> = HashMap::new();
+        let mut fallen_back: HashSet<(usize, usize)> = HashSet::new();
+        let mut out = Vec::with_capacity(jobs.len());
+        for j in jobs {
+            let group = ctx.group_name(j.group);
+            let answer = answers
+                .remove(&(j.query, j.group, j.start))
+                .unwrap_or_else(|| Err("no estimate answer".to_owned()));
+            let (bytes, source, note) = match answer {
+                Ok(b) => (Some(b), EstimateSource::Insights, None),
+                Err(why) => {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = stored.entry(j.group) {
+                        slot.insert(self.stored_bytes(ctx, &ctx.targets[j.group]).await);
+                    }
+                    match &stored[&j.group] {
+                        Ok(_) if !fallen_back.insert((j.query, j.group)) => (
+                            Some(0.0),
+                            EstimateSource::StoredBytes,
+                            Some(format!(
+                                "{why}; the group's stored bytes are counted with its first window"
+                            )),
+                        ),
+                        Ok(b) => (
+                            Some(*b),
+                            EstimateSource::StoredBytes,
+                            Some(format!("{why}; counted the group's stored bytes instead")),
+                        ),
+                        Err(e) => (None, EstimateSource::None, Some(format!("{why}; {e}"))),
+                    }
+                }
+            };
+            out.push(Estimate {
+                query: ctx.queries[j.query].0.name,
+                log_group: group,
+                window: QueryWindow {
+                    start: j.start,
+                    end: j.end,
+                },
+                bytes,
+                source,
+                note,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The log groups' `storedBytes` (DescribeLogGroups, one call per group), summed, or
+    /// why there is none.
+    async fn stored_bytes(&self, ctx: &engine::Ctx, groups: &[String]) -> Result<f64, String> {
+        let mut sum = 0.0;
+        for g in groups {
+            sum += self.group_stored_bytes(ctx, g).await?;
+        }
+        Ok(sum)
+    }
+
+    /// The log group's `storedBytes` (DescribeLogGroups), or why there is none.
+    async fn group_stored_bytes(&self, ctx: &engine::Ctx, group: &str) -> Result<f64, String> {
+        ctx.counters
+            .describe_log_groups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let out = self
+            .client
+            .describe_log_groups()
+            .log_group_name_prefix(group)
+            .send()
+            .await
+            .map_err(|e| {
+                let e =
+                    error::classify(&self.client, &self.endpoint, "DescribeLogGroups", group, e);
+                format!("its stored bytes are unknown too ({e})")
+            })?;
+        out.log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(group))
+            .and_then(|g| g.stored_bytes())
+            .map(|b| b as f64)
+            .ok_or_else(|| "DescribeLogGroups gave no storedBytes for it either".to_owned())
+    }
+}
+
+/// What a query would scan over one log group and window, before it runs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Query name.
+    pub query: &'static str,
+    /// Log group.
+    pub log_group: String,
+    /// The window estimated (epoch seconds, inclusive).
+    pub window: QueryWindow,
+    /// Bytes it would scan; `None` when neither the estimate nor the fallback answered.
+    pub bytes: Option<f64>,
+    /// Where `bytes` came from.
+    pub source: EstimateSource,
+    /// Why `source` is not [`EstimateSource::Insights`].
+    pub note: Option<String>,
 }
 
 fn default_endpoint(region: &str) -> String {
@@ -756,17 +1042,16 @@ fn attribute(groups: &[String], batch: &[String], log: Option<&str>) -> Option<u
 }
 
 fn initial_jobs(n_queries: usize, n_groups: usize, req: &Request) -> Vec<engine::Job> {
-    (0..n_queries)
-        .flat_map(|query| {
-            (0..n_groups).map(move |group| engine::Job {
-                query,
-                group,
-                start: req.start,
-                end: req.end,
-                depth: 0,
-            })
-        })
-        .collect()
+    let spans = req.spans();
+    let mut jobs = Vec::new();
+    for query in 0..n_queries {
+        for group in 0..n_groups {
+            for &(start, end) in &spans {
+                jobs.push(engine::Job::new(query, group, start, end));
+            }
+        }
+    }
+    jobs
 }
 
 fn capped_note(group: &str, job: &engine::Job, limit: u32) -> String {

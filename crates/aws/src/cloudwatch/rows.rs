@@ -5,8 +5,7 @@
 use aws_sdk_cloudwatchlogs::types::ResultField;
 use serde::Serialize;
 
-/// Stream-name prefix of aws-iam-authenticator streams in `/aws/eks/<cluster>/cluster`.
-pub const AUTHENTICATOR_STREAM_PREFIX: &str = "authenticator-";
+pub use eks_authlog_core::queries::AUTHENTICATOR_STREAM_PREFIX;
 
 /// One event row, owned (the `source` boundary turns rows into owned lines).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -41,13 +40,48 @@ impl EventRow {
         }
     }
 
-    /// True when the row comes from an authenticator stream. A row without `@logStream` is not
-    /// trusted: every event query selects it.
-    pub(crate) fn is_authenticator(&self) -> bool {
+    /// True when the row comes from a stream named `prefix…` (an authenticator or an audit
+    /// stream, [`Query::stream_prefix`](eks_authlog_core::queries::Query::stream_prefix)). A
+    /// row without `@logStream` is not trusted: every event query selects it.
+    pub(crate) fn is_from(&self, prefix: &str) -> bool {
         self.stream
             .as_deref()
-            .is_some_and(|s| s.starts_with(AUTHENTICATOR_STREAM_PREFIX))
+            .is_some_and(|s| s.starts_with(prefix))
     }
+}
+
+/// The bytes an `| estimate` query answered. The command's documentation (CloudWatch Logs
+/// user guide, `CWL_QuerySyntax-Estimate`) says it returns "the estimated bytes that the
+/// query would scan" but not the result's field name, so this assumes only what any such
+/// answer must look like: exactly one row holding exactly one field besides the hidden
+/// `@ptr`, whose value is a finite, non-negative number. Anything else (no row, several
+/// rows, several fields, text) is an error saying what came back, never a zero: an emulator
+/// that ignores the command returns the query's ordinary rows, and a wrong zero would admit
+/// any scan.
+pub(crate) fn estimate_bytes(rows: &[Vec<ResultField>]) -> Result<f64, String> {
+    let [row] = rows else {
+        return Err(format!("expected one row, got {}", rows.len()));
+    };
+    let fields: Vec<&ResultField> = row.iter().filter(|f| f.field() != Some("@ptr")).collect();
+    let [only] = fields[..] else {
+        let names: Vec<&str> = fields.iter().map(|f| f.field().unwrap_or("?")).collect();
+        return Err(format!(
+            "expected one field, got {} ({})",
+            fields.len(),
+            names.join(", ")
+        ));
+    };
+    let value = only.value().unwrap_or("").trim();
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|b| b.is_finite() && *b >= 0.0)
+        .ok_or_else(|| {
+            format!(
+                "field {} is {value:?}, not a number of bytes",
+                only.field().unwrap_or("?")
+            )
+        })
 }
 
 /// Which aggregate query a row came from.
@@ -150,10 +184,40 @@ mod tests {
         ]));
         assert_eq!(r.ptr.as_deref(), Some("p1"));
         assert_eq!(r.ts_ms, Some(1000));
-        assert!(r.is_authenticator());
+        assert!(r.is_from(AUTHENTICATOR_STREAM_PREFIX));
         let audit = EventRow::decode(&row(&[("@logStream", "kube-apiserver-audit-abc")]));
-        assert!(!audit.is_authenticator());
-        assert!(!EventRow::decode(&row(&[("@message", "x")])).is_authenticator());
+        assert!(!audit.is_from(AUTHENTICATOR_STREAM_PREFIX));
+        assert!(audit.is_from(eks_authlog_core::queries::AUDIT_STREAM_PREFIX));
+        assert!(!EventRow::decode(&row(&[("@message", "x")])).is_from(AUTHENTICATOR_STREAM_PREFIX));
+    }
+
+    #[test]
+    fn an_estimate_is_the_one_number_of_the_one_row() {
+        let one = |cells: &[(&str, &str)]| estimate_bytes(&[row(cells)]);
+        assert_eq!(one(&[("estimatedBytes", "1234567")]), Ok(1_234_567.0));
+        assert_eq!(one(&[("@ptr", "x"), ("bytes", "2.5e9")]), Ok(2.5e9));
+        // What moto returns for an events query: ordinary rows.
+        let moto = one(&[
+            ("@ptr", "7"),
+            ("@timestamp", "1795319612520"),
+            ("@message", "time=..."),
+        ])
+        .unwrap_err();
+        assert!(
+            moto.contains("expected one field, got 2 (@timestamp, @message)"),
+            "{moto}"
+        );
+        // An aggregate query on moto: one @ptr-only row per event, never a zero.
+        assert!(one(&[("@ptr", "3")]).unwrap_err().contains("got 0"));
+        assert!(
+            one(&[("bytes", "lots")])
+                .unwrap_err()
+                .contains("not a number")
+        );
+        assert!(one(&[("bytes", "-1")]).is_err());
+        assert!(estimate_bytes(&[]).unwrap_err().contains("got 0"));
+        let two = [row(&[("bytes", "1")]), row(&[("bytes", "2")])];
+        assert!(estimate_bytes(&two).unwrap_err().contains("got 2"));
     }
 
     #[test]

@@ -348,6 +348,13 @@ pub struct Analyzer {
 }
 
 impl Analyzer {
+    /// Where the 401s of the denials without identity read so far can be, per input, at
+    /// most `max` windows each: the audit windows a CloudWatch source queries after the
+    /// authenticator pass.
+    pub fn audit_search_windows(&self, max: usize) -> crate::audit::join::SearchWindows {
+        self.audit.search_windows(max)
+    }
+
     /// A fresh analyzer with these options. It settles pairs itself, through a sort window
     /// of [`correlate::SORT_WINDOW`] events; a piece of input smaller than that can still be
     /// [merged](Merge) into another analyzer exactly.

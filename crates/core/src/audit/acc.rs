@@ -395,6 +395,13 @@ impl AuditAcc {
         });
     }
 
+    /// Where the 401s of the denials taken so far can be, per input, at most `max` windows
+    /// each ([`join::search_windows`]): what a CloudWatch source queries the audit streams
+    /// over, instead of the whole window.
+    pub fn search_windows(&self, max: usize) -> join::SearchWindows {
+        join::search_windows(&self.denials, max)
+    }
+
     /// `kubernetes-admin` activity, for the creator section.
     pub fn admin_activity(&self) -> Vec<AdminActivity> {
         self.identities

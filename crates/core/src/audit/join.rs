@@ -126,6 +126,87 @@ pub struct Pairing {
     pub in_window: usize,
 }
 
+/// Where to look for the 401s of some denials: per input (a log group, when read from
+/// CloudWatch), the time windows their 401s can be in, merged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchWindows {
+    /// Input → windows in epoch seconds, both ends inclusive, sorted, disjoint.
+    pub by_input: std::collections::BTreeMap<String, Vec<(i64, i64)>>,
+    /// Denials the windows cover.
+    pub denials: u64,
+    /// Windows joined with a neighbour (across the gap between them) to stay within the cap.
+    pub merged: u64,
+}
+
+impl SearchWindows {
+    /// Windows in all.
+    pub fn len(&self) -> usize {
+        self.by_input.values().map(Vec::len).sum()
+    }
+
+    /// Whether there is nothing to look for.
+    pub fn is_empty(&self) -> bool {
+        self.by_input.is_empty()
+    }
+}
+
+/// The windows in which the 401s of `denials` can be: each denial's loose window (the
+/// join's widest), in whole seconds, one more second at the end (an event's CloudWatch time
+/// is its stage time, at or after its received time), merged where they overlap or touch.
+/// When an input has more than `max` windows, the closest neighbours are joined across
+/// their gaps, smallest gaps first, until `max` remain: every denial stays covered, at the
+/// price of scanning the gaps too.
+pub fn search_windows(denials: &[Denial], max: usize) -> SearchWindows {
+    let mut spans: std::collections::BTreeMap<&str, Vec<(i64, i64)>> = Default::default();
+    for d in denials {
+        let (lo, hi) = d.window(LOOSE_US);
+        let span = (lo.div_euclid(SECOND), (hi - 1).div_euclid(SECOND) + 1);
+        spans.entry(&d.input).or_default().push(span);
+    }
+    let mut out = SearchWindows {
+        denials: denials.len() as u64,
+        ..SearchWindows::default()
+    };
+    for (input, mut v) in spans {
+        v.sort_unstable();
+        let mut merged: Vec<(i64, i64)> = Vec::with_capacity(v.len());
+        for (s, e) in v {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 + 1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        let max = max.max(1);
+        if merged.len() > max {
+            let excess = merged.len() - max;
+            // Gap i lies between windows i and i + 1; join across the `excess` smallest.
+            let mut gaps: Vec<(i64, usize)> = merged
+                .windows(2)
+                .enumerate()
+                .map(|(i, w)| (w[1].0 - w[0].1, i))
+                .collect();
+            gaps.sort_unstable();
+            let mut join = vec![false; merged.len()];
+            for &(_, i) in &gaps[..excess] {
+                join[i] = true;
+            }
+            let mut capped: Vec<(i64, i64)> = Vec::with_capacity(max);
+            let mut joining = false;
+            for (i, w) in merged.iter().enumerate() {
+                match capped.last_mut() {
+                    Some(last) if joining => last.1 = w.1,
+                    _ => capped.push(*w),
+                }
+                joining = join[i];
+            }
+            out.merged += excess as u64;
+            merged = capped;
+        }
+        out.by_input.insert(input.to_owned(), merged);
+    }
+    out
+}
+
 /// Candidates listed for an ambiguous pairing.
 pub const MAX_CANDIDATES: usize = 5;
 
@@ -328,6 +409,56 @@ mod tests {
         assert_eq!(p.confidence, Confidence::Likely);
         let mut k = [knock((T0 + 30_000) * 1000, 0)];
         assert_eq!(join(&mut d, &mut k), [None]);
+    }
+
+    #[test]
+    fn search_windows_cover_every_denial_merge_and_respect_the_cap() {
+        let t = T0 / 1000; // seconds
+        let mut d = vec![
+            deny(T0, Class::TokenExpired, 1),
+            deny(T0 + 2_000, Class::TokenExpired, 2),
+            deny(T0 + 600_000, Class::StsThrottled, 3),
+            deny(T0 + 1_200_000, Class::TokenExpired, 4),
+        ];
+        d.push(Denial {
+            input: "b".into(),
+            ..deny(T0, Class::TokenExpired, 5)
+        });
+        let w = search_windows(&d, 10);
+        assert_eq!(w.denials, 5);
+        assert_eq!(w.merged, 0);
+        assert_eq!(
+            w.by_input["a"],
+            [
+                // Two denials 2 s apart share one window: 5 s before the first to 5 s after
+                // the end of the second's second (one more for the stage time).
+                (t - 5, t + 2 + 6),
+                // A throttled denial looks 5 s further back.
+                (t + 600 - 10, t + 600 + 6),
+                (t + 1200 - 5, t + 1200 + 6),
+            ]
+        );
+        assert_eq!(w.by_input["b"], [(t - 5, t + 6)]);
+        assert_eq!(w.len(), 4);
+        // Every 401 the join could pair lies in a window.
+        for den in &d {
+            let (lo, hi) = den.window(LOOSE_US);
+            let ws = &w.by_input[&*den.input];
+            for us in [lo, hi - 1] {
+                let s = us.div_euclid(SECOND);
+                assert!(ws.iter().any(|&(a, b)| a <= s && s <= b), "{den:?} {s}");
+            }
+        }
+        // Capped at 2 per input: the smaller gap (582 s, not 589 s) is joined.
+        let capped = search_windows(&d, 2);
+        assert_eq!(capped.merged, 1);
+        assert_eq!(
+            capped.by_input["a"],
+            [(t - 5, t + 600 + 6), (t + 1200 - 5, t + 1200 + 6)]
+        );
+        let one = search_windows(&d, 1);
+        assert_eq!(one.by_input["a"], [(t - 5, t + 1200 + 6)]);
+        assert!(search_windows(&[], 5).is_empty());
     }
 
     #[test]

@@ -250,6 +250,9 @@ pub struct TargetResult {
     pub describe_log_groups: u64,
     /// Bytes scanned, as the service reported them.
     pub bytes_scanned: f64,
+    /// What the queries were estimated to scan before they ran (Insights' `estimate`, or
+    /// the log groups' stored bytes where it could not be read).
+    pub estimated_bytes: f64,
     /// Queries whose results carried no statistics (emulators): their bytes are unknown.
     pub queries_without_statistics: u64,
     /// Stored bytes of the log groups audited (DescribeLogGroups `storedBytes`): what a
@@ -304,6 +307,8 @@ pub struct Totals {
     pub sts_assume_role: u64,
     /// Bytes scanned, as reported.
     pub bytes_scanned: f64,
+    /// Bytes estimated before the queries ran.
+    pub estimated_bytes: f64,
     /// Stored bytes of every log group audited.
     pub stored_bytes: u64,
     /// Cost of the bytes scanned.
@@ -333,6 +338,7 @@ impl Totals {
             t.clusters += r.clusters.len() as u64;
             t.api_calls += api_total(&r.api_calls) + r.describe_log_groups;
             t.bytes_scanned += r.bytes_scanned;
+            t.estimated_bytes += r.estimated_bytes;
             t.stored_bytes += r.stored_bytes;
             t.cost_usd += r.cost_usd;
         }
@@ -341,7 +347,7 @@ impl Totals {
 }
 
 fn api_total(a: &ApiCalls) -> u64 {
-    a.start_query + a.get_query_results + a.stop_query + a.eks.total()
+    a.start_query + a.get_query_results + a.stop_query + a.describe_log_groups + a.eks.total()
 }
 
 /// Writes one finding per line.
@@ -387,6 +393,7 @@ pub fn write_table<W: io::Write>(
         "MEDIUM",
         "LOW",
         "API CALLS",
+        "ESTIMATED",
         "SCANNED",
         "COST",
     ]);
@@ -408,6 +415,7 @@ pub fn write_table<W: io::Write>(
             sev[1].to_string(),
             sev[0].to_string(),
             (api_total(&r.api_calls) + r.describe_log_groups).to_string(),
+            megabytes(r.estimated_bytes),
             scanned(r.bytes_scanned, r.queries_without_statistics),
             format!("${:.4}", r.cost_usd),
         ]);
@@ -415,13 +423,14 @@ pub fn write_table<W: io::Write>(
     writeln!(w, "{t}")?;
     writeln!(
         w,
-        "{} of {} account/region targets audited, {} clusters, {} findings, {} API calls ({} STS AssumeRole), {} scanned (${:.4}), {:.1}s",
+        "{} of {} account/region targets audited, {} clusters, {} findings, {} API calls ({} STS AssumeRole), {} estimated, {} scanned (${:.4}), {:.1}s",
         totals.targets - totals.skipped,
         totals.targets,
         totals.clusters,
         totals.findings,
         totals.api_calls,
         totals.sts_assume_role,
+        megabytes(totals.estimated_bytes),
         megabytes(totals.bytes_scanned),
         totals.cost_usd,
         totals.elapsed_ms as f64 / 1000.0

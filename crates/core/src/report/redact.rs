@@ -299,6 +299,10 @@ pub fn each_source_string(sources: &mut Sources, f: &mut impl FnMut(&mut String)
     for m in sources.cloudwatch.iter_mut().flatten() {
         m.log_groups.iter_mut().for_each(&mut *f);
         m.incomplete_reason.iter_mut().for_each(&mut *f);
+        for c in &mut m.query_costs {
+            f(&mut c.log_group);
+            c.estimate_note.iter_mut().for_each(&mut *f);
+        }
     }
 }
 
@@ -505,6 +509,22 @@ mod tests {
             complete: true,
             incomplete_reason: None,
             elapsed_ms: 100_000_000_000,
+            estimate_queries: 1,
+            estimated_bytes: Some(111_122_223_333.0),
+            estimated_cost_usd: Some(0.555),
+            max_scan_bytes: Some(222_233_334_444.0),
+            query_costs: vec![crate::report::source::QueryCost {
+                query: "failures",
+                log_group: "/aws/eks/111122223333/cluster".to_owned(),
+                windows: 1,
+                estimated_bytes: Some(111_122_223_333.0),
+                estimate_source: crate::report::source::EstimateSource::Insights,
+                estimate_note: None,
+                bytes_scanned: Some(123_456_789_012.0),
+                estimated_cost_usd: Some(0.555),
+                cost_usd: Some(0.617),
+            }],
+            audit_windows: None,
         };
         let mut sources = Sources {
             inputs: Vec::new(),
@@ -527,6 +547,10 @@ mod tests {
                 .unwrap()
                 .contains("111122223333")
         );
+        let cost = &src["query_costs"][0];
+        assert_eq!(cost["estimated_bytes"], 111_122_223_333.0);
+        assert_eq!(src["max_scan_bytes"], 222_233_334_444.0);
+        assert!(!cost["log_group"].as_str().unwrap().contains("111122223333"));
     }
 
     #[test]

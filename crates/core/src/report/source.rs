@@ -89,6 +89,9 @@ pub struct ApiCalls {
     pub get_query_results: u64,
     /// StopQuery calls.
     pub stop_query: u64,
+    /// DescribeLogGroups calls (the stored-bytes fallback of an estimate; only when made).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub describe_log_groups: u64,
     /// EKS calls of the live access-configuration read (only those made appear in JSON).
     #[serde(flatten)]
     pub eks: crate::access::EksApiCalls,
@@ -137,4 +140,140 @@ pub struct FetchMeta {
     pub incomplete_reason: Option<String>,
     /// Wall time of the fetch.
     pub elapsed_ms: u64,
+    /// Estimate queries run (`| estimate`, no charge) before the queries above.
+    pub estimate_queries: u64,
+    /// Sum of the estimates of the queries run, bytes; `None` when none was estimated.
+    pub estimated_bytes: Option<f64>,
+    /// `estimated_bytes` at the list price.
+    pub estimated_cost_usd: Option<f64>,
+    /// The `--max-scan-gb` budget of the run, bytes; `None` with `--yes`.
+    pub max_scan_bytes: Option<f64>,
+    /// Per query and log group: the estimate before, the bytes scanned after.
+    pub query_costs: Vec<QueryCost>,
+    /// The audit pass over the windows around the denials without identity, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_windows: Option<AuditWindows>,
+}
+
+/// Where the audit pass looked for the 401s of the denials without identity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AuditWindows {
+    /// Denials without identity (token and STS classes) the windows cover.
+    pub denials: u64,
+    /// Windows queried (before any split), all log groups together.
+    pub windows: u64,
+    /// Windows joined with a neighbour to stay within `max_per_group`.
+    pub merged: u64,
+    /// The most windows queried per log group.
+    pub max_per_group: u64,
+}
+
+impl FetchMeta {
+    /// Adds a later fetch of the same region (the audit pass after the authenticator pass)
+    /// to this one, so that `source` stays one entry per region: counts and costs add up,
+    /// queries and log groups are listed once, and either being incomplete makes both so.
+    pub fn absorb(&mut self, later: FetchMeta) {
+        for q in later.queries {
+            if !self.queries.contains(&q) {
+                self.queries.push(q);
+            }
+        }
+        for g in later.log_groups {
+            if !self.log_groups.contains(&g) {
+                self.log_groups.push(g);
+            }
+        }
+        self.queries_run += later.queries_run;
+        let (a, b) = (&mut self.api_calls, later.api_calls);
+        a.start_query += b.start_query;
+        a.get_query_results += b.get_query_results;
+        a.stop_query += b.stop_query;
+        a.describe_log_groups += b.describe_log_groups;
+        self.records_matched += later.records_matched;
+        self.records_scanned += later.records_scanned;
+        self.bytes_scanned += later.bytes_scanned;
+        self.cost_usd += later.cost_usd;
+        self.queries_without_statistics += later.queries_without_statistics;
+        self.windows_split += later.windows_split;
+        self.rows += later.rows;
+        self.rows_filtered += later.rows_filtered;
+        self.rows_malformed += later.rows_malformed;
+        self.duplicates_dropped += later.duplicates_dropped;
+        self.complete &= later.complete;
+        self.incomplete_reason = match (self.incomplete_reason.take(), later.incomplete_reason) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
+        self.elapsed_ms += later.elapsed_ms;
+        self.estimate_queries += later.estimate_queries;
+        self.estimated_bytes = match (self.estimated_bytes, later.estimated_bytes) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.estimated_cost_usd = self.estimated_bytes.map(cost_usd);
+        self.max_scan_bytes = self.max_scan_bytes.or(later.max_scan_bytes);
+        self.query_costs.extend(later.query_costs);
+        self.audit_windows = self.audit_windows.or(later.audit_windows);
+    }
+}
+
+/// Where a query's estimate came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EstimateSource {
+    /// Logs Insights' `estimate` command (no charge).
+    Insights,
+    /// The log group's `storedBytes` (DescribeLogGroups), when the estimate answer could not
+    /// be read: everything the group holds, over all time, as CloudWatch counts storage
+    /// (which may be compressed, so it is a rough figure, not a bound).
+    StoredBytes,
+    /// No estimate (both failed); the query ran only because the budget was lifted (`--yes`).
+    None,
+}
+
+impl EstimateSource {
+    /// Name for reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EstimateSource::Insights => "insights",
+            EstimateSource::StoredBytes => "stored_bytes",
+            EstimateSource::None => "none",
+        }
+    }
+}
+
+/// What one query cost over one log group (all its windows and splits).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueryCost {
+    /// Query name (`queries/<name>.insights`).
+    pub query: &'static str,
+    /// Log group.
+    pub log_group: String,
+    /// Windows queried (the asked-for windows, plus the halves of split ones).
+    pub windows: u64,
+    /// The estimate before it ran, bytes.
+    pub estimated_bytes: Option<f64>,
+    /// Where the estimate came from.
+    pub estimate_source: EstimateSource,
+    /// Why the estimate is not Insights' own (the answer that could not be read).
+    pub estimate_note: Option<String>,
+    /// `statistics.bytesScanned` summed over its windows; `None` when no window reported
+    /// statistics (emulators).
+    pub bytes_scanned: Option<f64>,
+    /// `estimated_bytes` at the list price.
+    pub estimated_cost_usd: Option<f64>,
+    /// `bytes_scanned` at the list price.
+    pub cost_usd: Option<f64>,
+}
+
+/// Logs Insights list price per GB scanned (us-east-1; other regions differ).
+pub const PRICE_USD_PER_GB: f64 = 0.005;
+
+/// `bytes` at [`PRICE_USD_PER_GB`] (decimal GB, as billed).
+pub fn cost_usd(bytes: f64) -> f64 {
+    bytes / 1e9 * PRICE_USD_PER_GB
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use comfy_table::{Attribute, Cell, Color};
 
 use crate::analysis::{CreatorStatus, Report, Timeline};
-use crate::report::source::{FetchMeta, InputSummary};
+use crate::report::source::{FetchMeta, InputSummary, QueryCost};
 
 use super::{TableStyle, new_table};
 
@@ -152,6 +152,14 @@ fn source_lines<W: Write>(out: &mut W, metas: &[FetchMeta]) -> io::Result<()> {
             m.bytes_scanned / 1e6,
             m.cost_usd,
         )?;
+        if let Some(est) = m.estimated_bytes {
+            write!(
+                out,
+                ", estimated {:.1} MB (~${:.4}) before",
+                est / 1e6,
+                m.estimated_cost_usd.unwrap_or_default()
+            )?;
+        }
         let eks = m.api_calls.eks.total();
         if eks > 0 {
             write!(out, ", {eks} EKS API calls (access configuration)")?;
@@ -164,8 +172,37 @@ fn source_lines<W: Write>(out: &mut W, metas: &[FetchMeta]) -> io::Result<()> {
             )?;
         }
         writeln!(out)?;
+        // Per query only when there are several: one query's figures are the line above.
+        if m.query_costs.len() > 1 {
+            for c in &m.query_costs {
+                writeln!(out, "  {}", query_cost_text(c))?;
+            }
+        }
     }
     Ok(())
+}
+
+/// `audit-unauthorized on /aws/eks/demo/cluster (3 windows): estimated 1.2 MB (insights),
+/// scanned 1.1 MB (~$0.0000)`.
+pub fn query_cost_text(c: &QueryCost) -> String {
+    let mb = |b: f64| format!("{:.1} MB", b / 1e6);
+    let windows = if c.windows == 1 {
+        String::new()
+    } else {
+        format!(" ({} windows)", c.windows)
+    };
+    let estimate = match c.estimated_bytes {
+        Some(b) => format!("estimated {} ({})", mb(b), c.estimate_source.as_str()),
+        None => "not estimated".to_owned(),
+    };
+    let scanned = match (c.bytes_scanned, c.cost_usd) {
+        (Some(b), Some(usd)) => format!("scanned {} (~${usd:.4})", mb(b)),
+        _ => "scanned: no statistics".to_owned(),
+    };
+    format!(
+        "{} on {}{windows}: {estimate}, {scanned}",
+        c.query, c.log_group
+    )
 }
 
 fn heading<W: Write>(out: &mut W, text: &str, style: TableStyle) -> io::Result<()> {
