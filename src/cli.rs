@@ -1464,6 +1464,71 @@ mod tests {
         assert_eq!(budget.limit_bytes(), None);
     }
 
+    #[cfg(feature = "cloudwatch")]
+    #[test]
+    fn fleet_flags_reach_the_job_and_bad_ones_say_why() {
+        let plan = |argv: &[&str]| {
+            let mut full = vec!["eks-authlog", "fleet"];
+            full.extend_from_slice(argv);
+            match Args::try_parse_from(full).unwrap().into_plan() {
+                Ok(Plan::Fleet(f)) => Ok(f),
+                Ok(_) => panic!("expected a fleet"),
+                Err(e) => Err(e),
+            }
+        };
+        let f = plan(&[
+            "--accounts",
+            "111122223333,444455556666",
+            "--assume-role",
+            "Audit",
+            "--external-id",
+            "x",
+            "--region",
+            "us-east-1,eu-west-1",
+            "--until",
+            "2026-01-15T10:00:00.500Z",
+            "--since",
+            "2026-01-15",
+            "-o",
+            "ndjson",
+            "--fail-on",
+            "high,target_skipped",
+            "--yes",
+        ])
+        .unwrap();
+        assert_eq!(f.job.accounts, ["111122223333", "444455556666"]);
+        assert_eq!(f.job.regions, ["us-east-1", "eu-west-1"]);
+        assert_eq!(f.job.session_name, "eks-authlog-fleet");
+        // Windows end on a whole second.
+        assert_eq!(f.job.end_ms % 1000, 0);
+        assert!(
+            f.job.budget.limit_bytes().is_none(),
+            "--yes lifts the budget"
+        );
+        assert_eq!(f.format, Format::Ndjson);
+        assert_eq!(f.fail_on, ["high", "target_skipped"]);
+        let e = plan(&["--accounts", "1234"]).unwrap_err();
+        assert!(e.contains("1234"), "{e}");
+        let e = plan(&["--since", "1h", "--until", "2h"]).unwrap_err();
+        assert!(e.contains("--since"), "{e}");
+        for bad in [
+            &["fleet", "--external-id", "x"][..],
+            &[
+                "fleet",
+                "--accounts",
+                "111122223333",
+                "--session-name",
+                "a b",
+            ],
+            &["fleet", "--yes", "--max-scan-gb", "1"],
+            &["fleet", "--fail-on", "nope"],
+        ] {
+            let mut argv = vec!["eks-authlog"];
+            argv.extend_from_slice(bad);
+            assert!(Args::try_parse_from(argv).is_err(), "{bad:?}");
+        }
+    }
+
     #[test]
     fn creator_and_failures_refuse_ndjson() {
         for sub in ["creator", "failures"] {

@@ -238,6 +238,10 @@ async fn run_all(
                 let limit = limit.clone();
                 tasks.spawn(async move {
                     let _permit = limit.acquire_owned().await.expect("never closed");
+                    // Stopped while waiting for a turn: start nothing more.
+                    if *shared.stop.borrow() {
+                        return ((ai, ri), region, Err(Failure::Stopped));
+                    }
                     let result = match creds {
                         Some(Err(e)) => {
                             let id = account.as_deref().unwrap_or("");
