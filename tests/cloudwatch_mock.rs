@@ -1219,3 +1219,68 @@ async fn the_public_estimate_reads_every_query_group_and_window() {
     );
     assert_eq!(sent.lock().unwrap().len(), 4);
 }
+
+#[tokio::test(start_paused = true)]
+async fn audit_aggregates_are_estimated_budgeted_and_decoded() {
+    let estimate = mock!(Client::start_query)
+        .match_requests(|r| {
+            r.query_string()
+                .unwrap_or_default()
+                .ends_with("| estimate\n")
+        })
+        .then_output(|| started("e-1"));
+    let answer = results_rule("e-1", "estimate");
+    let forbidden = mock!(Client::start_query)
+        .match_requests(|r| r.query_string().is_some_and(|q| q.contains("\"forbid\"")))
+        .then_output(|| started("f"));
+    let identities = mock!(Client::start_query)
+        .match_requests(|r| {
+            r.query_string()
+                .is_some_and(|q| q.contains("ispresent(user.extra.canonicalArn.0)"))
+        })
+        .then_output(|| started("i"));
+    let forbidden_rows = results_rule("f", "audit-forbidden");
+    let identity_rows = results_rule("i", "audit-identities");
+    let ins = insights(&[
+        &estimate,
+        &answer,
+        &forbidden,
+        &identities,
+        &forbidden_rows,
+        &identity_rows,
+    ]);
+    let budget = Arc::new(ScanBudget::from_gb(1.0));
+    let req = with_budget(request(&[GROUP], S, S + 86_400), &budget);
+    let got = ins
+        .fetch_audit_aggregates(&req, true, true, Arc::new(Silent), std::future::pending())
+        .await
+        .unwrap();
+    let [f] = &got.forbidden[..] else {
+        panic!("{:?}", got.forbidden)
+    };
+    assert_eq!(f.username.as_deref(), Some("testuser"));
+    assert_eq!(f.groups, ["system:authenticated", "dev-readers"]);
+    assert_eq!((f.resource.as_deref(), f.count), (Some("nodes"), 4));
+    assert_eq!(got.identities.len(), 2);
+    assert_eq!(got.identities[1].key_type.as_deref(), Some("AKIA"));
+    let meta = &got.meta;
+    assert!(meta.complete, "{:?}", meta.incomplete_reason);
+    assert_eq!(meta.queries, ["audit-forbidden", "audit-identities"]);
+    assert_eq!(meta.estimate_queries, 2);
+    assert_eq!(meta.rows, 3);
+    let costs: Vec<(&str, Option<f64>, Option<f64>)> = meta
+        .query_costs
+        .iter()
+        .map(|c| (c.query, c.estimated_bytes, c.bytes_scanned))
+        .collect();
+    assert_eq!(
+        costs,
+        [
+            ("audit-forbidden", Some(5e6), Some(4e8)),
+            ("audit-identities", Some(5e6), Some(4e8))
+        ]
+    );
+    assert_eq!(budget.spent_bytes(), 8e8);
+    // The next one would not fit what is left.
+    assert!(budget.reserve(3e8, "more").is_err());
+}

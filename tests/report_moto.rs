@@ -445,4 +445,64 @@ async fn report_attributes_unattributed_failures_from_the_audit_windows_only() {
     assert_eq!(doc["source"][0]["max_scan_bytes"], Value::Null);
     assert_eq!(doc["audit"]["attribution"]["exact"], 2);
     assert_eq!(doc["source"][0]["estimate_queries"], 3);
+
+    // The aggregates when asked: estimated and run over the whole window; moto does not run
+    // `stats`, so they are reported incomplete, never silently empty.
+    let doc = run_json(
+        &url,
+        &[
+            "report",
+            "--cluster",
+            "knock",
+            "--audit",
+            "all",
+            "-o",
+            "json",
+            "--quiet",
+        ],
+        0,
+    );
+    let source = &doc["source"][0];
+    assert_eq!(
+        source["queries"],
+        serde_json::json!([
+            "recent",
+            "audit-unauthorized",
+            "audit-forbidden",
+            "audit-identities"
+        ])
+    );
+    assert_eq!(source["estimate_queries"], 5);
+    assert_eq!(source["complete"], false);
+    assert!(
+        source["incomplete_reason"]
+            .as_str()
+            .unwrap()
+            .contains("no `hits` column"),
+        "{source}"
+    );
+    assert_eq!(
+        doc["audit"]["attribution"]["exact"], 2,
+        "the windows still attribute"
+    );
+    // Only the aggregates: no window is queried.
+    let doc = run_json(
+        &url,
+        &[
+            "report",
+            "--cluster",
+            "knock",
+            "--audit",
+            "identities",
+            "-o",
+            "json",
+            "--quiet",
+        ],
+        0,
+    );
+    assert_eq!(
+        doc["source"][0]["queries"],
+        serde_json::json!(["recent", "audit-identities"])
+    );
+    assert!(doc["source"][0].get("audit_windows").is_none());
 }

@@ -18,8 +18,8 @@ use eks_authlog_core::source::LineSink;
 
 use crate::cloudwatch::budget::ScanBudget;
 use crate::cloudwatch::{
-    self as cw, AggKind, ClientOptions, Error, FetchMeta, Insights, Notice, Progress, QueryWindow,
-    Request, Strategy,
+    self as cw, AggKind, AuditAggregates, ClientOptions, Error, FetchMeta, Insights, Notice,
+    Progress, QueryWindow, Request, Strategy,
 };
 use eks_authlog_core::report::source::AuditWindows;
 
@@ -227,20 +227,45 @@ pub struct AuditPass {
     pub unauthorized: BTreeMap<String, BTreeMap<String, Vec<QueryWindow>>>,
     /// What the windows cover, for the report.
     pub windows: AuditWindows,
+    /// Per region: the log groups to run the aggregate queries over (the job's whole window).
+    pub groups: BTreeMap<String, Vec<String>>,
+    /// Run `audit-forbidden` (authorization denials by user and request).
+    pub forbidden: bool,
+    /// Run `audit-identities` (the identity map of successful requests).
+    pub identities: bool,
 }
 
 /// Runs `audit-unauthorized` over exactly the windows of `pass` on each log group's audit
-/// streams, every query estimated and admitted against the job's budget first, and pushes
-/// the 401 events into `lines` (the same sink as the authenticator lines: the analysis
-/// detects audit events per record). Returns one [`FetchMeta`] per region queried, to be
-/// [absorbed](FetchMeta::absorb) into the authenticator pass's.
+/// streams, and the aggregate queries `pass` asks for over its groups, every query
+/// estimated and admitted against the job's budget first. The 401 events go into `lines`
+/// (the same sink as the authenticator lines: the analysis detects audit events per
+/// record), the aggregate rows to `aggregates`. Returns one [`FetchMeta`] per region
+/// queried, to be [absorbed](FetchMeta::absorb) into the authenticator pass's.
 pub fn fetch_audit(
     job: &CloudWatchJob,
     pass: &AuditPass,
     lines: &mut dyn LineSink,
+    aggregates: &mut dyn FnMut(&AuditAggregates),
     progress: Arc<dyn Progress>,
 ) -> Result<Vec<FetchMeta>> {
-    if pass.unauthorized.values().all(BTreeMap::is_empty) {
+    let aggregated = pass.forbidden || pass.identities;
+    let mut regions: Vec<&String> = pass
+        .unauthorized
+        .iter()
+        .filter(|(_, g)| g.values().any(|w| !w.is_empty()))
+        .map(|(r, _)| r)
+        .collect();
+    if aggregated {
+        regions.extend(
+            pass.groups
+                .iter()
+                .filter(|(_, g)| !g.is_empty())
+                .map(|(r, _)| r),
+        );
+    }
+    regions.sort();
+    regions.dedup();
+    if regions.is_empty() {
         return Ok(Vec::new());
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -252,12 +277,17 @@ pub fn fetch_audit(
         let mut until = Until::new(job)?;
         let (start, end) = job.window_secs();
         let mut metas = Vec::new();
-        for (region, groups) in &pass.unauthorized {
+        for region in regions {
             let insights = until
                 .guard(Insights::connect(&job.client_options(Some(region.clone()))))
                 .await?;
             let mut region_meta: Option<FetchMeta> = None;
-            for (group, windows) in groups.iter().filter(|(_, w)| !w.is_empty()) {
+            let mut add = |meta: FetchMeta| match &mut region_meta {
+                Some(m) => m.absorb(meta),
+                None => region_meta = Some(meta),
+            };
+            let windowed = pass.unauthorized.get(region).into_iter().flatten();
+            for (group, windows) in windowed.filter(|(_, w)| !w.is_empty()) {
                 let mut req = Request::new(vec![group.clone()], start, end);
                 req.windows = windows.clone();
                 req.budget = job.budget.clone();
@@ -277,13 +307,38 @@ pub fn fetch_audit(
                     )
                     .await
                     .map_err(|e| until.restore(e, caught.get()))?;
-                match &mut region_meta {
-                    Some(m) => m.absorb(meta),
-                    None => region_meta = Some(meta),
-                }
+                add(meta);
+            }
+            if let Some(groups) = pass
+                .groups
+                .get(region)
+                .filter(|g| aggregated && !g.is_empty())
+            {
+                let mut req = Request::new(groups.clone(), start, end);
+                req.budget = job.budget.clone();
+                req.poll.deadline = Some(until.left());
+                let caught = Cell::new(None);
+                let signals = &mut until.signals;
+                let cancel = async {
+                    caught.set(Some(signals.recv().await));
+                };
+                let got = insights
+                    .fetch_audit_aggregates(
+                        &req,
+                        pass.forbidden,
+                        pass.identities,
+                        progress.clone(),
+                        cancel,
+                    )
+                    .await
+                    .map_err(|e| until.restore(e, caught.get()))?;
+                aggregates(&got);
+                add(got.meta);
             }
             if let Some(mut m) = region_meta {
-                m.audit_windows = Some(pass.windows);
+                if pass.windows.windows > 0 {
+                    m.audit_windows = Some(pass.windows);
+                }
                 metas.push(m);
             }
         }
