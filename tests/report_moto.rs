@@ -280,6 +280,13 @@ fn audit_401(ms: i64, ip: &str, agent: &str) -> String {
     )
 }
 
+/// `report --cluster knock -o json --quiet` and `extra`, exit 0, decoded.
+fn knock_json(url: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["report", "--cluster", "knock", "-o", "json", "--quiet"];
+    args.extend(extra);
+    run_json(url, &args, 0)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn report_attributes_unattributed_failures_from_the_audit_windows_only() {
     let Some(m) = moto().await else { return };
@@ -321,11 +328,7 @@ async fn report_attributes_unattributed_failures_from_the_audit_windows_only() {
     )
     .await;
 
-    let doc = run_json(
-        &url,
-        &["report", "--cluster", "knock", "-o", "json", "--quiet"],
-        0,
-    );
+    let doc = knock_json(&url, &[]);
     let audit = &doc["audit"];
     assert_eq!(
         audit["events"]["total"], 2,
@@ -429,39 +432,14 @@ async fn report_attributes_unattributed_failures_from_the_audit_windows_only() {
         "{err}"
     );
     // --yes lifts the budget; the estimate is still made and reported.
-    let doc = run_json(
-        &url,
-        &[
-            "report",
-            "--cluster",
-            "knock",
-            "--yes",
-            "-o",
-            "json",
-            "--quiet",
-        ],
-        0,
-    );
+    let doc = knock_json(&url, &["--yes"]);
     assert_eq!(doc["source"][0]["max_scan_bytes"], Value::Null);
     assert_eq!(doc["audit"]["attribution"]["exact"], 2);
     assert_eq!(doc["source"][0]["estimate_queries"], 3);
 
     // The aggregates when asked: estimated and run over the whole window; moto does not run
     // `stats`, so they are reported incomplete, never silently empty.
-    let doc = run_json(
-        &url,
-        &[
-            "report",
-            "--cluster",
-            "knock",
-            "--audit",
-            "all",
-            "-o",
-            "json",
-            "--quiet",
-        ],
-        0,
-    );
+    let doc = knock_json(&url, &["--audit", "all"]);
     let source = &doc["source"][0];
     assert_eq!(
         source["queries"],
@@ -486,20 +464,7 @@ async fn report_attributes_unattributed_failures_from_the_audit_windows_only() {
         "the windows still attribute"
     );
     // Only the aggregates: no window is queried.
-    let doc = run_json(
-        &url,
-        &[
-            "report",
-            "--cluster",
-            "knock",
-            "--audit",
-            "identities",
-            "-o",
-            "json",
-            "--quiet",
-        ],
-        0,
-    );
+    let doc = knock_json(&url, &["--audit", "identities"]);
     assert_eq!(
         doc["source"][0]["queries"],
         serde_json::json!(["recent", "audit-identities"])

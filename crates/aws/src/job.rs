@@ -103,11 +103,7 @@ pub fn fetch(
     aggregates: &mut dyn FnMut(&Aggregate<'_>),
     progress: Arc<dyn Progress>,
 ) -> Result<Vec<FetchMeta>> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
+    let rt = crate::sdk::runtime().map_err(Error::Runtime)?;
     rt.block_on(fetch_all(job, lines, aggregates, progress))
 }
 
@@ -162,12 +158,7 @@ async fn fetch_all(
         let mut req = Request::new(groups, start, end);
         req.budget = job.budget.clone();
         req.poll.deadline = Some(until.left());
-        // Ctrl-C and SIGTERM stop every running query (they bill while they scan).
-        let caught = Cell::new(None);
-        let signals = &mut until.signals;
-        let cancel = async {
-            caught.set(Some(signals.recv().await));
-        };
+        let cancel = until.cancel();
         let fetched = async {
             Ok::<FetchMeta, Error>(match strategy {
                 Strategy::Events => {
@@ -202,7 +193,7 @@ async fn fetch_all(
                 }
             })
         };
-        let meta = fetched.await.map_err(|e| until.restore(e, caught.get()))?;
+        let meta = fetched.await.map_err(|e| until.restore(e))?;
         if meta.rows == 0 {
             // Zero authenticator rows: the usual cause is that authenticator logging is off
             // (the group exists because other control-plane log types are on).
@@ -268,11 +259,7 @@ pub fn fetch_audit(
     if regions.is_empty() {
         return Ok(Vec::new());
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
+    let rt = crate::sdk::runtime().map_err(Error::Runtime)?;
     rt.block_on(async {
         let mut until = Until::new(job)?;
         let (start, end) = job.window_secs();
@@ -292,21 +279,16 @@ pub fn fetch_audit(
                 req.windows = windows.clone();
                 req.budget = job.budget.clone();
                 req.poll.deadline = Some(until.left());
-                let caught = Cell::new(None);
-                let signals = &mut until.signals;
-                let cancel = async {
-                    caught.set(Some(signals.recv().await));
-                };
                 let meta = insights
                     .fetch_events(
                         &req,
                         &queries::AUDIT_UNAUTHORIZED,
                         &mut *lines,
                         progress.clone(),
-                        cancel,
+                        until.cancel(),
                     )
                     .await
-                    .map_err(|e| until.restore(e, caught.get()))?;
+                    .map_err(|e| until.restore(e))?;
                 add(meta);
             }
             if let Some(groups) = pass
@@ -317,21 +299,16 @@ pub fn fetch_audit(
                 let mut req = Request::new(groups.clone(), start, end);
                 req.budget = job.budget.clone();
                 req.poll.deadline = Some(until.left());
-                let caught = Cell::new(None);
-                let signals = &mut until.signals;
-                let cancel = async {
-                    caught.set(Some(signals.recv().await));
-                };
                 let got = insights
                     .fetch_audit_aggregates(
                         &req,
                         pass.forbidden,
                         pass.identities,
                         progress.clone(),
-                        cancel,
+                        until.cancel(),
                     )
                     .await
-                    .map_err(|e| until.restore(e, caught.get()))?;
+                    .map_err(|e| until.restore(e))?;
                 aggregates(&got);
                 add(got.meta);
             }
@@ -350,6 +327,8 @@ pub fn fetch_audit(
 /// queries (connecting, listing log groups).
 struct Until {
     signals: Signals,
+    /// The signal that interrupted the last fetch.
+    caught: Cell<Option<&'static str>>,
     deadline: Instant,
     timeout: Duration,
     t0: Instant,
@@ -362,6 +341,7 @@ impl Until {
         let t0 = Instant::now();
         Ok(Until {
             signals: Signals::new().map_err(Error::Runtime)?,
+            caught: Cell::new(None),
             deadline: t0 + timeout,
             timeout,
             t0,
@@ -373,12 +353,19 @@ impl Until {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
+    /// The cancellation future of one fetch: Ctrl-C and SIGTERM stop every running query
+    /// (they bill while they scan); the signal is kept for [`Until::restore`].
+    async fn cancel(&mut self) {
+        let s = self.signals.recv().await;
+        self.caught.set(Some(s));
+    }
+
     /// An engine error in the job's terms: the signal that was caught, and the job's
     /// deadline (the engine's was what was left of it).
-    fn restore(&self, e: Error, caught: Option<&'static str>) -> Error {
+    fn restore(&self, e: Error) -> Error {
         match e {
             Error::Interrupted { stopped, .. } => Error::Interrupted {
-                signal: caught,
+                signal: self.caught.get(),
                 stopped,
             },
             Error::DeadlineExceeded { stopped, .. } => Error::DeadlineExceeded {

@@ -802,21 +802,8 @@ impl Insights {
         progress: &Arc<dyn Progress>,
         cancel: C,
     ) -> Result<(Arc<engine::Ctx>, Vec<engine::WindowRows>, Vec<String>), Error> {
-        let groups = req.validate()?;
-        let mut texts = Vec::new();
-        for q in queries {
-            texts.push((*q, query_text(q, req.limit)?));
-        }
-        let ctx = Arc::new(engine::Ctx::new(
-            self.client.clone(),
-            self.region.clone(),
-            self.endpoint.clone(),
-            texts,
-            groups.clone(),
-            req,
-            split_depth,
-            progress.clone(),
-        ));
+        let ctx = self.context(req, queries, split_depth, progress)?;
+        let groups = ctx.groups.clone();
         let mut cancel = std::pin::pin!(cancel);
         let mut jobs = initial_jobs(queries.len(), groups.len(), req);
         let result = async {
@@ -881,25 +868,36 @@ impl Insights {
         progress: Arc<dyn Progress>,
         cancel: C,
     ) -> Result<Vec<Estimate>, Error> {
+        let ctx = self.context(req, queries, 0, &progress)?;
+        let jobs = initial_jobs(queries.len(), ctx.groups.len(), req);
+        let result = self.estimate_jobs(&ctx, &jobs, cancel).await;
+        progress.finish();
+        result
+    }
+
+    /// The engine's context for `queries` over the groups of `req` (validated).
+    fn context(
+        &self,
+        req: &Request,
+        queries: &[&'static Query],
+        split_depth: u32,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<Arc<engine::Ctx>, Error> {
         let groups = req.validate()?;
         let mut texts = Vec::new();
         for q in queries {
             texts.push((*q, query_text(q, req.limit)?));
         }
-        let ctx = Arc::new(engine::Ctx::new(
+        Ok(Arc::new(engine::Ctx::new(
             self.client.clone(),
             self.region.clone(),
             self.endpoint.clone(),
             texts,
             groups,
             req,
-            0,
+            split_depth,
             progress.clone(),
-        ));
-        let jobs = initial_jobs(queries.len(), ctx.groups.len(), req);
-        let result = self.estimate_jobs(&ctx, &jobs, cancel).await;
-        progress.finish();
-        result
+        )))
     }
 
     async fn estimate_jobs<C: Future<Output = ()>>(
