@@ -29,13 +29,16 @@ pub const MAX_AUDIT_WINDOWS: usize = 100;
 
 /// Fetches the job's lines or aggregates and analyses them into a report. Then, as `audit`
 /// asks, the audit pass: `audit-unauthorized` over only the windows around the denials that
-/// carry no identity, in the same analyzer, so the join attributes them as for files.
+/// carry no identity, in the same analyzer, so the join attributes them as for files, and
+/// the aggregates. When the budget refuses the audit pass, the report of the authenticator
+/// pass (already paid for) is still returned, marked incomplete, with the refusal for the
+/// caller to raise once it is written.
 pub fn report(
     cw: &CloudWatchJob,
     job: &Job,
     audit: AuditQueries,
     quiet: bool,
-) -> Result<(Report, Sources)> {
+) -> Result<(Report, Sources, Option<eks_authlog_aws::cloudwatch::Error>)> {
     let mut analyzer = Analyzer::new(source_windowed(job));
     let mut aggregates = Vec::new();
     let progress: Arc<StderrProgress> = Arc::new(StderrProgress::new(quiet));
@@ -60,13 +63,28 @@ pub fn report(
         .timeout
         .unwrap_or(eks_authlog_aws::cloudwatch::DEFAULT_DEADLINE);
     rest.timeout = Some(timeout.saturating_sub(t0.elapsed()));
-    let later = eks_authlog_aws::fetch_audit(
+    let fetched = eks_authlog_aws::fetch_audit(
         &rest,
         &pass,
         &mut Feed(&mut analyzer),
         &mut |got: &AuditAggregates| rows.push(got.clone()),
         progress,
-    )?;
+    );
+    let (later, refused) = match fetched {
+        Ok(later) => (later, None),
+        Err(e @ eks_authlog_aws::cloudwatch::Error::Budget(_)) => {
+            for m in &mut metas {
+                let note = format!("the audit pass was not run: {e}");
+                m.complete = false;
+                m.incomplete_reason = Some(match m.incomplete_reason.take() {
+                    Some(r) => format!("{r}; {note}"),
+                    None => note,
+                });
+            }
+            (Vec::new(), Some(e))
+        }
+        Err(e) => return Err(e.into()),
+    };
     for m in later {
         match metas.iter_mut().find(|mine| mine.regions == m.regions) {
             Some(mine) => mine.absorb(m),
@@ -83,6 +101,7 @@ pub fn report(
             inputs: Vec::new(),
             cloudwatch: Some(metas),
         },
+        refused,
     ))
 }
 

@@ -470,4 +470,52 @@ async fn report_attributes_unattributed_failures_from_the_audit_windows_only() {
         serde_json::json!(["recent", "audit-identities"])
     );
     assert!(doc["source"][0].get("audit_windows").is_none());
+
+    // A budget that holds the authenticator pass but not the audit pass: the report of what
+    // was paid for is still written, marked incomplete, and the run exits 3.
+    let stored = m
+        .client()
+        .describe_log_groups()
+        .log_group_name_prefix(group)
+        .send()
+        .await
+        .unwrap()
+        .log_groups()[0]
+        .stored_bytes()
+        .unwrap() as f64;
+    let gb = format!("{}", stored * 1.5 / 1e9);
+    let o = run(
+        &url,
+        &[
+            "report",
+            "--cluster",
+            "knock",
+            "--max-scan-gb",
+            &gb,
+            "-o",
+            "json",
+            "--quiet",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("query audit-unauthorized on /aws/eks/knock/cluster"),
+        "{err}"
+    );
+    let doc: Value = serde_json::from_slice(&o.stdout).expect("the report is written");
+    let source = &doc["source"][0];
+    assert_eq!(source["complete"], false);
+    assert!(
+        source["incomplete_reason"]
+            .as_str()
+            .unwrap()
+            .contains("the audit pass was not run"),
+        "{source}"
+    );
+    assert_eq!(
+        doc["failures"]["total"], 2,
+        "the authenticator pass is reported"
+    );
+    assert!(doc["audit"].is_null(), "no audit event was read");
 }
