@@ -412,18 +412,19 @@ async fn report_attributes_unattributed_failures_from_the_audit_windows_only() {
     }
 
     // The same run over a budget of nothing stops before the first query, exit 3.
-    let o = run(
-        &url,
-        &[
+    let over_budget = |gb: &str| {
+        let args = [
             "report",
             "--cluster",
             "knock",
             "--max-scan-gb",
-            "0",
+            gb,
             "-o",
             "json",
-        ],
-    );
+        ];
+        run(&url, &args)
+    };
+    let o = over_budget("0");
     assert_eq!(o.status.code(), Some(3));
     assert!(o.stdout.is_empty(), "no report");
     let err = String::from_utf8_lossy(&o.stderr);
@@ -484,19 +485,7 @@ async fn report_attributes_unattributed_failures_from_the_audit_windows_only() {
         .stored_bytes()
         .unwrap() as f64;
     let gb = format!("{}", stored * 1.5 / 1e9);
-    let o = run(
-        &url,
-        &[
-            "report",
-            "--cluster",
-            "knock",
-            "--max-scan-gb",
-            &gb,
-            "-o",
-            "json",
-            "--quiet",
-        ],
-    );
+    let o = over_budget(&gb);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(
