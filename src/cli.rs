@@ -179,14 +179,25 @@ enum AuditArg {
     /// `audit-unauthorized` over the windows around the denials without identity (token and
     /// STS classes): the source IP and user agent that sent each rejected token.
     Unauthorized,
+    /// `audit-forbidden` over the whole window: authorization denials (403, forbid) by user
+    /// and request, with the fix.
+    Forbidden,
+    /// `audit-identities` over the whole window: which IAM principal acted under which
+    /// username, re-created principals, long-term keys, kubernetes-admin.
+    Identities,
+    /// All three.
+    All,
 }
 
 /// `--audit` as the run's choice: `none` wins over anything listed with it.
 #[cfg(feature = "cloudwatch")]
 fn audit_queries(args: &[AuditArg]) -> eks_authlog::config::AuditQueries {
     let none = args.contains(&AuditArg::None);
+    let has = |q| !none && (args.contains(&q) || args.contains(&AuditArg::All));
     eks_authlog::config::AuditQueries {
-        unauthorized: !none && args.contains(&AuditArg::Unauthorized),
+        unauthorized: has(AuditArg::Unauthorized),
+        forbidden: has(AuditArg::Forbidden),
+        identities: has(AuditArg::Identities),
     }
 }
 
@@ -404,7 +415,9 @@ struct RunArgs {
 
     /// Kube-apiserver audit queries to add after the authenticator queries (comma-separated):
     /// `unauthorized` looks up who sent the tokens denied without an identity, only over the
-    /// seconds around those denials; `none` adds nothing.
+    /// seconds around those denials; `forbidden` and `identities` aggregate the 403 denials
+    /// and the identity map over the whole window (audit streams are large: see the
+    /// estimate); `all`; `none` adds nothing.
     #[cfg(feature = "cloudwatch")]
     #[arg(
         long,
@@ -1459,6 +1472,21 @@ mod tests {
         let budget = c.cloudwatch.as_ref().unwrap().budget.as_ref().unwrap();
         assert_eq!(budget.limit_bytes(), Some(0.5e9));
         assert!(!c.audit.unauthorized, "none wins");
+        let c = run_plan(&[
+            "eks-authlog",
+            "report",
+            "--cluster",
+            "a",
+            "--audit",
+            "forbidden,identities",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.audit.unauthorized, c.audit.forbidden, c.audit.identities),
+            (false, true, true)
+        );
+        let c = run_plan(&["eks-authlog", "report", "--cluster", "a", "--audit", "all"]).unwrap();
+        assert!(c.audit.unauthorized && c.audit.forbidden && c.audit.identities);
         let c = run_plan(&["eks-authlog", "report", "--cluster", "a", "--yes"]).unwrap();
         let budget = c.cloudwatch.as_ref().unwrap().budget.as_ref().unwrap();
         assert_eq!(budget.limit_bytes(), None);

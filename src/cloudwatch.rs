@@ -6,10 +6,13 @@ use std::sync::Arc;
 
 use crate::config::AuditQueries;
 use eks_authlog_aws::cloudwatch::budget::Bytes;
-use eks_authlog_aws::cloudwatch::{FetchMeta, Notice, Progress, QueryWindow, Status};
+use eks_authlog_aws::cloudwatch::{
+    AuditAggregates, FetchMeta, Notice, Progress, QueryWindow, Status,
+};
 use eks_authlog_aws::{AuditPass, CloudWatchJob};
 use eks_authlog_core::analysis::{Analyzer, Report};
 use eks_authlog_core::audit::join::SearchWindows;
+use eks_authlog_core::audit::{ForbiddenAggregate, IdentityAggregate};
 use eks_authlog_core::evidence::{Aggregate, Evidence};
 use eks_authlog_core::pipeline::{self, Feed, Job};
 use eks_authlog_core::report::source::{AuditWindows, Sources};
@@ -26,13 +29,16 @@ pub const MAX_AUDIT_WINDOWS: usize = 100;
 
 /// Fetches the job's lines or aggregates and analyses them into a report. Then, as `audit`
 /// asks, the audit pass: `audit-unauthorized` over only the windows around the denials that
-/// carry no identity, in the same analyzer, so the join attributes them as for files.
+/// carry no identity, in the same analyzer, so the join attributes them as for files, and
+/// the aggregates. When the budget refuses the audit pass, the report of the authenticator
+/// pass (already paid for) is still returned, marked incomplete, with the refusal for the
+/// caller to raise once it is written.
 pub fn report(
     cw: &CloudWatchJob,
     job: &Job,
     audit: AuditQueries,
     quiet: bool,
-) -> Result<(Report, Sources)> {
+) -> Result<(Report, Sources, Option<eks_authlog_aws::cloudwatch::Error>)> {
     let mut analyzer = Analyzer::new(source_windowed(job));
     let mut aggregates = Vec::new();
     let progress: Arc<StderrProgress> = Arc::new(StderrProgress::new(quiet));
@@ -46,24 +52,47 @@ pub fn report(
     for a in &aggregates {
         analyzer.add(Evidence::Aggregate(&a.borrowed()));
     }
-    if audit.unauthorized {
-        let windows = analyzer.audit_search_windows(MAX_AUDIT_WINDOWS);
-        if !windows.is_empty() {
-            let pass = audit_pass(&metas, &windows);
-            let mut rest = cw.clone();
-            let timeout = cw
-                .timeout
-                .unwrap_or(eks_authlog_aws::cloudwatch::DEFAULT_DEADLINE);
-            rest.timeout = Some(timeout.saturating_sub(t0.elapsed()));
-            let later =
-                eks_authlog_aws::fetch_audit(&rest, &pass, &mut Feed(&mut analyzer), progress)?;
-            for m in later {
-                match metas.iter_mut().find(|mine| mine.regions == m.regions) {
-                    Some(mine) => mine.absorb(m),
-                    None => metas.push(m),
-                }
+    let windows = match audit.unauthorized {
+        true => analyzer.audit_search_windows(MAX_AUDIT_WINDOWS),
+        false => SearchWindows::default(),
+    };
+    let pass = audit_pass(&metas, &windows, audit);
+    let mut rows = Vec::new();
+    let mut rest = cw.clone();
+    let timeout = cw
+        .timeout
+        .unwrap_or(eks_authlog_aws::cloudwatch::DEFAULT_DEADLINE);
+    rest.timeout = Some(timeout.saturating_sub(t0.elapsed()));
+    let fetched = eks_authlog_aws::fetch_audit(
+        &rest,
+        &pass,
+        &mut Feed(&mut analyzer),
+        &mut |got: &AuditAggregates| rows.push(got.clone()),
+        progress,
+    );
+    let (later, refused) = match fetched {
+        Ok(later) => (later, None),
+        Err(e @ eks_authlog_aws::cloudwatch::Error::Budget(_)) => {
+            for m in &mut metas {
+                let note = format!("the audit pass was not run: {e}");
+                m.complete = false;
+                m.incomplete_reason = Some(match m.incomplete_reason.take() {
+                    Some(r) => format!("{r}; {note}"),
+                    None => note,
+                });
             }
+            (Vec::new(), Some(e))
         }
+        Err(e) => return Err(e.into()),
+    };
+    for m in later {
+        match metas.iter_mut().find(|mine| mine.regions == m.regions) {
+            Some(mine) => mine.absorb(m),
+            None => metas.push(m),
+        }
+    }
+    for got in &rows {
+        add_audit_aggregates(&mut analyzer, got);
     }
     pipeline::check_strict(job, &analyzer)?;
     Ok((
@@ -72,6 +101,7 @@ pub fn report(
             inputs: Vec::new(),
             cloudwatch: Some(metas),
         },
+        refused,
     ))
 }
 
@@ -107,7 +137,7 @@ pub fn events<W: Write>(
 
 /// The audit pass for `windows` (keyed by the log group the denials were read from): each
 /// group's windows go to the region whose fetch read that group.
-fn audit_pass(metas: &[FetchMeta], windows: &SearchWindows) -> AuditPass {
+fn audit_pass(metas: &[FetchMeta], windows: &SearchWindows, audit: AuditQueries) -> AuditPass {
     let mut pass = AuditPass {
         windows: AuditWindows {
             denials: windows.denials,
@@ -115,12 +145,18 @@ fn audit_pass(metas: &[FetchMeta], windows: &SearchWindows) -> AuditPass {
             merged: windows.merged,
             max_per_group: MAX_AUDIT_WINDOWS as u64,
         },
+        forbidden: audit.forbidden,
+        identities: audit.identities,
         ..AuditPass::default()
     };
     for m in metas {
         let Some(region) = m.regions.first() else {
             continue;
         };
+        pass.groups
+            .entry(region.clone())
+            .or_default()
+            .extend(m.log_groups.iter().cloned());
         for group in &m.log_groups {
             if let Some(w) = windows.by_input.get(group) {
                 let w = w.iter().map(|&(start, end)| QueryWindow { start, end });
@@ -132,6 +168,37 @@ fn audit_pass(metas: &[FetchMeta], windows: &SearchWindows) -> AuditPass {
         }
     }
     pass
+}
+
+/// Hands the audit aggregate rows to the analysis, as the audit types it groups.
+fn add_audit_aggregates(analyzer: &mut Analyzer, got: &AuditAggregates) {
+    for r in &got.forbidden {
+        analyzer.add(Evidence::AuditForbidden(&ForbiddenAggregate {
+            username: r.username.as_deref(),
+            canonical_arn: r.canonical_arn.as_deref(),
+            groups: r.groups.iter().map(String::as_str).collect(),
+            verb: r.verb.as_deref(),
+            api_group: r.api_group.as_deref(),
+            resource: r.resource.as_deref(),
+            subresource: r.subresource.as_deref(),
+            namespace: r.namespace.as_deref(),
+            example: r.example.as_deref(),
+            count: r.count,
+            first_ms: r.first_ms,
+            last_ms: r.last_ms,
+        }));
+    }
+    for r in &got.identities {
+        analyzer.add(Evidence::AuditIdentity(&IdentityAggregate {
+            canonical_arn: &r.canonical_arn,
+            username: r.username.as_deref(),
+            principal_id: r.principal_id.as_deref(),
+            key_type: r.key_type.as_deref(),
+            count: r.count,
+            first_ms: r.first_ms,
+            last_ms: r.last_ms,
+        }));
+    }
 }
 
 /// The job's options for rows Insights returned: it already applied the window (on

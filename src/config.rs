@@ -122,11 +122,19 @@ pub struct Config {
 pub struct AuditQueries {
     /// `audit-unauthorized` over the windows around the denials without identity (default).
     pub unauthorized: bool,
+    /// `audit-forbidden` over the whole window: authorization denials, explained.
+    pub forbidden: bool,
+    /// `audit-identities` over the whole window: the identity map of successful requests.
+    pub identities: bool,
 }
 
 impl Default for AuditQueries {
     fn default() -> Self {
-        AuditQueries { unauthorized: true }
+        AuditQueries {
+            unauthorized: true,
+            forbidden: false,
+            identities: false,
+        }
     }
 }
 

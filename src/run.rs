@@ -44,7 +44,7 @@ pub fn run<W: Write>(config: &Config, mut out: W) -> Result<Outcome> {
             (report, inputs)
         }
         (command, format) => {
-            let (mut report, mut sources) = report(config)?;
+            let (mut report, mut sources, refused) = report(config)?;
             if let Some(r) = &redactor {
                 r.report(&mut report);
                 r.sources(&mut sources);
@@ -68,7 +68,11 @@ pub fn run<W: Write>(config: &Config, mut out: W) -> Result<Outcome> {
                 )
             };
             written.and_then(|()| out.flush()).map_err(Error::output)?;
-            // `--strict` fails the run only once the report is out.
+            // A budget refusal of the audit pass, and `--strict`, fail the run only once the
+            // report of what was fetched is out.
+            if let Some(e) = refused {
+                return Err(e);
+            }
             if config.job.strict {
                 report.events.check_strict()?;
             }
@@ -121,16 +125,17 @@ fn warnings(config: &Config, report: &Report, inputs: &[InputSummary]) -> Vec<St
     w
 }
 
-/// The report over the configured CloudWatch source, or over the job's local inputs.
-/// `--strict` is left to the caller, which checks it once the report is written.
-fn report(config: &Config) -> Result<(Report, Sources)> {
+/// The report over the configured CloudWatch source, or over the job's local inputs, and
+/// the budget's refusal of the audit pass when there was one. `--strict` and the refusal are
+/// left to the caller, which raises them once the report is written.
+fn report(config: &Config) -> Result<(Report, Sources, Option<Error>)> {
     let job = pipeline::Job {
         strict: false,
         ..config.job.clone()
     };
     #[cfg(feature = "cloudwatch")]
     if let Some(cw) = &config.cloudwatch {
-        let (mut report, mut sources) =
+        let (mut report, mut sources, refused) =
             crate::cloudwatch::report(cw, &job, config.audit, config.quiet)?;
         let mut cfg = read_access_config(config)?;
         if let Some(live) = &config.live_access {
@@ -139,7 +144,7 @@ fn report(config: &Config) -> Result<(Report, Sources)> {
         if let Some(cfg) = cfg.filter(has_config) {
             eks_authlog_core::report::diagnoses::attach(&mut report, &cfg);
         }
-        return Ok((report, sources));
+        return Ok((report, sources, refused.map(Error::from)));
     }
     let (mut report, inputs) = pipeline::report(&job)?;
     attach_diagnoses(config, &mut report)?;
@@ -149,6 +154,7 @@ fn report(config: &Config) -> Result<(Report, Sources)> {
             inputs,
             cloudwatch: None,
         },
+        None,
     ))
 }
 

@@ -555,18 +555,8 @@ async fn rows_are_deduplicated_and_refiltered_by_stream() {
 
 #[tokio::test(start_paused = true)]
 async fn aggregate_rows_are_decoded() {
-    let granted = mock!(Client::start_query)
-        .match_requests(|r| {
-            r.query_string()
-                .is_some_and(|q| q.contains("access granted"))
-        })
-        .then_output(|| started("g"));
-    let denied = mock!(Client::start_query)
-        .match_requests(|r| {
-            r.query_string()
-                .is_some_and(|q| q.contains("access denied"))
-        })
-        .then_output(|| started("d"));
+    let granted = text_rule("access granted", "g");
+    let denied = text_rule("access denied", "d");
     let g = results_rule("g", "agg-identities");
     let d = results_rule("d", "agg-failures");
     let ins = insights(&[&granted, &denied, &g, &d]);
@@ -890,6 +880,18 @@ fn start_by_kind(sent: &Sent) -> (Rule, Rule) {
     (estimate, recording_start(sent, "q-1"))
 }
 
+/// A StartQuery rule for texts that contain `needle`, answering `id`.
+fn text_rule(needle: &'static str, id: &'static str) -> Rule {
+    mock!(Client::start_query)
+        .match_requests(move |r| r.query_string().is_some_and(|q| q.contains(needle)))
+        .then_output(move || started(id))
+}
+
+/// A StartQuery rule for `| estimate` texts, answering `e-1`.
+fn estimate_rule() -> Rule {
+    text_rule("| estimate\n", "e-1")
+}
+
 fn with_budget(mut req: Request, budget: &Arc<ScanBudget>) -> Request {
     req.budget = Some(budget.clone());
     req
@@ -1081,13 +1083,7 @@ async fn split_halves_are_budgeted_from_what_the_capped_window_scanned() {
     // Each half is expected to scan half of the whole window's 2 GB; a 2.5 GB budget admits
     // the first estimate (1 GB) and the whole window (2 GB scanned leaves 0.5 GB), then
     // refuses the halves (1 GB each).
-    let estimate = mock!(Client::start_query)
-        .match_requests(|r| {
-            r.query_string()
-                .unwrap_or_default()
-                .ends_with("| estimate\n")
-        })
-        .then_output(|| started("e-1"));
+    let estimate = estimate_rule();
     let answer = mock!(Client::get_query_results)
         .match_requests(|r| r.query_id() == Some("e-1"))
         .then_output(|| estimate_rows(&[("bytes", "1000000000")]));
@@ -1218,4 +1214,56 @@ async fn the_public_estimate_reads_every_query_group_and_window() {
         ]
     );
     assert_eq!(sent.lock().unwrap().len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn audit_aggregates_are_estimated_budgeted_and_decoded() {
+    let estimate = estimate_rule();
+    let answer = results_rule("e-1", "estimate");
+    let forbidden = text_rule("\"forbid\"", "f");
+    let identities = text_rule("ispresent(user.extra.canonicalArn.0)", "i");
+    let forbidden_rows = results_rule("f", "audit-forbidden");
+    let identity_rows = results_rule("i", "audit-identities");
+    let ins = insights(&[
+        &estimate,
+        &answer,
+        &forbidden,
+        &identities,
+        &forbidden_rows,
+        &identity_rows,
+    ]);
+    let budget = Arc::new(ScanBudget::from_gb(1.0));
+    let req = with_budget(request(&[GROUP], S, S + 86_400), &budget);
+    let got = ins
+        .fetch_audit_aggregates(&req, true, true, Arc::new(Silent), std::future::pending())
+        .await
+        .unwrap();
+    let [f] = &got.forbidden[..] else {
+        panic!("{:?}", got.forbidden)
+    };
+    assert_eq!(f.username.as_deref(), Some("testuser"));
+    assert_eq!(f.groups, ["system:authenticated", "dev-readers"]);
+    assert_eq!((f.resource.as_deref(), f.count), (Some("nodes"), 4));
+    assert_eq!(got.identities.len(), 2);
+    assert_eq!(got.identities[1].key_type.as_deref(), Some("AKIA"));
+    let meta = &got.meta;
+    assert!(meta.complete, "{:?}", meta.incomplete_reason);
+    assert_eq!(meta.queries, ["audit-forbidden", "audit-identities"]);
+    assert_eq!(meta.estimate_queries, 2);
+    assert_eq!(meta.rows, 3);
+    let costs: Vec<(&str, Option<f64>, Option<f64>)> = meta
+        .query_costs
+        .iter()
+        .map(|c| (c.query, c.estimated_bytes, c.bytes_scanned))
+        .collect();
+    assert_eq!(
+        costs,
+        [
+            ("audit-forbidden", Some(5e6), Some(4e8)),
+            ("audit-identities", Some(5e6), Some(4e8))
+        ]
+    );
+    assert_eq!(budget.spent_bytes(), 8e8);
+    // The next one would not fit what is left.
+    assert!(budget.reserve(3e8, "more").is_err());
 }

@@ -280,6 +280,13 @@ fn audit_401(ms: i64, ip: &str, agent: &str) -> String {
     )
 }
 
+/// `report --cluster knock -o json --quiet` and `extra`, exit 0, decoded.
+fn knock_json(url: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["report", "--cluster", "knock", "-o", "json", "--quiet"];
+    args.extend(extra);
+    run_json(url, &args, 0)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn report_attributes_unattributed_failures_from_the_audit_windows_only() {
     let Some(m) = moto().await else { return };
@@ -321,11 +328,7 @@ async fn report_attributes_unattributed_failures_from_the_audit_windows_only() {
     )
     .await;
 
-    let doc = run_json(
-        &url,
-        &["report", "--cluster", "knock", "-o", "json", "--quiet"],
-        0,
-    );
+    let doc = knock_json(&url, &[]);
     let audit = &doc["audit"];
     assert_eq!(
         audit["events"]["total"], 2,
@@ -409,18 +412,19 @@ async fn report_attributes_unattributed_failures_from_the_audit_windows_only() {
     }
 
     // The same run over a budget of nothing stops before the first query, exit 3.
-    let o = run(
-        &url,
-        &[
+    let over_budget = |gb: &str| {
+        let args = [
             "report",
             "--cluster",
             "knock",
             "--max-scan-gb",
-            "0",
+            gb,
             "-o",
             "json",
-        ],
-    );
+        ];
+        run(&url, &args)
+    };
+    let o = over_budget("0");
     assert_eq!(o.status.code(), Some(3));
     assert!(o.stdout.is_empty(), "no report");
     let err = String::from_utf8_lossy(&o.stderr);
@@ -429,20 +433,78 @@ async fn report_attributes_unattributed_failures_from_the_audit_windows_only() {
         "{err}"
     );
     // --yes lifts the budget; the estimate is still made and reported.
-    let doc = run_json(
-        &url,
-        &[
-            "report",
-            "--cluster",
-            "knock",
-            "--yes",
-            "-o",
-            "json",
-            "--quiet",
-        ],
-        0,
-    );
+    let doc = knock_json(&url, &["--yes"]);
     assert_eq!(doc["source"][0]["max_scan_bytes"], Value::Null);
     assert_eq!(doc["audit"]["attribution"]["exact"], 2);
     assert_eq!(doc["source"][0]["estimate_queries"], 3);
+
+    // The aggregates when asked: estimated and run over the whole window; moto does not run
+    // `stats`, so they are reported incomplete, never silently empty.
+    let doc = knock_json(&url, &["--audit", "all"]);
+    let source = &doc["source"][0];
+    assert_eq!(
+        source["queries"],
+        serde_json::json!([
+            "recent",
+            "audit-unauthorized",
+            "audit-forbidden",
+            "audit-identities"
+        ])
+    );
+    assert_eq!(source["estimate_queries"], 5);
+    assert_eq!(source["complete"], false);
+    assert!(
+        source["incomplete_reason"]
+            .as_str()
+            .unwrap()
+            .contains("no `hits` column"),
+        "{source}"
+    );
+    assert_eq!(
+        doc["audit"]["attribution"]["exact"], 2,
+        "the windows still attribute"
+    );
+    // Only the aggregates: no window is queried.
+    let doc = knock_json(&url, &["--audit", "identities"]);
+    assert_eq!(
+        doc["source"][0]["queries"],
+        serde_json::json!(["recent", "audit-identities"])
+    );
+    assert!(doc["source"][0].get("audit_windows").is_none());
+
+    // A budget that holds the authenticator pass but not the audit pass: the report of what
+    // was paid for is still written, marked incomplete, and the run exits 3.
+    let stored = m
+        .client()
+        .describe_log_groups()
+        .log_group_name_prefix(group)
+        .send()
+        .await
+        .unwrap()
+        .log_groups()[0]
+        .stored_bytes()
+        .unwrap() as f64;
+    let gb = format!("{}", stored * 1.5 / 1e9);
+    let o = over_budget(&gb);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("query audit-unauthorized on /aws/eks/knock/cluster"),
+        "{err}"
+    );
+    let doc: Value = serde_json::from_slice(&o.stdout).expect("the report is written");
+    let source = &doc["source"][0];
+    assert_eq!(source["complete"], false);
+    assert!(
+        source["incomplete_reason"]
+            .as_str()
+            .unwrap()
+            .contains("the audit pass was not run"),
+        "{source}"
+    );
+    assert_eq!(
+        doc["failures"]["total"], 2,
+        "the authenticator pass is reported"
+    );
+    assert!(doc["audit"].is_null(), "no audit event was read");
 }

@@ -113,3 +113,20 @@ page('audit-401s', [
    'server should have filtered out', stats={'recordsMatched': 1.0, 'recordsScanned': 900.0, 'bytesScanned': 3e6})
 page('estimate', [cells({'estimatedBytes': '5000000'})],
      'an `| estimate` answer: one row, one numeric field (its name is not documented; any name is read)')
+page('audit-forbidden', [
+    cells({'user.username': 'testuser', 'user.extra.canonicalArn.0': 'arn:aws:iam::111122223333:user/testuser',
+           'user.groups.0': 'system:authenticated', 'user.groups.1': 'dev-readers', 'verb': 'list',
+           'objectRef.apiGroup': '', 'objectRef.resource': 'nodes', 'hits': '4', 'first_ms': str(B + 1000),
+           'last_ms': str(B + 60_000),
+           'example': 'nodes is forbidden: User "testuser" cannot list resource "nodes" in API group "" at the cluster scope'}),
+], 'audit-forbidden stats rows: group-by columns named as the fields, empty subresource and namespace left out',
+   stats={'recordsMatched': 4.0, 'recordsScanned': 90000.0, 'bytesScanned': 4e8})
+page('audit-identities', [
+    cells({'user.username': 'deployer', 'user.extra.canonicalArn.0': 'arn:aws:iam::111122223333:role/deployer',
+           'user.extra.principalId.0': 'AROAEXAMPLEOLD', 'key_type': 'ASIA', 'hits': '5', 'first_ms': str(B + 1000),
+           'last_ms': str(B + 2000)}),
+    cells({'user.username': 'deployer', 'user.extra.canonicalArn.0': 'arn:aws:iam::111122223333:role/deployer',
+           'user.extra.principalId.0': 'AROAEXAMPLENEW', 'key_type': 'AKIA', 'hits': '2', 'first_ms': str(B + 3000),
+           'last_ms': str(B + 4000)}),
+], 'audit-identities stats rows: one principal under two unique ids (re-created), one with a long-term key',
+   stats={'recordsMatched': 7.0, 'recordsScanned': 90000.0, 'bytesScanned': 4e8})

@@ -549,11 +549,7 @@ fn policy_doc(p: &aws_sdk_eks::types::AssociatedAccessPolicy) -> Value {
 
 /// Reads `cluster` on a runtime of its own (the binary is synchronous).
 pub fn read_blocking(cluster: &str, opts: &ClientOptions) -> Result<Snapshot, Error> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
+    let rt = crate::sdk::runtime().map_err(Error::Runtime)?;
     rt.block_on(async {
         let eks = Eks::connect(opts).await?;
         eks.read(cluster).await

@@ -18,8 +18,8 @@ use eks_authlog_core::source::LineSink;
 
 use crate::cloudwatch::budget::ScanBudget;
 use crate::cloudwatch::{
-    self as cw, AggKind, ClientOptions, Error, FetchMeta, Insights, Notice, Progress, QueryWindow,
-    Request, Strategy,
+    self as cw, AggKind, AuditAggregates, ClientOptions, Error, FetchMeta, Insights, Notice,
+    Progress, QueryWindow, Request, Strategy,
 };
 use eks_authlog_core::report::source::AuditWindows;
 
@@ -103,11 +103,7 @@ pub fn fetch(
     aggregates: &mut dyn FnMut(&Aggregate<'_>),
     progress: Arc<dyn Progress>,
 ) -> Result<Vec<FetchMeta>> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
+    let rt = crate::sdk::runtime().map_err(Error::Runtime)?;
     rt.block_on(fetch_all(job, lines, aggregates, progress))
 }
 
@@ -162,12 +158,7 @@ async fn fetch_all(
         let mut req = Request::new(groups, start, end);
         req.budget = job.budget.clone();
         req.poll.deadline = Some(until.left());
-        // Ctrl-C and SIGTERM stop every running query (they bill while they scan).
-        let caught = Cell::new(None);
-        let signals = &mut until.signals;
-        let cancel = async {
-            caught.set(Some(signals.recv().await));
-        };
+        let cancel = until.cancel();
         let fetched = async {
             Ok::<FetchMeta, Error>(match strategy {
                 Strategy::Events => {
@@ -202,7 +193,7 @@ async fn fetch_all(
                 }
             })
         };
-        let meta = fetched.await.map_err(|e| until.restore(e, caught.get()))?;
+        let meta = fetched.await.map_err(|e| until.restore(e))?;
         if meta.rows == 0 {
             // Zero authenticator rows: the usual cause is that authenticator logging is off
             // (the group exists because other control-plane log types are on).
@@ -227,63 +218,104 @@ pub struct AuditPass {
     pub unauthorized: BTreeMap<String, BTreeMap<String, Vec<QueryWindow>>>,
     /// What the windows cover, for the report.
     pub windows: AuditWindows,
+    /// Per region: the log groups to run the aggregate queries over (the job's whole window).
+    pub groups: BTreeMap<String, Vec<String>>,
+    /// Run `audit-forbidden` (authorization denials by user and request).
+    pub forbidden: bool,
+    /// Run `audit-identities` (the identity map of successful requests).
+    pub identities: bool,
 }
 
 /// Runs `audit-unauthorized` over exactly the windows of `pass` on each log group's audit
-/// streams, every query estimated and admitted against the job's budget first, and pushes
-/// the 401 events into `lines` (the same sink as the authenticator lines: the analysis
-/// detects audit events per record). Returns one [`FetchMeta`] per region queried, to be
-/// [absorbed](FetchMeta::absorb) into the authenticator pass's.
+/// streams, and the aggregate queries `pass` asks for over its groups, every query
+/// estimated and admitted against the job's budget first. The 401 events go into `lines`
+/// (the same sink as the authenticator lines: the analysis detects audit events per
+/// record), the aggregate rows to `aggregates`. Returns one [`FetchMeta`] per region
+/// queried, to be [absorbed](FetchMeta::absorb) into the authenticator pass's.
 pub fn fetch_audit(
     job: &CloudWatchJob,
     pass: &AuditPass,
     lines: &mut dyn LineSink,
+    aggregates: &mut dyn FnMut(&AuditAggregates),
     progress: Arc<dyn Progress>,
 ) -> Result<Vec<FetchMeta>> {
-    if pass.unauthorized.values().all(BTreeMap::is_empty) {
+    let aggregated = pass.forbidden || pass.identities;
+    let mut regions: Vec<&String> = pass
+        .unauthorized
+        .iter()
+        .filter(|(_, g)| g.values().any(|w| !w.is_empty()))
+        .map(|(r, _)| r)
+        .collect();
+    if aggregated {
+        regions.extend(
+            pass.groups
+                .iter()
+                .filter(|(_, g)| !g.is_empty())
+                .map(|(r, _)| r),
+        );
+    }
+    regions.sort();
+    regions.dedup();
+    if regions.is_empty() {
         return Ok(Vec::new());
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
+    let rt = crate::sdk::runtime().map_err(Error::Runtime)?;
     rt.block_on(async {
         let mut until = Until::new(job)?;
         let (start, end) = job.window_secs();
         let mut metas = Vec::new();
-        for (region, groups) in &pass.unauthorized {
+        for region in regions {
             let insights = until
                 .guard(Insights::connect(&job.client_options(Some(region.clone()))))
                 .await?;
             let mut region_meta: Option<FetchMeta> = None;
-            for (group, windows) in groups.iter().filter(|(_, w)| !w.is_empty()) {
+            let mut add = |meta: FetchMeta| match &mut region_meta {
+                Some(m) => m.absorb(meta),
+                None => region_meta = Some(meta),
+            };
+            let windowed = pass.unauthorized.get(region).into_iter().flatten();
+            for (group, windows) in windowed.filter(|(_, w)| !w.is_empty()) {
                 let mut req = Request::new(vec![group.clone()], start, end);
                 req.windows = windows.clone();
                 req.budget = job.budget.clone();
                 req.poll.deadline = Some(until.left());
-                let caught = Cell::new(None);
-                let signals = &mut until.signals;
-                let cancel = async {
-                    caught.set(Some(signals.recv().await));
-                };
                 let meta = insights
                     .fetch_events(
                         &req,
                         &queries::AUDIT_UNAUTHORIZED,
                         &mut *lines,
                         progress.clone(),
-                        cancel,
+                        until.cancel(),
                     )
                     .await
-                    .map_err(|e| until.restore(e, caught.get()))?;
-                match &mut region_meta {
-                    Some(m) => m.absorb(meta),
-                    None => region_meta = Some(meta),
-                }
+                    .map_err(|e| until.restore(e))?;
+                add(meta);
+            }
+            if let Some(groups) = pass
+                .groups
+                .get(region)
+                .filter(|g| aggregated && !g.is_empty())
+            {
+                let mut req = Request::new(groups.clone(), start, end);
+                req.budget = job.budget.clone();
+                req.poll.deadline = Some(until.left());
+                let got = insights
+                    .fetch_audit_aggregates(
+                        &req,
+                        pass.forbidden,
+                        pass.identities,
+                        progress.clone(),
+                        until.cancel(),
+                    )
+                    .await
+                    .map_err(|e| until.restore(e))?;
+                aggregates(&got);
+                add(got.meta);
             }
             if let Some(mut m) = region_meta {
-                m.audit_windows = Some(pass.windows);
+                if pass.windows.windows > 0 {
+                    m.audit_windows = Some(pass.windows);
+                }
                 metas.push(m);
             }
         }
@@ -295,6 +327,8 @@ pub fn fetch_audit(
 /// queries (connecting, listing log groups).
 struct Until {
     signals: Signals,
+    /// The signal that interrupted the last fetch.
+    caught: Cell<Option<&'static str>>,
     deadline: Instant,
     timeout: Duration,
     t0: Instant,
@@ -307,6 +341,7 @@ impl Until {
         let t0 = Instant::now();
         Ok(Until {
             signals: Signals::new().map_err(Error::Runtime)?,
+            caught: Cell::new(None),
             deadline: t0 + timeout,
             timeout,
             t0,
@@ -318,12 +353,19 @@ impl Until {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
+    /// The cancellation future of one fetch: Ctrl-C and SIGTERM stop every running query
+    /// (they bill while they scan); the signal is kept for [`Until::restore`].
+    async fn cancel(&mut self) {
+        let s = self.signals.recv().await;
+        self.caught.set(Some(s));
+    }
+
     /// An engine error in the job's terms: the signal that was caught, and the job's
     /// deadline (the engine's was what was left of it).
-    fn restore(&self, e: Error, caught: Option<&'static str>) -> Error {
+    fn restore(&self, e: Error) -> Error {
         match e {
             Error::Interrupted { stopped, .. } => Error::Interrupted {
-                signal: caught,
+                signal: self.caught.get(),
                 stopped,
             },
             Error::DeadlineExceeded { stopped, .. } => Error::DeadlineExceeded {

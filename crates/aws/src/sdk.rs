@@ -67,3 +67,12 @@ pub(crate) async fn load(
         ))),
     }
 }
+
+/// The runtime a blocking entry point (the binary is synchronous) runs its calls on: two
+/// workers are plenty for a few polling queries.
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}

@@ -6,7 +6,7 @@
 //! (access-configuration snapshots, CloudTrail events) is a variant here, a reader that
 //! produces it, and an accumulator in the analysis that takes it.
 
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, ForbiddenAggregate, IdentityAggregate};
 use crate::event::Event;
 use crate::parse::ParseError;
 
@@ -20,6 +20,11 @@ pub enum Evidence<'e, 'a> {
     Audit(&'e AuditEvent<'a>),
     /// Grants or denials a source has already aggregated.
     Aggregate(&'e Aggregate<'a>),
+    /// Audit authorization denials a source has already aggregated (`audit-forbidden`).
+    AuditForbidden(&'e ForbiddenAggregate<'a>),
+    /// Successful audit requests of one principal a source has already aggregated
+    /// (`audit-identities`).
+    AuditIdentity(&'e IdentityAggregate<'a>),
     /// A line that did not parse.
     Unparsed {
         /// Why, and the byte of the line where parsing gave up.

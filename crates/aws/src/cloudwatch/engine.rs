@@ -267,6 +267,11 @@ impl Ctx {
         exp / 2 + (exp / 2).mul_f64(frac)
     }
 
+    /// Every log group, in request order (the targets' groups, concatenated).
+    pub(crate) fn groups(&self) -> Vec<String> {
+        self.targets.concat()
+    }
+
     /// The log group a target reads, or `N log groups (first, …)` for a batch: errors and
     /// notes name it.
     pub(crate) fn group_name(&self, target: usize) -> String {

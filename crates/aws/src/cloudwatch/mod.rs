@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use aws_config::ConfigLoader;
 use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::types::ResultField;
 use serde::Serialize;
 
 use eks_authlog_core::queries::{self, Query, Shape};
@@ -40,7 +41,7 @@ pub use eks_authlog_core::report::source::{
     cost_usd,
 };
 pub use error::Error;
-pub use rows::{AUTHENTICATOR_STREAM_PREFIX, AggKind, AggregateRow};
+pub use rows::{AUTHENTICATOR_STREAM_PREFIX, AggKind, AggregateRow, ForbiddenRow, IdentityRow};
 
 use budget::ScanBudget;
 
@@ -321,6 +322,17 @@ impl LogGroupInfo {
 pub struct Aggregates {
     /// Rows sorted by kind, log group, count (descending), then arn.
     pub rows: Vec<AggregateRow>,
+    /// Metadata.
+    pub meta: FetchMeta,
+}
+
+/// Audit aggregate rows and what it took to get them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditAggregates {
+    /// `audit-forbidden` rows.
+    pub forbidden: Vec<ForbiddenRow>,
+    /// `audit-identities` rows.
+    pub identities: Vec<IdentityRow>,
     /// Metadata.
     pub meta: FetchMeta,
 }
@@ -676,34 +688,19 @@ impl Insights {
             (&queries::AGG_IDENTITIES, AggKind::Granted),
             (&queries::AGG_FAILURES, AggKind::Denied),
         ];
-        let (ctx, windows, groups) = self
-            .run_plan(req, &plan.map(|(q, _)| q), 0, &progress, cancel)
-            .await?;
-        let batches = &ctx.targets;
-
-        let mut meta = self.meta(&ctx, Strategy::Aggregate, req, &groups);
-        let mut incomplete = Vec::new();
         let mut out = Vec::new();
-        for w in windows {
-            let batch = &batches[w.job.group];
-            if w.capped {
-                incomplete.push(capped_note(&batch.join(", "), &w.job, req.limit));
-            }
-            let kind = plan[w.job.query].1;
-            for raw in &w.rows {
-                let group = attribute(&groups, batch, rows::log_cell(raw));
-                match group.and_then(|g| AggregateRow::decode(kind, raw, &groups[g])) {
-                    Some(row) => out.push(row),
-                    None => meta.rows_malformed += 1,
-                }
-            }
-        }
-        if meta.rows_malformed > 0 {
-            incomplete.push(format!(
-                "{} rows had no `hits` column: the server did not run `stats` (an emulator?)",
-                meta.rows_malformed
-            ));
-        }
+        let mut meta = self
+            .fetch_stats(
+                req,
+                &plan.map(|(q, _)| q),
+                progress,
+                cancel,
+                |query, raw, group| {
+                    let row = AggregateRow::decode(plan[query].1, raw, group);
+                    row.map(|r| out.push(r)).is_some()
+                },
+            )
+            .await?;
         out.sort_by(|a, b| {
             (
                 a.kind,
@@ -723,8 +720,86 @@ impl Insights {
                 ))
         });
         meta.rows = out.len() as u64;
-        finish_meta(&mut meta, incomplete);
         Ok(Aggregates { rows: out, meta })
+    }
+
+    /// The audit aggregates: `audit-forbidden` (authorization denials by user and request)
+    /// and/or `audit-identities` (the identity map of successful requests) over every log
+    /// group and the whole window of `req`, estimated and budgeted like every query. See
+    /// [`Insights::fetch_events`] for `cancel`.
+    pub async fn fetch_audit_aggregates<C>(
+        &self,
+        req: &Request,
+        forbidden: bool,
+        identities: bool,
+        progress: Arc<dyn Progress>,
+        cancel: C,
+    ) -> Result<AuditAggregates, Error>
+    where
+        C: Future<Output = ()>,
+    {
+        let mut plan: Vec<&'static Query> = Vec::new();
+        if forbidden {
+            plan.push(&queries::AUDIT_FORBIDDEN);
+        }
+        if identities {
+            plan.push(&queries::AUDIT_IDENTITIES);
+        }
+        let (mut forbidden_rows, mut identity_rows) = (Vec::new(), Vec::new());
+        let mut meta = self
+            .fetch_stats(req, &plan, progress, cancel, |query, raw, _| {
+                match plan[query].shape {
+                    Shape::AuditForbiddenStats => {
+                        ForbiddenRow::decode(raw).map(|r| forbidden_rows.push(r))
+                    }
+                    _ => IdentityRow::decode(raw).map(|r| identity_rows.push(r)),
+                }
+                .is_some()
+            })
+            .await?;
+        meta.rows = (forbidden_rows.len() + identity_rows.len()) as u64;
+        Ok(AuditAggregates {
+            forbidden: forbidden_rows,
+            identities: identity_rows,
+            meta,
+        })
+    }
+
+    /// Runs `stats` queries (never split: halves would count the boundary second twice, and
+    /// would not reduce the number of groups; a capped window marks the result incomplete)
+    /// and hands each row to `decode(query index, row, log group)`, which says whether it
+    /// could read it.
+    async fn fetch_stats<C: Future<Output = ()>>(
+        &self,
+        req: &Request,
+        plan: &[&'static Query],
+        progress: Arc<dyn Progress>,
+        cancel: C,
+        mut decode: impl FnMut(usize, &[ResultField], &str) -> bool,
+    ) -> Result<FetchMeta, Error> {
+        let (ctx, windows, groups) = self.run_plan(req, plan, 0, &progress, cancel).await?;
+        let mut meta = self.meta(&ctx, Strategy::Aggregate, req, &groups);
+        let mut incomplete = Vec::new();
+        for w in windows {
+            let batch = &ctx.targets[w.job.group];
+            if w.capped {
+                incomplete.push(capped_note(&batch.join(", "), &w.job, req.limit));
+            }
+            for raw in &w.rows {
+                let group = attribute(&groups, batch, rows::log_cell(raw));
+                if !group.is_some_and(|g| decode(w.job.query, raw, &groups[g])) {
+                    meta.rows_malformed += 1;
+                }
+            }
+        }
+        if meta.rows_malformed > 0 {
+            incomplete.push(format!(
+                "{} rows had no `hits` column: the server did not run `stats` (an emulator?)",
+                meta.rows_malformed
+            ));
+        }
+        finish_meta(&mut meta, incomplete);
+        Ok(meta)
     }
 
     fn meta(
@@ -780,22 +855,8 @@ impl Insights {
         progress: &Arc<dyn Progress>,
         cancel: C,
     ) -> Result<(Arc<engine::Ctx>, Vec<engine::WindowRows>, Vec<String>), Error> {
-        let groups = req.validate()?;
-        let mut texts = Vec::new();
-        for q in queries {
-            texts.push((*q, query_text(q, req.limit)?));
-        }
-        let batches = batches(&groups, req.batch);
-        let ctx = Arc::new(engine::Ctx::new(
-            self.client.clone(),
-            self.region.clone(),
-            self.endpoint.clone(),
-            texts,
-            batches,
-            req,
-            split_depth,
-            progress.clone(),
-        ));
+        let ctx = self.context(req, queries, split_depth, progress)?;
+        let groups = ctx.groups();
         let mut cancel = std::pin::pin!(cancel);
         let mut jobs = initial_jobs(queries.len(), ctx.targets.len(), req);
         let result = async {
@@ -860,25 +921,36 @@ impl Insights {
         progress: Arc<dyn Progress>,
         cancel: C,
     ) -> Result<Vec<Estimate>, Error> {
+        let ctx = self.context(req, queries, 0, &progress)?;
+        let jobs = initial_jobs(queries.len(), ctx.targets.len(), req);
+        let result = self.estimate_jobs(&ctx, &jobs, cancel).await;
+        progress.finish();
+        result
+    }
+
+    /// The engine's context for `queries` over the groups of `req` (validated).
+    fn context(
+        &self,
+        req: &Request,
+        queries: &[&'static Query],
+        split_depth: u32,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<Arc<engine::Ctx>, Error> {
         let groups = req.validate()?;
         let mut texts = Vec::new();
         for q in queries {
             texts.push((*q, query_text(q, req.limit)?));
         }
-        let ctx = Arc::new(engine::Ctx::new(
+        Ok(Arc::new(engine::Ctx::new(
             self.client.clone(),
             self.region.clone(),
             self.endpoint.clone(),
             texts,
             batches(&groups, req.batch),
             req,
-            0,
+            split_depth,
             progress.clone(),
-        ));
-        let jobs = initial_jobs(queries.len(), ctx.targets.len(), req);
-        let result = self.estimate_jobs(&ctx, &jobs, cancel).await;
-        progress.finish();
-        result
+        )))
     }
 
     async fn estimate_jobs<C: Future<Output = ()>>(

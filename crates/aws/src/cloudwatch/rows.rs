@@ -122,28 +122,125 @@ impl AggregateRow {
     /// Decodes a `stats` row. `None` when the row has no `hits` column, which is what a server
     /// that ignores `stats` returns (moto gives one `@ptr`-only row per event).
     pub(crate) fn decode(kind: AggKind, row: &[ResultField], log_group: &str) -> Option<Self> {
-        let count = cell(row, "hits")?.trim().parse::<f64>().ok()?;
-        let text = |name| {
-            cell(row, name)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
-        let ms = |name| cell(row, name).and_then(parse_number_ms);
-        let error = text("error").map(|e| {
+        let (count, first_ms, last_ms) = counts(row)?;
+        let error = text(row, "error").map(|e| {
             let e = e.strip_suffix("Body:").unwrap_or(&e).trim_end();
             e.to_owned()
         });
         Some(AggregateRow {
             kind,
-            arn: text("arn"),
-            username: text("username"),
+            arn: text(row, "arn"),
+            username: text(row, "username"),
             error,
-            sts_code: text("sts_code"),
-            count: count as u64,
-            first_ms: ms("first_ms"),
-            last_ms: ms("last_ms"),
+            sts_code: text(row, "sts_code"),
+            count,
+            first_ms,
+            last_ms,
             log_group: log_group.to_owned(),
+        })
+    }
+}
+
+/// One `audit-forbidden` row: authorization denials of one user and request, owned.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ForbiddenRow {
+    /// `user.username`.
+    pub username: Option<String>,
+    /// `user.extra.canonicalArn.0`.
+    pub canonical_arn: Option<String>,
+    /// `user.groups.0..2`, those present.
+    pub groups: Vec<String>,
+    /// `verb`.
+    pub verb: Option<String>,
+    /// `objectRef.apiGroup`.
+    pub api_group: Option<String>,
+    /// `objectRef.resource`.
+    pub resource: Option<String>,
+    /// `objectRef.subresource`.
+    pub subresource: Option<String>,
+    /// `objectRef.namespace`.
+    pub namespace: Option<String>,
+    /// `latest(responseStatus.message)`.
+    pub example: Option<String>,
+    /// `hits`.
+    pub count: u64,
+    /// `first_ms`.
+    pub first_ms: Option<i64>,
+    /// `last_ms`.
+    pub last_ms: Option<i64>,
+}
+
+/// One `audit-identities` row: successful requests of one IAM principal, owned.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IdentityRow {
+    /// `user.extra.canonicalArn.0`.
+    pub canonical_arn: String,
+    /// `user.username`.
+    pub username: Option<String>,
+    /// `user.extra.principalId.0`.
+    pub principal_id: Option<String>,
+    /// `key_type`: the access key id's first four characters.
+    pub key_type: Option<String>,
+    /// `hits`.
+    pub count: u64,
+    /// `first_ms`.
+    pub first_ms: Option<i64>,
+    /// `last_ms`.
+    pub last_ms: Option<i64>,
+}
+
+/// A trimmed, non-empty text cell (Insights renders a null group-by key as an empty cell, or
+/// leaves it out).
+fn text(row: &[ResultField], name: &str) -> Option<String> {
+    cell(row, name)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// `hits`, `first_ms` and `last_ms`; `None` without `hits` (a server that ignored `stats`).
+fn counts(row: &[ResultField]) -> Option<(u64, Option<i64>, Option<i64>)> {
+    let count = cell(row, "hits")?.trim().parse::<f64>().ok()?;
+    let ms = |name| cell(row, name).and_then(parse_number_ms);
+    Some((count as u64, ms("first_ms"), ms("last_ms")))
+}
+
+impl ForbiddenRow {
+    /// Decodes an `audit-forbidden` row; `None` without `hits`.
+    pub(crate) fn decode(row: &[ResultField]) -> Option<Self> {
+        let (count, first_ms, last_ms) = counts(row)?;
+        Some(ForbiddenRow {
+            username: text(row, "user.username"),
+            canonical_arn: text(row, "user.extra.canonicalArn.0"),
+            groups: (0..3)
+                .filter_map(|i| text(row, &format!("user.groups.{i}")))
+                .collect(),
+            verb: text(row, "verb"),
+            api_group: text(row, "objectRef.apiGroup"),
+            resource: text(row, "objectRef.resource"),
+            subresource: text(row, "objectRef.subresource"),
+            namespace: text(row, "objectRef.namespace"),
+            example: text(row, "example"),
+            count,
+            first_ms,
+            last_ms,
+        })
+    }
+}
+
+impl IdentityRow {
+    /// Decodes an `audit-identities` row; `None` without `hits` or without the ARN the query
+    /// filters on.
+    pub(crate) fn decode(row: &[ResultField]) -> Option<Self> {
+        let (count, first_ms, last_ms) = counts(row)?;
+        Some(IdentityRow {
+            canonical_arn: text(row, "user.extra.canonicalArn.0")?,
+            username: text(row, "user.username"),
+            principal_id: text(row, "user.extra.principalId.0"),
+            key_type: text(row, "key_type"),
+            count,
+            first_ms,
+            last_ms,
         })
     }
 }
@@ -218,6 +315,46 @@ mod tests {
         assert!(estimate_bytes(&[]).unwrap_err().contains("got 0"));
         let two = [row(&[("bytes", "1")]), row(&[("bytes", "2")])];
         assert!(estimate_bytes(&two).unwrap_err().contains("got 2"));
+    }
+
+    #[test]
+    fn audit_stats_rows_decode_by_their_group_by_names() {
+        let r = ForbiddenRow::decode(&row(&[
+            ("user.username", "testuser"),
+            (
+                "user.extra.canonicalArn.0",
+                "arn:aws:iam::111122223333:user/testuser",
+            ),
+            ("user.groups.0", "dev-readers"),
+            ("user.groups.1", ""),
+            ("user.groups.2", "system:authenticated"),
+            ("verb", "list"),
+            ("objectRef.apiGroup", ""),
+            ("objectRef.resource", "nodes"),
+            ("hits", "4"),
+            ("first_ms", "1795000000000"),
+            ("last_ms", "1795000060000.0"),
+            ("example", "nodes is forbidden"),
+        ]))
+        .unwrap();
+        assert_eq!(r.groups, ["dev-readers", "system:authenticated"]);
+        assert_eq!((r.api_group, r.subresource), (None, None));
+        assert_eq!((r.count, r.last_ms), (4, Some(1_795_000_060_000)));
+        let i = IdentityRow::decode(&row(&[
+            (
+                "user.extra.canonicalArn.0",
+                "arn:aws:iam::111122223333:role/deployer",
+            ),
+            ("user.extra.principalId.0", "AROANEW"),
+            ("key_type", "AKIA"),
+            ("hits", "2"),
+        ]))
+        .unwrap();
+        assert_eq!(i.key_type.as_deref(), Some("AKIA"));
+        assert_eq!(i.username, None);
+        // What moto returns for a stats query, and a row without the principal.
+        assert!(ForbiddenRow::decode(&row(&[("@ptr", "1")])).is_none());
+        assert!(IdentityRow::decode(&row(&[("hits", "3")])).is_none());
     }
 
     #[test]

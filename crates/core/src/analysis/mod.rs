@@ -454,6 +454,25 @@ impl Analyzer {
                 self.aggregate(a);
                 None
             }
+            Evidence::AuditForbidden(a) => {
+                if self.audit_aggregate(a.canonical_arn, a.username, a.count, a.first_ms, a.last_ms)
+                {
+                    self.audit.add_forbidden(a);
+                }
+                None
+            }
+            Evidence::AuditIdentity(a) => {
+                if self.audit_aggregate(
+                    Some(a.canonical_arn),
+                    a.username,
+                    a.count,
+                    a.first_ms,
+                    a.last_ms,
+                ) {
+                    self.audit.add_identity(a);
+                }
+                None
+            }
             Evidence::Unparsed { error, input, line } => {
                 self.accounting.reject(error, input, line);
                 None
@@ -560,6 +579,26 @@ impl Analyzer {
             self.audit.add(e);
         }
         true
+    }
+
+    /// Counts `n` audit events a source aggregated (inside its window); says whether
+    /// `--principal` keeps them.
+    fn audit_aggregate(
+        &mut self,
+        arn: Option<&str>,
+        username: Option<&str>,
+        n: u64,
+        first: Option<i64>,
+        last: Option<i64>,
+    ) -> bool {
+        self.accounting.accept_aggregated(Kind::Audit, n);
+        if !self.opts.keeps_principal(arn, username) {
+            self.filtered_out += n;
+            return false;
+        }
+        self.span.merge(Span { first, last });
+        // `events` keeps no audit state (see `audit_event`).
+        !self.lean
     }
 
     /// Takes a server-side aggregate. Its lines count as parsed events; it adds to failures,

@@ -108,6 +108,108 @@ struct ForbidAcc {
     groups: BTreeSet<String>,
     requests: BTreeMap<RequestKey, RequestAcc>,
     requests_dropped: u64,
+    /// Some of it came from server-side aggregates, which carry no allow reasons: whether an
+    /// access policy applies is then not known.
+    aggregated: bool,
+}
+
+impl ForbidAcc {
+    /// Counts `seen` denials of the request `key`, keeping up to [`MAX_REQUESTS`] kinds.
+    fn request(&mut self, key: RequestKey, seen: Seen, name: Option<&str>, message: Option<&str>) {
+        if !self.requests.contains_key(&key)
+            && let Some(evicted) = insert_bounded(
+                &mut self.requests,
+                key.clone(),
+                RequestAcc::default(),
+                MAX_REQUESTS,
+            )
+        {
+            self.requests_dropped += evicted.seen.count;
+        }
+        let Some(r) = self.requests.get_mut(&key) else {
+            self.requests_dropped += seen.count;
+            return;
+        };
+        r.seen.merge(seen);
+        if let Some(n) = name
+            && !r.names.contains(n)
+        {
+            keep_smallest(&mut r.names, n.to_owned());
+        }
+        if r.message.is_none() {
+            r.message = message.map(str::to_owned);
+        }
+    }
+}
+
+/// The grouping key of a denied request; the API group only for resource requests.
+fn request_key(
+    verb: Option<&str>,
+    api_group: Option<&str>,
+    resource: Option<&str>,
+    subresource: Option<&str>,
+    namespace: Option<&str>,
+    path: Option<&str>,
+) -> RequestKey {
+    let own = |v: Option<&str>| v.map(str::to_owned);
+    (
+        verb.unwrap_or("").to_owned(),
+        resource.map(|_| api_group.unwrap_or("").to_owned()),
+        own(resource),
+        own(subresource),
+        own(namespace),
+        own(path),
+    )
+}
+
+/// `count` authorization denials (403, `decision: forbid`) of one user and request, as the
+/// `audit-forbidden` query aggregates them server-side.
+#[derive(Clone, Debug, Default)]
+pub struct ForbiddenAggregate<'a> {
+    /// `user.username`.
+    pub username: Option<&'a str>,
+    /// `user.extra.canonicalArn`.
+    pub canonical_arn: Option<&'a str>,
+    /// The user's first groups (`user.groups.0..2`).
+    pub groups: Vec<&'a str>,
+    /// `verb`.
+    pub verb: Option<&'a str>,
+    /// `objectRef.apiGroup`.
+    pub api_group: Option<&'a str>,
+    /// `objectRef.resource`.
+    pub resource: Option<&'a str>,
+    /// `objectRef.subresource`.
+    pub subresource: Option<&'a str>,
+    /// `objectRef.namespace`.
+    pub namespace: Option<&'a str>,
+    /// One denial's message.
+    pub example: Option<&'a str>,
+    /// How many.
+    pub count: u64,
+    /// First seen (epoch ms).
+    pub first_ms: Option<i64>,
+    /// Last seen (epoch ms).
+    pub last_ms: Option<i64>,
+}
+
+/// `count` successful requests of one IAM principal under one username, unique id and key
+/// type, as the `audit-identities` query aggregates them server-side.
+#[derive(Clone, Debug, Default)]
+pub struct IdentityAggregate<'a> {
+    /// `user.extra.canonicalArn`.
+    pub canonical_arn: &'a str,
+    /// `user.username`.
+    pub username: Option<&'a str>,
+    /// `user.extra.principalId`.
+    pub principal_id: Option<&'a str>,
+    /// The access key id's first four characters (`AKIA`: long-term, `ASIA`: temporary).
+    pub key_type: Option<&'a str>,
+    /// How many.
+    pub count: u64,
+    /// First seen (epoch ms).
+    pub first_ms: Option<i64>,
+    /// Last seen (epoch ms).
+    pub last_ms: Option<i64>,
 }
 
 impl Merge for ForbidAcc {
@@ -117,9 +219,11 @@ impl Merge for ForbidAcc {
             groups,
             requests,
             requests_dropped,
+            aggregated,
         } = later;
         self.seen.merge(seen);
         self.groups.merge(groups);
+        self.aggregated |= aggregated;
         self.requests_dropped += requests_dropped;
         for (k, v) in requests {
             if let Some(mine) = self.requests.get_mut(&k) {
@@ -315,57 +419,105 @@ impl AuditAcc {
     }
 
     fn forbid(&mut self, e: &AuditEvent<'_>, t: Option<i64>) {
-        let user = e.username().unwrap_or("").to_owned();
-        let acc = self
-            .forbid
-            .entry((user, e.canonical_arn().map(str::to_owned)))
-            .or_default();
-        acc.seen.add(t);
-        acc.groups.extend(
-            e.groups()
-                .filter(|g| *g != "system:authenticated")
-                .map(str::to_owned),
-        );
-        let resource = e.resource().map(str::to_owned);
-        let key: RequestKey = (
-            e.verb().unwrap_or("").to_owned(),
-            resource
-                .as_ref()
-                .map(|_| e.api_group().unwrap_or("").to_owned()),
-            resource.clone(),
-            e.subresource().map(str::to_owned),
-            e.namespace().map(str::to_owned),
+        let resource = e.resource();
+        let key = request_key(
+            e.verb(),
+            e.api_group(),
+            resource,
+            e.subresource(),
+            e.namespace(),
             // A non-resource URL: the path without its query.
             resource
                 .is_none()
-                .then(|| {
-                    e.request_uri()
-                        .map(|u| u.split('?').next().unwrap_or(u).to_owned())
-                })
+                .then(|| e.request_uri().map(|u| u.split('?').next().unwrap_or(u)))
                 .flatten(),
         );
-        if !acc.requests.contains_key(&key)
-            && let Some(evicted) = insert_bounded(
-                &mut acc.requests,
-                key.clone(),
-                RequestAcc::default(),
-                MAX_REQUESTS,
-            )
-        {
-            acc.requests_dropped += evicted.seen.count;
-        }
-        let Some(r) = acc.requests.get_mut(&key) else {
-            acc.requests_dropped += 1;
-            return;
+        let mut seen = Seen::default();
+        seen.add(t);
+        let acc = self.forbid_acc(e.username(), e.canonical_arn(), e.groups());
+        acc.seen.merge(seen);
+        acc.request(key, seen, e.name(), e.message());
+    }
+
+    fn forbid_acc<'g>(
+        &mut self,
+        username: Option<&str>,
+        arn: Option<&str>,
+        groups: impl Iterator<Item = &'g str>,
+    ) -> &mut ForbidAcc {
+        let user = username.unwrap_or("").to_owned();
+        let acc = self
+            .forbid
+            .entry((user, arn.map(str::to_owned)))
+            .or_default();
+        acc.groups.extend(
+            groups
+                .filter(|g| *g != "system:authenticated")
+                .map(str::to_owned),
+        );
+        acc
+    }
+
+    /// Takes `n` authorization denials Logs Insights aggregated server-side
+    /// (`audit-forbidden`): they count and group as that many events would, without object
+    /// names.
+    pub fn add_forbidden(&mut self, a: &ForbiddenAggregate<'_>) {
+        let seen = Seen {
+            first: a.first_ms,
+            last: a.last_ms,
+            count: a.count,
         };
-        r.seen.add(t);
-        if let Some(n) = e.name()
-            && !r.names.contains(n)
-        {
-            keep_smallest(&mut r.names, n.to_owned());
+        self.events.merge(seen);
+        *self.by_code.entry("403".to_owned()).or_default() += a.count;
+        self.forbidden += a.count;
+        let key = request_key(
+            a.verb,
+            a.api_group,
+            a.resource,
+            a.subresource,
+            a.namespace,
+            None,
+        );
+        let acc = self.forbid_acc(a.username, a.canonical_arn, a.groups.iter().copied());
+        acc.seen.merge(seen);
+        acc.aggregated = true;
+        acc.request(key, seen, None, a.example);
+        if let Some(arn) = a.canonical_arn {
+            self.identities.entry(arn.to_owned()).or_default().forbidden += a.count;
         }
-        if r.message.is_none() {
-            r.message = e.message().map(str::to_owned);
+    }
+
+    /// Takes `n` successful requests of one IAM principal Logs Insights aggregated
+    /// server-side (`audit-identities`): the identity map as from that many events. Only the
+    /// key's type is aggregated, so a long-term key is listed as `AKIA` without its id.
+    pub fn add_identity(&mut self, a: &IdentityAggregate<'_>) {
+        let seen = Seen {
+            first: a.first_ms,
+            last: a.last_ms,
+            count: a.count,
+        };
+        let id = self
+            .identities
+            .entry(a.canonical_arn.to_owned())
+            .or_default();
+        id.seen.merge(seen);
+        if let Some(u) = a.username {
+            *id.usernames.entry(u.to_owned()).or_default() += a.count;
+            if u == ADMIN {
+                id.admin.merge(seen);
+            }
+        }
+        if let Some(p) = a.principal_id {
+            id.ids.entry(p.to_owned()).or_default().merge(seen);
+        }
+        match a.key_type {
+            Some("AKIA") => id
+                .long_term
+                .entry("AKIA".to_owned())
+                .or_default()
+                .merge(seen),
+            Some(_) => id.temporary += a.count,
+            None => {}
         }
     }
 
@@ -619,7 +771,9 @@ impl AuditAcc {
                     canonical_arn: arn.as_deref(),
                     groups: &groups,
                     access_entry: has_policy || user.starts_with("arn:aws"),
-                    has_policy,
+                    // Aggregates carry no allow reasons: a policy may apply, so such a
+                    // principal is never called one without permissions.
+                    has_policy: has_policy || acc.aggregated,
                 };
                 let fix = fix::fix(&subject, &requests, &at);
                 ForbiddenPrincipal {

@@ -24,7 +24,9 @@ pub mod fix;
 pub mod join;
 pub mod output;
 
-pub use acc::{ADMIN, AuditAcc, MAX_JOINED, format_us, joinable};
+pub use acc::{
+    ADMIN, AuditAcc, ForbiddenAggregate, IdentityAggregate, MAX_JOINED, format_us, joinable,
+};
 pub use event::{AuditEvent, may_be_audit};
 pub use output::*;
 

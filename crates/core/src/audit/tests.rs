@@ -691,3 +691,93 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn server_side_aggregates_group_and_fix_as_their_events_would() {
+    use crate::evidence::Evidence;
+    let mut a = Analyzer::new(Options::default());
+    let t = 1_795_000_000_000;
+    let forbidden = ForbiddenAggregate {
+        username: Some("testuser"),
+        canonical_arn: Some("arn:aws:iam::111122223333:user/testuser"),
+        groups: vec!["system:authenticated", "dev-readers"],
+        verb: Some("list"),
+        api_group: Some(""),
+        resource: Some("nodes"),
+        example: Some("nodes is forbidden: User \"testuser\" cannot list resource \"nodes\""),
+        count: 4,
+        first_ms: Some(t),
+        last_ms: Some(t + 60_000),
+        ..ForbiddenAggregate::default()
+    };
+    a.add(Evidence::AuditForbidden(&forbidden));
+    let alice = ForbiddenAggregate {
+        username: Some("arn:aws:sts::111122223333:assumed-role/dev/alice"),
+        canonical_arn: Some("arn:aws:iam::111122223333:role/dev"),
+        verb: Some("get"),
+        resource: Some("secrets"),
+        namespace: Some("web"),
+        count: 2,
+        ..ForbiddenAggregate::default()
+    };
+    a.add(Evidence::AuditForbidden(&alice));
+    let id = |username, principal_id, key_type, count| IdentityAggregate {
+        canonical_arn: "arn:aws:iam::111122223333:role/deployer",
+        username: Some(username),
+        principal_id: Some(principal_id),
+        key_type: Some(key_type),
+        count,
+        first_ms: Some(t),
+        last_ms: Some(t + 1000),
+    };
+    a.add(Evidence::AuditIdentity(&id(
+        "deployer", "AROAOLD", "ASIA", 5,
+    )));
+    a.add(Evidence::AuditIdentity(&id(
+        "deployer", "AROANEW", "AKIA", 2,
+    )));
+    a.add(Evidence::AuditIdentity(&IdentityAggregate {
+        canonical_arn: "arn:aws:iam::111122223333:role/PlatformAdmin",
+        username: Some("kubernetes-admin"),
+        count: 1,
+        ..IdentityAggregate::default()
+    }));
+    let r = a.finish();
+    assert_eq!(r.events.by_kind["audit"], 4 + 2 + 5 + 2 + 1);
+    let s = audit(&r);
+    assert_eq!(s.events.forbidden, 6);
+    let test = s
+        .forbidden
+        .principals
+        .iter()
+        .find(|p| p.username == "testuser")
+        .unwrap();
+    assert_eq!(
+        (test.count, test.groups.as_slice()),
+        (4, &["dev-readers".to_owned()][..])
+    );
+    assert_eq!(test.fix.kind, "rbac");
+    assert!(test.fix.yaml.as_deref().unwrap().contains("  - nodes\n"));
+    assert_eq!(test.requests[0].message.as_deref(), forbidden.example);
+    let alice = s
+        .forbidden
+        .principals
+        .iter()
+        .find(|p| p.username.starts_with("arn:"))
+        .unwrap();
+    assert_eq!(alice.fix.kind, "access_policy");
+    assert!(
+        !alice.fix.no_permissions,
+        "aggregates carry no allow reasons: a policy may apply"
+    );
+    let deployer = s
+        .identities
+        .iter()
+        .find(|i| i.canonical_arn.ends_with("role/deployer"))
+        .unwrap();
+    assert!(deployer.recreated);
+    assert_eq!(deployer.requests, 7);
+    assert_eq!(deployer.long_term_keys[0].id, "AKIA");
+    assert_eq!(deployer.long_term_keys[0].count, 2);
+    assert_eq!(r.creator.identities[0].evidence, ["audit_kubernetes_admin"]);
+}
