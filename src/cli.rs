@@ -137,6 +137,9 @@ value_enum! {
         Docker,
         /// CloudWatch export-to-S3 objects (`<RFC 3339 time> <message>` per line).
         S3Export,
+        /// CloudTrail: a trail's S3 object (`Records[]`) or `aws cloudtrail lookup-events` JSON.
+        #[value(name = "cloudtrail")]
+        CloudTrail,
     }
 }
 
@@ -374,6 +377,17 @@ struct RunArgs {
     #[cfg(feature = "cloudwatch")]
     #[command(flatten)]
     kube: KubeArgs,
+
+    /// creator --cluster: do not look the CreateCluster call up in CloudTrail's Event history
+    /// (LookupEvents).
+    #[cfg(feature = "cloudwatch")]
+    #[arg(long, help_heading = "Cluster creator")]
+    no_cloudtrail: bool,
+
+    /// creator --cluster: do not ask IAM (GetRole, GetUser) whether the creator still exists.
+    #[cfg(feature = "cloudwatch")]
+    #[arg(long, help_heading = "Cluster creator")]
+    no_iam: bool,
 }
 
 /// How the live read reaches aws-auth (`access --cluster`, and report/failures over CloudWatch).
@@ -568,11 +582,14 @@ fn run_live(
     cloudwatch: Option<&eks_authlog_aws::CloudWatchJob>,
 ) -> Result<Option<eks_authlog::live::LiveAccess>, String> {
     let flags = off || kube.no_kubectl || kube.kube_context.is_some();
-    let applies = matches!(command, Command::Report | Command::Failures) && cloudwatch.is_some();
+    let applies = matches!(
+        command,
+        Command::Report | Command::Failures | Command::Creator
+    ) && cloudwatch.is_some();
     if !applies {
         if flags {
             return Err(
-                "--no-live-access, --no-kubectl and --kube-context apply to report and \
+                "--no-live-access, --no-kubectl and --kube-context apply to report, creator and \
                         failures with --cluster and no INPUT (and to access --cluster)"
                     .to_owned(),
             );
@@ -595,6 +612,38 @@ fn run_live(
         profile: cw.profile.clone(),
         kubectl: !kube.no_kubectl,
         kube_context: kube.kube_context.clone(),
+    }))
+}
+
+/// The CloudTrail and IAM reads of `creator --cluster NAME` (one cluster, at most one
+/// region). `--no-cloudtrail` and `--no-iam` anywhere else are a usage error.
+#[cfg(feature = "cloudwatch")]
+fn creator_live(
+    command: Command,
+    no_cloudtrail: bool,
+    no_iam: bool,
+    cloudwatch: Option<&eks_authlog_aws::CloudWatchJob>,
+    now_ms: i64,
+) -> Result<Option<eks_authlog::creator::CreatorLive>, String> {
+    let one = cloudwatch.filter(|c| {
+        c.clusters.len() == 1 && c.log_groups.is_empty() && !c.all_clusters && c.regions.len() <= 1
+    });
+    let Some(cw) = one.filter(|_| command == Command::Creator) else {
+        if no_cloudtrail || no_iam {
+            return Err(
+                "--no-cloudtrail and --no-iam apply to creator with one --cluster and no INPUT"
+                    .to_owned(),
+            );
+        }
+        return Ok(None);
+    };
+    Ok(Some(eks_authlog::creator::CreatorLive {
+        cluster: cw.clusters[0].clone(),
+        region: cw.regions.first().cloned(),
+        profile: cw.profile.clone(),
+        cloudtrail: !no_cloudtrail,
+        iam: !no_iam,
+        now_ms,
     }))
 }
 
@@ -783,6 +832,11 @@ impl Args {
         let live_access = run_live(command, a.no_live_access, &a.kube, cloudwatch.as_ref())?;
         #[cfg(not(feature = "cloudwatch"))]
         let live_access = None;
+        #[cfg(feature = "cloudwatch")]
+        let creator_live =
+            creator_live(command, a.no_cloudtrail, a.no_iam, cloudwatch.as_ref(), now)?;
+        #[cfg(not(feature = "cloudwatch"))]
+        let creator_live = None;
         let columns = std::env::var_os("COLUMNS");
         Ok(Plan::Run(Box::new(Config {
             command,
@@ -809,6 +863,7 @@ impl Args {
             quiet: a.quiet,
             access_config: a.access_config,
             live_access,
+            creator_live,
         })))
     }
 }
@@ -933,7 +988,8 @@ mod tests {
                 "query-results",
                 "csv",
                 "docker",
-                "s3-export"
+                "s3-export",
+                "cloudtrail"
             ]
         );
     }

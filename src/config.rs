@@ -108,8 +108,11 @@ pub struct Config {
     pub quiet: bool,
     /// Access-configuration files whose diagnoses are attached to not-mapped principals.
     pub access_config: Vec<String>,
-    /// Also read the access configuration live (report and failures over CloudWatch).
+    /// Also read the access configuration live (report, creator and failures over
+    /// CloudWatch).
     pub live_access: Option<crate::live::LiveAccess>,
+    /// `creator --cluster`: CloudTrail and IAM join the answer.
+    pub creator_live: Option<crate::creator::CreatorLive>,
 }
 
 /// Parses a `--since`/`--until` value relative to `now_ms`: a duration ago (`15m`, `24h`,

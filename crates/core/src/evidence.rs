@@ -7,6 +7,7 @@
 //! produces it, and an accumulator in the analysis that takes it.
 
 use crate::audit::AuditEvent;
+use crate::cloudtrail;
 use crate::event::Event;
 use crate::parse::ParseError;
 
@@ -20,6 +21,15 @@ pub enum Evidence<'e, 'a> {
     Audit(&'e AuditEvent<'a>),
     /// Grants or denials a source has already aggregated.
     Aggregate(&'e Aggregate<'a>),
+    /// A CloudTrail event (creator evidence when it is EKS's CreateCluster).
+    CloudTrail {
+        /// What the event says about the creator.
+        record: &'e cloudtrail::Record,
+        /// The input's name.
+        input: &'e str,
+        /// Its record number.
+        line: u64,
+    },
     /// A line that did not parse.
     Unparsed {
         /// Why, and the byte of the line where parsing gave up.
