@@ -442,6 +442,11 @@ struct AccessArgs {
     #[command(flatten)]
     kube: KubeArgs,
 
+    /// With --cluster, do not ask IAM (GetRole, GetUser) whether each mapped principal exists
+    /// (findings principal_not_found and principal_recreated).
+    #[arg(long, requires = "cluster", help_heading = "Live access configuration")]
+    no_iam: bool,
+
     /// Output format [default: table on a terminal, json when piped]. `json` is also a
     /// snapshot that later runs read back; `ndjson` is one eks-authlog.finding/v1 per line.
     #[arg(short, long, value_enum)]
@@ -569,6 +574,7 @@ fn access_live(a: &AccessArgs) -> Option<eks_authlog::live::LiveAccess> {
         profile: a.profile.clone(),
         kubectl: !a.kube.no_kubectl,
         kube_context: a.kube.kube_context.clone(),
+        iam: !a.no_iam,
     })
 }
 
@@ -612,6 +618,7 @@ fn run_live(
         profile: cw.profile.clone(),
         kubectl: !kube.no_kubectl,
         kube_context: kube.kube_context.clone(),
+        iam: false,
     }))
 }
 

@@ -268,4 +268,44 @@ fn creator_without_any_authenticator_log_answers_from_eks_cloudtrail_and_iam() {
     let id0 = &doc["creator"]["identities"][0];
     assert_eq!(id0["iam"], Value::Null);
     assert_eq!(id0["evidence"], json!(["access_entry_bootstrap"]));
+
+    // access --cluster asks IAM about every mapped principal: the gone cluster's entry names
+    // a principal IAM does not have; the demo entry's role was created (here, in moto) after
+    // its entry, so the entry is bound to an older principal.
+    let findings = |cluster: &str| {
+        let out = eks_authlog(
+            &fake,
+            &moto,
+            &["access", "--cluster", cluster, "-o", "ndjson"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|f| {
+                f["kind"]
+                    .as_str()
+                    .is_some_and(|k| k.starts_with("principal_"))
+            })
+            .map(|f| {
+                (
+                    f["kind"].as_str().unwrap().to_owned(),
+                    f["entry"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        findings("gone"),
+        [("principal_not_found".to_owned(), DEPARTED.to_owned())]
+    );
+    assert_eq!(
+        findings("demo"),
+        [("principal_recreated".to_owned(), CREATOR.to_owned())]
+    );
 }
