@@ -73,6 +73,14 @@ pub fn run<W: Write>(job: &AccessJob, mut out: W) -> Result<AccessOutcome> {
         }
         inv = inv.with_usage(&log_use(&report));
     }
+    if let Some(live) = job.live.as_ref().filter(|l| l.iam) {
+        match check_iam(live, &inv.principals()) {
+            Ok(checks) => inv = inv.with_iam(&checks),
+            Err(e) => warnings.push(format!(
+                "IAM not asked ({e}): principal_not_found and principal_recreated are not reported"
+            )),
+        }
+    }
     match job.format {
         Format::Table => inv.write_table(&mut out),
         Format::Ndjson => inv.write_ndjson(&mut out),
@@ -110,6 +118,25 @@ fn fails_on(name: &str, kind: FindingKind) -> bool {
 fn read_live(live: &LiveAccess, cfg: &mut AccessConfig) -> Result<()> {
     crate::live::read(live, cfg, false)?;
     Ok(())
+}
+
+/// IAM's answer for each principal (`GetRole` / `GetUser`, through `eks-authlog-aws`).
+#[cfg(feature = "cloudwatch")]
+fn check_iam(
+    live: &LiveAccess,
+    arns: &[String],
+) -> Result<Vec<eks_authlog_core::access::IamCheck>> {
+    let opts = eks_authlog_aws::cloudwatch::ClientOptions {
+        region: live.region.clone(),
+        profile: live.profile.clone(),
+        ..Default::default()
+    };
+    Ok(eks_authlog_aws::iam::check_blocking(arns, &opts)?.checks)
+}
+
+#[cfg(not(feature = "cloudwatch"))]
+fn check_iam(_: &LiveAccess, _: &[String]) -> Result<Vec<eks_authlog_core::access::IamCheck>> {
+    Ok(Vec::new())
 }
 
 #[cfg(not(feature = "cloudwatch"))]

@@ -142,6 +142,9 @@ value_enum! {
         Docker,
         /// CloudWatch export-to-S3 objects (`<RFC 3339 time> <message>` per line).
         S3Export,
+        /// CloudTrail: a trail's S3 object (`Records[]`) or `aws cloudtrail lookup-events` JSON.
+        #[value(name = "cloudtrail")]
+        CloudTrail,
     }
 }
 
@@ -463,6 +466,17 @@ struct RunArgs {
     #[cfg(feature = "cloudwatch")]
     #[command(flatten)]
     kube: KubeArgs,
+
+    /// creator --cluster: do not look the CreateCluster call up in CloudTrail's Event history
+    /// (LookupEvents).
+    #[cfg(feature = "cloudwatch")]
+    #[arg(long, help_heading = "Cluster creator")]
+    no_cloudtrail: bool,
+
+    /// creator --cluster: do not ask IAM (GetRole, GetUser) whether the creator still exists.
+    #[cfg(feature = "cloudwatch")]
+    #[arg(long, help_heading = "Cluster creator")]
+    no_iam: bool,
 }
 
 /// How the live read reaches aws-auth (`access --cluster`, and report/failures over CloudWatch).
@@ -516,6 +530,11 @@ struct AccessArgs {
 
     #[command(flatten)]
     kube: KubeArgs,
+
+    /// With --cluster, do not ask IAM (GetRole, GetUser) whether each mapped principal exists
+    /// (findings principal_not_found and principal_recreated).
+    #[arg(long, requires = "cluster", help_heading = "Live access configuration")]
+    no_iam: bool,
 
     /// Output format [default: table on a terminal, json when piped]. `json` is also a
     /// snapshot that later runs read back; `ndjson` is one eks-authlog.finding/v1 per line.
@@ -795,6 +814,7 @@ fn access_live(a: &AccessArgs) -> Option<eks_authlog::live::LiveAccess> {
         profile: a.profile.clone(),
         kubectl: !a.kube.no_kubectl,
         kube_context: a.kube.kube_context.clone(),
+        iam: !a.no_iam,
     })
 }
 
@@ -808,11 +828,14 @@ fn run_live(
     cloudwatch: Option<&eks_authlog_aws::CloudWatchJob>,
 ) -> Result<Option<eks_authlog::live::LiveAccess>, String> {
     let flags = off || kube.no_kubectl || kube.kube_context.is_some();
-    let applies = matches!(command, Command::Report | Command::Failures) && cloudwatch.is_some();
+    let applies = matches!(
+        command,
+        Command::Report | Command::Failures | Command::Creator
+    ) && cloudwatch.is_some();
     if !applies {
         if flags {
             return Err(
-                "--no-live-access, --no-kubectl and --kube-context apply to report and \
+                "--no-live-access, --no-kubectl and --kube-context apply to report, creator and \
                         failures with --cluster and no INPUT (and to access --cluster)"
                     .to_owned(),
             );
@@ -835,6 +858,39 @@ fn run_live(
         profile: cw.profile.clone(),
         kubectl: !kube.no_kubectl,
         kube_context: kube.kube_context.clone(),
+        iam: false,
+    }))
+}
+
+/// The CloudTrail and IAM reads of `creator --cluster NAME` (one cluster, at most one
+/// region). `--no-cloudtrail` and `--no-iam` anywhere else are a usage error.
+#[cfg(feature = "cloudwatch")]
+fn creator_live(
+    command: Command,
+    no_cloudtrail: bool,
+    no_iam: bool,
+    cloudwatch: Option<&eks_authlog_aws::CloudWatchJob>,
+    now_ms: i64,
+) -> Result<Option<eks_authlog::creator::CreatorLive>, String> {
+    let one = cloudwatch.filter(|c| {
+        c.clusters.len() == 1 && c.log_groups.is_empty() && !c.all_clusters && c.regions.len() <= 1
+    });
+    let Some(cw) = one.filter(|_| command == Command::Creator) else {
+        if no_cloudtrail || no_iam {
+            return Err(
+                "--no-cloudtrail and --no-iam apply to creator with one --cluster and no INPUT"
+                    .to_owned(),
+            );
+        }
+        return Ok(None);
+    };
+    Ok(Some(eks_authlog::creator::CreatorLive {
+        cluster: cw.clusters[0].clone(),
+        region: cw.regions.first().cloned(),
+        profile: cw.profile.clone(),
+        cloudtrail: !no_cloudtrail,
+        iam: !no_iam,
+        now_ms,
     }))
 }
 
@@ -1033,6 +1089,11 @@ impl Args {
         let live_access = run_live(command, a.no_live_access, &a.kube, cloudwatch.as_ref())?;
         #[cfg(not(feature = "cloudwatch"))]
         let live_access = None;
+        #[cfg(feature = "cloudwatch")]
+        let creator_live =
+            creator_live(command, a.no_cloudtrail, a.no_iam, cloudwatch.as_ref(), now)?;
+        #[cfg(not(feature = "cloudwatch"))]
+        let creator_live = None;
         let columns = std::env::var_os("COLUMNS");
         Ok(Plan::Run(Box::new(Config {
             command,
@@ -1063,6 +1124,7 @@ impl Args {
             audit: audit_queries(&a.audit),
             #[cfg(not(feature = "cloudwatch"))]
             audit: eks_authlog::config::AuditQueries::default(),
+            creator_live,
         })))
     }
 }
@@ -1258,7 +1320,8 @@ mod tests {
                 "query-results",
                 "csv",
                 "docker",
-                "s3-export"
+                "s3-export",
+                "cloudtrail"
             ]
         );
     }

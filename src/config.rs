@@ -108,10 +108,13 @@ pub struct Config {
     pub quiet: bool,
     /// Access-configuration files whose diagnoses are attached to not-mapped principals.
     pub access_config: Vec<String>,
-    /// Also read the access configuration live (report and failures over CloudWatch).
+    /// Also read the access configuration live (report, creator and failures over
+    /// CloudWatch).
     pub live_access: Option<crate::live::LiveAccess>,
     /// `--audit`: the audit queries a CloudWatch run adds after the authenticator pass.
     pub audit: AuditQueries,
+    /// `creator --cluster`: CloudTrail and IAM join the answer.
+    pub creator_live: Option<crate::creator::CreatorLive>,
 }
 
 /// `--audit`: which kube-apiserver audit queries a CloudWatch `report`, `creator` or

@@ -9,6 +9,7 @@ pub mod access;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
 pub mod config;
+pub mod creator;
 pub mod error;
 pub mod exit;
 pub mod explain;

@@ -29,6 +29,8 @@ pub struct LiveAccess {
     /// `--kube-context`: the kubeconfig context to use instead of the one whose server is the
     /// cluster's endpoint.
     pub kube_context: Option<String>,
+    /// `access --cluster`: ask IAM whether each mapped principal exists (off with `--no-iam`).
+    pub iam: bool,
 }
 
 /// How long kubectl may take, its own `--request-timeout` included (a credential plugin can

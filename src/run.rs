@@ -135,14 +135,17 @@ fn report(config: &Config) -> Result<(Report, Sources, Option<Error>)> {
     };
     #[cfg(feature = "cloudwatch")]
     if let Some(cw) = &config.cloudwatch {
-        let (mut report, mut sources, refused) =
-            crate::cloudwatch::report(cw, &job, config.audit, config.quiet)?;
+        let (mut report, mut sources, refused) = cloudwatch_report(config, cw, &job)?;
         let mut cfg = read_access_config(config)?;
         if let Some(live) = &config.live_access {
             read_live(live, config.quiet, &mut cfg, &mut sources);
         }
         if let Some(cfg) = cfg.filter(has_config) {
             eks_authlog_core::report::diagnoses::attach(&mut report, &cfg);
+            report.creator.join_access(&cfg);
+        }
+        if let Some(live) = &config.creator_live {
+            live.join(&mut report, config.quiet);
         }
         return Ok((report, sources, refused.map(Error::from)));
     }
@@ -158,12 +161,94 @@ fn report(config: &Config) -> Result<(Report, Sources, Option<Error>)> {
     ))
 }
 
-/// With `--access-config`, diagnoses every not-mapped principal from those files.
+/// With `--access-config`, diagnoses every not-mapped principal from those files, and joins
+/// them to the creator's evidence.
 fn attach_diagnoses(config: &Config, report: &mut Report) -> Result<()> {
     if let Some(cfg) = read_access_config(config)? {
         eks_authlog_core::report::diagnoses::attach(report, &cfg);
+        report.creator.join_access(&cfg);
     }
     Ok(())
+}
+
+/// The CloudWatch report. For `creator --cluster`, a cluster without authenticator logs is
+/// no error: the other sources still answer, and `creator.sources` says the log was missing.
+#[cfg(feature = "cloudwatch")]
+fn cloudwatch_report(
+    config: &Config,
+    cw: &eks_authlog_aws::CloudWatchJob,
+    job: &pipeline::Job,
+) -> Result<(Report, Sources, Option<eks_authlog_aws::cloudwatch::Error>)> {
+    use eks_authlog_aws::cloudwatch::Error as CwError;
+    use eks_authlog_core::analysis::{Analyzer, SourceStatus, SourceUse};
+    match crate::cloudwatch::report(cw, job, config.audit, config.quiet) {
+        Ok((mut report, sources, refused)) => {
+            if config.creator_live.is_some() {
+                let metas = sources.cloudwatch.iter().flatten();
+                let (mut calls, mut bytes, mut groups) = (0, 0.0, Vec::new());
+                for m in metas {
+                    let a = &m.api_calls;
+                    calls += a.start_query + a.get_query_results + a.stop_query;
+                    bytes += m.bytes_scanned;
+                    groups.extend(m.log_groups.iter().cloned());
+                }
+                let found = report.creator.identities.iter().any(|i| {
+                    i.evidence
+                        .iter()
+                        .any(|e| *e == "mapping_static" || *e == "access_granted")
+                });
+                report.creator.join_source(SourceUse {
+                    source: "authenticator_log",
+                    via: Some(groups.join(", ")),
+                    status: if found {
+                        SourceStatus::Used
+                    } else {
+                        SourceStatus::NothingFound
+                    },
+                    records: Some(report.events.parsed),
+                    api_calls: Some(calls),
+                    bytes_scanned: Some(bytes as u64),
+                    detail: format!(
+                        "Logs Insights query creator: {} lines, {} bytes scanned",
+                        report.events.parsed, bytes as u64
+                    ),
+                });
+            }
+            Ok((report, sources, refused))
+        }
+        Err(crate::Error::CloudWatch(CwError::LogGroupNotFound {
+            log_group, region, ..
+        })) if config.creator_live.is_some() => {
+            if !config.quiet {
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "eks-authlog: note: log group {log_group} not found in {region}: no authenticator logs; answering from the other sources"
+                );
+            }
+            let mut report = Analyzer::new(job.options.clone()).finish();
+            report.creator.join_source(SourceUse {
+                source: "authenticator_log",
+                via: Some(log_group.clone()),
+                status: SourceStatus::NotAvailable,
+                records: Some(0),
+                api_calls: None,
+                bytes_scanned: Some(0),
+                detail: format!(
+                    "log group {log_group} not found in {region}: authenticator logging is off, or was never on"
+                ),
+            });
+            Ok((
+                report,
+                Sources {
+                    inputs: Vec::new(),
+                    cloudwatch: None,
+                },
+                None,
+            ))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The `--access-config` files, or `None` when none were given.

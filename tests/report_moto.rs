@@ -49,6 +49,9 @@ fn run(url: &str, args: &[&str]) -> std::process::Output {
         .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", url)
         // The live access read of report --cluster: moto has no such cluster (a note).
         .env("AWS_ENDPOINT_URL_EKS", url)
+        // creator --cluster asks CloudTrail (moto: HTTP 500, a note) and IAM too.
+        .env("AWS_ENDPOINT_URL_CLOUDTRAIL", url)
+        .env("AWS_ENDPOINT_URL_IAM", url)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")

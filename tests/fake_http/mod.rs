@@ -1,8 +1,92 @@
-//! The one piece of HTTP the 127.0.0.1 fakes of AWS share: reading a request's headers and
-//! body off a kept-alive connection (the SDK sends `x-amz-target` for JSON-protocol calls).
+//! The HTTP the 127.0.0.1 fakes of AWS share: reading a request's headers and body off a
+//! kept-alive connection (the SDK sends `x-amz-target` for JSON-protocol calls), and a server
+//! that answers each request with a test's function.
+#![allow(dead_code)] // each test file uses a different subset
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+/// A fake's answer to one request: status, `x-amzn-errortype`, body.
+pub type Answer = (u16, Option<&'static str>, String);
+
+/// Starts a server on 127.0.0.1 that answers each request with `answer(method, x-amz-target,
+/// path)`; returns its URL and the requests seen (`GET /clusters/demo`, or the JSON-protocol
+/// operation's name).
+pub fn serve(answer: fn(&str, &str, &str) -> Answer) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let log = log.clone();
+            thread::spawn(move || connection(stream, &log, answer));
+        }
+    });
+    (url, seen)
+}
+
+fn connection(
+    stream: TcpStream,
+    seen: &Mutex<Vec<String>>,
+    answer: fn(&str, &str, &str) -> Answer,
+) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut stream = stream;
+    loop {
+        let mut request = String::new();
+        if reader.read_line(&mut request).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut words = request.split_whitespace();
+        let (method, path) = (
+            words.next().unwrap_or("").to_owned(),
+            words.next().unwrap_or("").to_owned(),
+        );
+        let Some(target) = read_request(&mut reader) else {
+            return;
+        };
+        let (status, code, reply) = answer(&method, &target, &path);
+        seen.lock().unwrap().push(if target.is_empty() {
+            format!("{method} {}", decode(&path))
+        } else {
+            target.rsplit('.').next().unwrap_or("").to_owned()
+        });
+        let code = code
+            .map(|c| format!("x-amzn-errortype: {c}\r\n"))
+            .unwrap_or_default();
+        let head = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n{code}content-length: {}\r\n\r\n",
+            reply.len()
+        );
+        if stream.write_all(head.as_bytes()).is_err() || stream.write_all(reply.as_bytes()).is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// `%3A` → `:`, `%2F` → `/` (the SDK percent-encodes a principal ARN in the path).
+pub fn decode(s: &str) -> String {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
 
 /// Reads header lines up to the blank line, then (and drops) `content-length` bytes of body;
 /// returns the `x-amz-target` header, empty when absent. The request line, when it was not

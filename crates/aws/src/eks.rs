@@ -107,18 +107,22 @@ impl Snapshot {
     }
 }
 
-/// A call that failed, as far as the read is concerned.
+/// A call that failed, as far as a read is concerned.
 #[derive(Clone, Debug)]
-struct Failure {
-    /// `AccessDeniedException` (or HTTP 403).
-    denied: bool,
+pub(crate) struct Failure {
+    /// `AccessDenied…` (or HTTP 403).
+    pub denied: bool,
     /// `ResourceNotFoundException`.
-    not_found: bool,
+    pub not_found: bool,
+    /// The service's error code, empty when there is none.
+    pub code: String,
     /// The service's message, or what failed.
-    reason: String,
+    pub reason: String,
 }
 
-fn failure<E>(err: &SdkError<E, HttpResponse>) -> Failure
+/// What failed in a call of any of this crate's SDK clients (their errors share the
+/// runtime's types).
+pub(crate) fn failure<E>(err: &SdkError<E, HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -141,6 +145,7 @@ where
     Failure {
         denied,
         not_found: code == "ResourceNotFoundException",
+        code: code.to_owned(),
         reason,
     }
 }
@@ -179,12 +184,8 @@ impl Eks {
     /// fails fast when there is no region or no credentials. `AWS_ENDPOINT_URL_EKS` (or
     /// `AWS_ENDPOINT_URL`) points it elsewhere, as for any SDK client.
     pub async fn connect(opts: &ClientOptions) -> Result<Eks, Error> {
-        let (conf, region) = crate::sdk::load(crate::sdk::loader(opts), opts)
-            .await
-            .map_err(|e| match e {
-                crate::sdk::LoadError::NoRegion => Error::NoRegion,
-                crate::sdk::LoadError::NoCredentials(detail) => Error::NoCredentials { detail },
-            })?;
+        let conf = config(opts).await?;
+        let region = conf.region().map(ToString::to_string).unwrap_or_default();
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let endpoint = env("AWS_ENDPOINT_URL_EKS")
             .or_else(|| env("AWS_ENDPOINT_URL"))
@@ -369,6 +370,7 @@ impl Eks {
                     describe: Err(Failure {
                         denied: false,
                         not_found: false,
+                        code: String::new(),
                         reason: "the read of this entry stopped unexpectedly".into(),
                     }),
                     policies: None,
@@ -547,10 +549,27 @@ fn policy_doc(p: &aws_sdk_eks::types::AssociatedAccessPolicy) -> Value {
     })
 }
 
+/// The SDK configuration for the EKS, CloudTrail and IAM clients: the default chain plus
+/// `opts`, with a region and credentials checked.
+pub async fn config(opts: &ClientOptions) -> Result<aws_config::SdkConfig, Error> {
+    crate::sdk::load(crate::sdk::loader(opts), opts)
+        .await
+        .map(|(conf, _)| conf)
+        .map_err(|e| match e {
+            crate::sdk::LoadError::NoRegion => Error::NoRegion,
+            crate::sdk::LoadError::NoCredentials(detail) => Error::NoCredentials { detail },
+        })
+}
+
+/// The SDK's runtime for one blocking read (the binary is synchronous), with this module's
+/// error (the CloudTrail and IAM reads use it too).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    crate::sdk::runtime().map_err(Error::Runtime)
+}
+
 /// Reads `cluster` on a runtime of its own (the binary is synchronous).
 pub fn read_blocking(cluster: &str, opts: &ClientOptions) -> Result<Snapshot, Error> {
-    let rt = crate::sdk::runtime().map_err(Error::Runtime)?;
-    rt.block_on(async {
+    runtime()?.block_on(async {
         let eks = Eks::connect(opts).await?;
         eks.read(cluster).await
     })

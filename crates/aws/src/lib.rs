@@ -6,13 +6,18 @@
 //! ([`Aggregate`](eks_authlog_core::evidence::Aggregate)). [`fetch`] runs a whole job: every
 //! region, its log groups, the strategy, and Ctrl-C. The EKS API ([`eks`]): the cluster's
 //! authentication mode and access entries, read live for the access inventory and diagnoses.
+//! For the cluster creator: CloudTrail's Event history ([`cloudtrail`], the CreateCluster
+//! calls) and IAM ([`iam`], whether a principal still exists).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cloudtrail;
 pub mod cloudwatch;
 pub mod eks;
 pub mod fleet;
+pub mod iam;
 mod job;
+mod retry;
 mod sdk;
 
 pub use job::{AuditPass, CloudWatchJob, StrategyChoice, fetch, fetch_audit};

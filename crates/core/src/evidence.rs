@@ -7,6 +7,7 @@
 //! produces it, and an accumulator in the analysis that takes it.
 
 use crate::audit::{AuditEvent, ForbiddenAggregate, IdentityAggregate};
+use crate::cloudtrail;
 use crate::event::Event;
 use crate::parse::ParseError;
 
@@ -25,6 +26,15 @@ pub enum Evidence<'e, 'a> {
     /// Successful audit requests of one principal a source has already aggregated
     /// (`audit-identities`).
     AuditIdentity(&'e IdentityAggregate<'a>),
+    /// A CloudTrail event (creator evidence when it is EKS's CreateCluster).
+    CloudTrail {
+        /// What the event says about the creator.
+        record: &'e cloudtrail::Record,
+        /// The input's name.
+        input: &'e str,
+        /// Its record number.
+        line: u64,
+    },
     /// A line that did not parse.
     Unparsed {
         /// Why, and the byte of the line where parsing gave up.

@@ -34,6 +34,7 @@ pub mod analysis;
 pub mod audit;
 mod bytes;
 pub mod classify;
+pub mod cloudtrail;
 mod engine;
 pub mod error;
 pub mod event;

@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 
 use crate::analysis::{self, Analyzer, Report};
 use crate::audit::{self, AuditEvent};
+use crate::cloudtrail;
 use crate::engine::{self, Fold};
 use crate::error::{Error, Result};
 use crate::event::Event;
@@ -62,11 +63,19 @@ impl Feed<'_> {
 }
 
 impl Feed<'_> {
-    /// Takes the message as an audit event when it is one (its first byte is `{` and it is
-    /// `audit.k8s.io` JSON); says whether it was.
+    /// Takes the message as a CloudTrail event or an audit event when it is one (its first
+    /// byte is `{` and it is CloudTrail or `audit.k8s.io` JSON); says whether it was.
     #[cold]
     #[inline(never)]
     fn audit(&mut self, text: &[u8], env: &Envelope<'_>, loc: Loc<'_>) -> bool {
+        if let Some(record) = cloudtrail::parse(text, loc.input) {
+            self.0.add(Evidence::CloudTrail {
+                record: &record,
+                input: loc.input,
+                line: loc.line,
+            });
+            return true;
+        }
         let parsed = AuditEvent::parse(text, *env, loc);
         if parsed.is_some() && !env.repairs.is_empty() {
             self.0.accounting.repaired(env);

@@ -73,6 +73,11 @@ pub enum FindingKind {
     /// A node mapping without `system:bootstrappers` and `system:nodes`, or without the
     /// `system:node:{{EC2PrivateDNSName}}` username: nodes authenticate but cannot join.
     NodeMappingIncomplete,
+    /// The mapped principal does not exist in IAM (only with the IAM check).
+    PrincipalNotFound,
+    /// The access entry's principal was deleted and re-created after the entry: the entry is
+    /// bound to the old unique id (only with the IAM check).
+    PrincipalRecreated,
 }
 
 /// How much a finding matters to an audit. Names are stable.
@@ -121,6 +126,8 @@ impl FindingKind {
         FindingKind::NeverUsed,
         FindingKind::NodeRoleNotMapped,
         FindingKind::NodeMappingIncomplete,
+        FindingKind::PrincipalNotFound,
+        FindingKind::PrincipalRecreated,
     ];
 
     /// The stable name (as in the JSON).
@@ -143,6 +150,8 @@ impl FindingKind {
             FindingKind::NeverUsed => "never_used",
             FindingKind::NodeRoleNotMapped => "node_role_not_mapped",
             FindingKind::NodeMappingIncomplete => "node_mapping_incomplete",
+            FindingKind::PrincipalNotFound => "principal_not_found",
+            FindingKind::PrincipalRecreated => "principal_recreated",
         }
     }
 
@@ -159,7 +168,8 @@ impl FindingKind {
             | FindingKind::SectionUnparsable
             | FindingKind::TopLevelKeyMisspelt
             | FindingKind::NodeRoleNotMapped
-            | FindingKind::NodeMappingIncomplete => Severity::High,
+            | FindingKind::NodeMappingIncomplete
+            | FindingKind::PrincipalRecreated => Severity::High,
             FindingKind::DuplicateMapping
             | FindingKind::EntryDropped
             | FindingKind::EntryUnmatchable
@@ -167,7 +177,8 @@ impl FindingKind {
             | FindingKind::ShadowedByAccessEntry
             | FindingKind::AwsAuthIgnoredByMode
             | FindingKind::AccessEntriesIgnoredByMode
-            | FindingKind::NeverUsed => Severity::Medium,
+            | FindingKind::NeverUsed
+            | FindingKind::PrincipalNotFound => Severity::Medium,
             FindingKind::GroupWhitespace
             | FindingKind::UnknownTemplate
             | FindingKind::EmptyUsername => Severity::Low,
@@ -655,6 +666,114 @@ impl Inventory<'_> {
         self.hidden_mappings.clone_from(&logs.creator);
         self.usage = Some(usage);
         self
+    }
+
+    /// Joins IAM's answers for the mapped principals: a mapping or entry whose principal IAM
+    /// does not have (`principal_not_found`), and an access entry whose principal was created
+    /// after the entry (`principal_recreated`: EKS binds the entry to the unique id, so the
+    /// principal of that name now is another one; aws-auth matches by ARN and is not affected).
+    pub fn with_iam(mut self, checks: &[super::IamCheck]) -> Self {
+        use super::IamOutcome;
+        use super::iam::principal_key as key;
+        let time = |s: &str| crate::time::parse_timestamp_ms(s);
+        for check in checks {
+            let k = key(&check.arn);
+            let entries = self
+                .access_entries
+                .iter()
+                .filter(|e| key(&e.principal_arn) == k);
+            let mappings = self
+                .mappings
+                .iter()
+                .filter(|m| m.arn.as_deref().is_some_and(|a| key(a) == k));
+            match &check.outcome {
+                IamOutcome::NotFound => {
+                    let gone = |what: &str| {
+                        format!(
+                            "IAM has no principal {} ({what}); {}",
+                            check.arn,
+                            if what == "access entry" {
+                                "the entry grants no one, and re-creating the principal does not \
+                                 revive it (it is bound to the old unique id): delete it"
+                            } else {
+                                "the mapping grants no one until a principal of that name exists \
+                                 again (aws-auth matches by ARN)"
+                            }
+                        )
+                    };
+                    for e in entries {
+                        self.findings.push(Finding {
+                            kind: FindingKind::PrincipalNotFound,
+                            severity: FindingKind::PrincipalNotFound.severity(),
+                            source: e.sources.first().cloned(),
+                            section: Some("access_entries".to_owned()),
+                            line: None,
+                            entry: Some(e.principal_arn.clone()),
+                            message: gone("access entry"),
+                        });
+                    }
+                    for m in mappings {
+                        self.findings.push(Finding {
+                            kind: FindingKind::PrincipalNotFound,
+                            severity: FindingKind::PrincipalNotFound.severity(),
+                            source: self.aws_auth_source.map(str::to_owned),
+                            section: Some(m.section.clone()),
+                            line: m.line,
+                            entry: m.arn.clone(),
+                            message: gone("aws-auth"),
+                        });
+                    }
+                }
+                IamOutcome::Exists { created, .. } => {
+                    let Some(created_ms) = created.as_deref().and_then(time) else {
+                        continue;
+                    };
+                    for e in entries {
+                        let Some(entry_ms) = e.created_at.as_deref().and_then(time) else {
+                            continue;
+                        };
+                        if created_ms > entry_ms {
+                            self.findings.push(Finding {
+                                kind: FindingKind::PrincipalRecreated,
+                                severity: FindingKind::PrincipalRecreated.severity(),
+                                source: e.sources.first().cloned(),
+                                section: Some("access_entries".to_owned()),
+                                line: None,
+                                entry: Some(e.principal_arn.clone()),
+                                message: format!(
+                                    "{} was created {}, after its access entry ({}): the entry \
+                                     is bound to the old principal's unique id and no longer \
+                                     works; delete and re-create it (aws eks delete-access-entry, \
+                                     then create-access-entry)",
+                                    check.arn,
+                                    created.as_deref().unwrap_or_default(),
+                                    e.created_at.as_deref().unwrap_or_default()
+                                ),
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        self
+    }
+
+    /// The principals IAM can be asked about: every aws-auth role or user and access entry,
+    /// each once.
+    pub fn principals(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let arns = self
+            .mappings
+            .iter()
+            .filter_map(|m| m.arn.clone())
+            .chain(self.access_entries.iter().map(|e| e.principal_arn.clone()));
+        for a in arns {
+            if super::iam::lookup_of(&a).is_some() && !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out
     }
 
     /// Writes one `eks-authlog.finding/v1` JSON object per line, one per finding.

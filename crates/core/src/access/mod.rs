@@ -10,6 +10,7 @@
 pub mod awsauth;
 pub mod diagnose;
 pub mod entries;
+pub mod iam;
 pub mod inventory;
 pub mod live;
 pub mod usage;
@@ -21,6 +22,7 @@ mod tests;
 pub use self::awsauth::{AwsAuth, AwsAuthFormat, EntryState, Mapping, SectionKind};
 pub use self::diagnose::{Cause, Denial, Diagnosis, Evidence, Fix, diagnose};
 pub use self::entries::{AccessEntries, AccessEntry, ClusterInfo, Mode};
+pub use self::iam::{IamCheck, IamKind, IamOutcome, IamState, IamStatus};
 pub use self::inventory::{Finding, FindingKind, Inventory, Severity, inventory};
 pub use self::live::{EksApiCalls, Live, Part, Unread};
 pub use self::usage::{LogUse, PrincipalUse};

@@ -7,12 +7,14 @@
 //! `kubernetes-admin:<session>`). Anyone can map another principal to `kubernetes-admin` in
 //! aws-auth, so several identities are all reported, never one picked silently. With audit
 //! events, requests made as `kubernetes-admin` name the creator's canonical ARN too
-//! (`user.extra.canonicalArn`), evidence `audit_kubernetes_admin`.
+//! (`user.extra.canonicalArn`), evidence `audit_kubernetes_admin`. CloudTrail's
+//! `CreateCluster` events read with the logs ([`crate::cloudtrail`]) are kept whole here;
+//! `verdict` weighs all of it, with the access configuration and IAM, into one answer.
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::classify::Arn;
+use crate::cloudtrail::{Counts, CreateCall, Record};
 use crate::event::{Event, Uid};
 use crate::merge::Merge;
 
@@ -46,9 +48,8 @@ impl CreatorStatus {
 
 /// Evidence for one identity.
 #[derive(Clone, Debug, Default)]
-pub(super) struct Identity {
+pub struct Identity {
     pub arn: String,
-    pub canonical: String,
     pub mapping: u64,
     pub grants: u64,
     /// Audit events of requests made as `kubernetes-admin`.
@@ -58,23 +59,26 @@ pub(super) struct Identity {
     pub groups: BTreeSet<String>,
 }
 
-/// Creator evidence by lower-cased canonical ARN (mappers compare case-insensitively).
-#[derive(Debug, Default)]
-pub(super) struct Evidence {
+/// Creator evidence from the logs and CloudTrail records read: log identities by
+/// [`key`], and every EKS CreateCluster call.
+#[derive(Clone, Debug, Default)]
+pub struct Evidence {
+    /// Identities the logs map to `kubernetes-admin`, by [`key`].
     pub ids: BTreeMap<String, Identity>,
+    /// EKS CreateCluster calls, in the order read.
+    pub calls: Vec<CreateCall>,
+    /// CloudTrail records read, by source (input or API), in the order first seen.
+    pub trail: Vec<(String, Counts)>,
 }
+
+pub use crate::access::iam::principal_key as key;
 
 impl Evidence {
     fn entry(&mut self, arn: &str) -> &mut Identity {
-        let canonical =
-            Arn::parse(arn).map_or_else(|_| arn.to_owned(), |a| a.canonical().into_owned());
-        self.ids
-            .entry(canonical.to_ascii_lowercase())
-            .or_insert_with(|| Identity {
-                arn: arn.to_owned(),
-                canonical,
-                ..Identity::default()
-            })
+        self.ids.entry(key(arn)).or_insert_with(|| Identity {
+            arn: arn.to_owned(),
+            ..Identity::default()
+        })
     }
 
     pub fn add_mapping(&mut self, arn: &str, e: &Event<'_>) {
@@ -110,6 +114,21 @@ impl Evidence {
         id.groups.extend(a.groups.iter().cloned());
     }
 
+    /// One CloudTrail record read from `source`: counted, and kept when it is a CreateCall.
+    pub fn add_cloudtrail(&mut self, source: &str, record: &Record) {
+        match self.trail.iter_mut().find(|(s, _)| s == source) {
+            Some((_, c)) => c.add(record),
+            None => {
+                let mut c = Counts::default();
+                c.add(record);
+                self.trail.push((source.to_owned(), c));
+            }
+        }
+        if let Record::CreateCluster(call) = record {
+            self.calls.push((**call).clone());
+        }
+    }
+
     /// `count` grants aggregated server-side (no uid or groups in the aggregate).
     pub fn add_grants(&mut self, arn: &str, count: u64, span: Span) {
         let id = self.entry(arn);
@@ -123,7 +142,6 @@ impl Merge for Identity {
         let Identity {
             // The earlier input's spelling names the identity.
             arn: _,
-            canonical: _,
             mapping,
             grants,
             audit,
@@ -142,7 +160,14 @@ impl Merge for Identity {
 
 impl Merge for Evidence {
     fn merge(&mut self, later: Evidence) {
-        let Evidence { ids } = later;
+        let Evidence { ids, calls, trail } = later;
+        self.calls.extend(calls);
+        for (source, counts) in trail {
+            match self.trail.iter_mut().find(|(s, _)| *s == source) {
+                Some((_, c)) => c.merge(counts),
+                None => self.trail.push((source, counts)),
+            }
+        }
         for (k, id) in ids {
             match self.ids.entry(k) {
                 Entry::Vacant(v) => {

@@ -11,6 +11,8 @@
 pub mod correlate;
 mod creator;
 mod output;
+mod recovery;
+mod verdict;
 
 use crate::evidence::{Aggregate, Evidence};
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,6 +27,8 @@ use self::correlate::{Correlator, Key, Role, Sts, When};
 pub use self::creator::CreatorStatus;
 pub(crate) use self::output::account_of;
 pub use self::output::*;
+pub use self::recovery::Recovery;
+pub use self::verdict::{EntryEvidence, SourceStatus, SourceUse};
 
 /// The analysis maps' `HashMap`: FxHash (rustc-hash). SipHash's setup and per-byte cost were
 /// several percent of `report`'s time; keys come from log files the user chose to read, so
@@ -475,6 +479,21 @@ impl Analyzer {
             }
             Evidence::Unparsed { error, input, line } => {
                 self.accounting.reject(error, input, line);
+                None
+            }
+            Evidence::CloudTrail {
+                record,
+                input,
+                line,
+            } => {
+                // Counted like any record that is not an authenticator line; never windowed:
+                // the cluster was created long before the logs read.
+                let error = crate::parse::ParseError {
+                    offset: 0,
+                    kind: crate::parse::ParseErrorKind::CloudTrail,
+                };
+                self.accounting.reject(error, input, line);
+                self.creator.add_cloudtrail(input, record);
                 None
             }
         }

@@ -14,7 +14,7 @@ use crate::event::Kind;
 use crate::merge::Merge;
 use crate::time::format_ms;
 
-use super::creator::{CreatorStatus, Evidence};
+use super::creator::CreatorStatus;
 use super::{Analyzer, FailureAcc, HOUR_MS};
 
 /// The whole report.
@@ -162,12 +162,20 @@ impl LineCounts {
 pub struct Creator {
     /// `found`, `ambiguous` or `not_found`.
     pub status: CreatorStatus,
-    /// Every identity mapped to `kubernetes-admin`, most evidence first.
+    /// Every candidate, the likely creator first, then by strength of evidence.
     pub identities: Vec<CreatorIdentity>,
-    /// Why there may be no answer (only when not found).
+    /// What the answer rests on: disagreements between sources and how they were settled,
+    /// and, when not found, what was searched and what was not available.
     pub reasons: Vec<String>,
     /// What to do next, with commands.
     pub next_steps: Vec<String>,
+    /// The cluster's service role (`roleArn`), which is never the creator, when known.
+    pub service_role: Option<String>,
+    /// Each source of evidence: what was read and what it cost.
+    pub sources: Vec<super::verdict::SourceUse>,
+    /// Everything the answer was built from, for sources that join later.
+    #[serde(skip)]
+    pub(super) basis: Box<super::verdict::Basis>,
 }
 
 /// One identity mapped to `kubernetes-admin`.
@@ -183,7 +191,8 @@ pub struct CreatorIdentity {
     pub principal_ids: Vec<String>,
     /// Kubernetes groups.
     pub groups: Vec<String>,
-    /// `mapping_static` and/or `access_granted`.
+    /// `mapping_static`, `access_granted`, `audit_kubernetes_admin`,
+    /// `access_entry_bootstrap`, `cloudtrail_create_cluster`.
     pub evidence: Vec<&'static str>,
     /// Lines of evidence.
     pub count: u64,
@@ -191,9 +200,18 @@ pub struct CreatorIdentity {
     pub first_seen: Option<String>,
     /// RFC 3339.
     pub last_seen: Option<String>,
-    /// With several identities: whether this one has the startup static mapping, which EKS
-    /// writes for the creator.
+    /// Whether this is the creator (with `found`) or the likeliest one (with `ambiguous`).
     pub likely_creator: bool,
+    /// The person behind an assumed role: the CreateCluster call's session name.
+    pub person: Option<String>,
+    /// The CreateCluster calls CloudTrail has for it.
+    pub create_cluster: Vec<crate::cloudtrail::CreateCall>,
+    /// Its access entry, when that is creator evidence.
+    pub access_entry: Option<super::verdict::EntryEvidence>,
+    /// Whether it still exists (only when IAM was asked).
+    pub iam: Option<crate::access::IamState>,
+    /// How to get back in (only when IAM was asked).
+    pub recovery: Option<super::recovery::Recovery>,
 }
 
 /// The failures section.
@@ -421,8 +439,7 @@ pub(super) fn build(
         until: opts.until_ms.map(format_ms),
     };
     let creator = creator_section(
-        &a.creator,
-        opts,
+        &a,
         a.principals.keys().any(|arn| {
             a.principals[arn]
                 .usernames
@@ -595,83 +612,20 @@ fn failure_class(class: Class, acc: FailureAcc, opts: &super::Options) -> Failur
     }
 }
 
-fn creator_section(ev: &Evidence, opts: &super::Options, arn_usernames: bool) -> Creator {
-    let mut ids: Vec<CreatorIdentity> = ev
-        .ids
-        .values()
-        .map(|id| {
-            let mut evidence = Vec::new();
-            if id.mapping > 0 {
-                evidence.push("mapping_static");
-            }
-            if id.grants > 0 {
-                evidence.push("access_granted");
-            }
-            if id.audit > 0 {
-                evidence.push("audit_kubernetes_admin");
-            }
-            CreatorIdentity {
-                arn: id.arn.clone(),
-                canonical_arn: id.canonical.clone(),
-                account: account_of(&id.canonical),
-                principal_ids: id.principal_ids.iter().cloned().collect(),
-                groups: id.groups.iter().cloned().collect(),
-                evidence,
-                count: id.mapping + id.grants + id.audit,
-                first_seen: id.span.first.map(format_ms),
-                last_seen: id.span.last.map(format_ms),
-                likely_creator: false,
-            }
-        })
-        .collect();
-    ids.sort_by(|a, b| {
-        let strength = |i: &CreatorIdentity| (i.evidence.contains(&"mapping_static"), i.count);
-        strength(b)
-            .cmp(&strength(a))
-            .then(a.canonical_arn.cmp(&b.canonical_arn))
-    });
-    let status = match ids.len() {
-        0 => CreatorStatus::NotFound,
-        1 => CreatorStatus::Found,
-        _ => CreatorStatus::Ambiguous,
-    };
-    let mapped: Vec<usize> = ids
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| i.evidence.contains(&"mapping_static"))
-        .map(|(n, _)| n)
-        .collect();
-    match (status, mapped.as_slice()) {
-        (CreatorStatus::Found, _) => ids[0].likely_creator = true,
-        (CreatorStatus::Ambiguous, [only]) => ids[*only].likely_creator = true,
-        _ => {}
+fn creator_section(a: &Analyzer, arn_usernames: bool) -> Creator {
+    super::verdict::Basis {
+        ev: a.creator.clone(),
+        cluster: a.opts.cluster.clone(),
+        region: a.opts.region.clone(),
+        log_lines: a
+            .accounting
+            .parsed
+            .saturating_sub(a.accounting.by_kind[Kind::Audit as usize]),
+        audit_events: a.accounting.by_kind[Kind::Audit as usize],
+        arn_usernames,
+        ..Default::default()
     }
-    let cluster = opts.cluster.as_deref().unwrap_or("<CLUSTER>");
-    let region = opts.region.as_deref().unwrap_or("<REGION>");
-    let mut reasons = Vec::new();
-    let mut next_steps = Vec::new();
-    if status == CreatorStatus::NotFound {
-        if arn_usernames {
-            reasons.push("Identities logged in with ARN-style usernames: the cluster uses access entries, where the creator's entry authenticates under its ARN, not kubernetes-admin.".to_owned());
-        } else {
-            reasons.push("The cluster may use access entries, where the creator authenticates under its ARN, not kubernetes-admin (or was created with bootstrapClusterCreatorAdminPermissions=false).".to_owned());
-        }
-        reasons.push("The creator did not use kubectl in the window read, and no authenticator restart (static mapping lines) fell in it.".to_owned());
-        reasons.push("The log group's retention dropped older lines, or authenticator logging was enabled after the creator's last login.".to_owned());
-    }
-    if status != CreatorStatus::Found {
-        next_steps.push(format!("aws cloudtrail lookup-events --region {region} --lookup-attributes AttributeKey=EventName,AttributeValue=CreateCluster --query 'Events[].CloudTrailEvent' --output text   # last 90 days only"));
-        next_steps.push(format!(
-            "aws eks list-access-entries --cluster-name {cluster} --region {region}"
-        ));
-        next_steps.push(format!("aws eks describe-cluster --name {cluster} --region {region} --query cluster.accessConfig"));
-    }
-    Creator {
-        status,
-        identities: ids,
-        reasons,
-        next_steps,
-    }
+    .settle()
 }
 
 fn timeline(hours: impl Iterator<Item = ((i64, Class), u64)>) -> Timeline {

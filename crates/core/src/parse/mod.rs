@@ -24,7 +24,7 @@ pub struct ParseError {
     pub kind: ParseErrorKind,
 }
 
-/// The reason a line is not a parsed record. The first four are lines that are simply not
+/// The reason a line is not a parsed record. The first five are lines that are simply not
 /// authenticator lines; the rest are lines we could not read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ParseErrorKind {
@@ -36,6 +36,8 @@ pub enum ParseErrorKind {
     Klog,
     /// A Go runtime panic or stack trace line.
     GoRuntime,
+    /// A CloudTrail event (read for the cluster creator, see `crate::cloudtrail`).
+    CloudTrail,
     /// Bytes that are not valid UTF-8.
     InvalidUtf8,
     /// No logrus fields found.
@@ -52,11 +54,12 @@ pub enum ParseErrorKind {
 
 impl ParseErrorKind {
     /// Every kind, in report order.
-    pub const ALL: [ParseErrorKind; 9] = [
+    pub const ALL: [ParseErrorKind; 10] = [
         ParseErrorKind::Blank,
         ParseErrorKind::VersionBanner,
         ParseErrorKind::Klog,
         ParseErrorKind::GoRuntime,
+        ParseErrorKind::CloudTrail,
         ParseErrorKind::InvalidUtf8,
         ParseErrorKind::NotLogfmt,
         ParseErrorKind::MalformedPair,
@@ -71,6 +74,7 @@ impl ParseErrorKind {
             ParseErrorKind::VersionBanner => "version_banner",
             ParseErrorKind::Klog => "klog",
             ParseErrorKind::GoRuntime => "go_runtime",
+            ParseErrorKind::CloudTrail => "cloudtrail",
             ParseErrorKind::InvalidUtf8 => "invalid_utf8",
             ParseErrorKind::NotLogfmt => "not_logfmt",
             ParseErrorKind::MalformedPair => "malformed_pair",
@@ -88,6 +92,7 @@ impl ParseErrorKind {
                 | ParseErrorKind::VersionBanner
                 | ParseErrorKind::Klog
                 | ParseErrorKind::GoRuntime
+                | ParseErrorKind::CloudTrail
         )
     }
 
@@ -97,6 +102,7 @@ impl ParseErrorKind {
             ParseErrorKind::VersionBanner => "authenticator version banner",
             ParseErrorKind::Klog => "klog line",
             ParseErrorKind::GoRuntime => "Go runtime output",
+            ParseErrorKind::CloudTrail => "CloudTrail event",
             ParseErrorKind::InvalidUtf8 => "invalid UTF-8",
             ParseErrorKind::NotLogfmt => "not a logrus line",
             ParseErrorKind::MalformedPair => "malformed key=value pair",

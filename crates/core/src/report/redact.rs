@@ -106,6 +106,15 @@ impl Redactor {
     /// Redacts every text of a report in place: ARNs, accounts, unique ids, usernames,
     /// groups, error examples, input names, remedies and next steps.
     pub fn report(&self, report: &mut Report) {
+        // Session names (the person behind a role) are identifiers whole, like `session=`.
+        for id in &mut report.creator.identities {
+            let calls = id.create_cluster.iter_mut().map(|c| &mut c.session);
+            for s in std::iter::once(&mut id.person).chain(calls).flatten() {
+                *s = self
+                    .field("session", Cow::Borrowed(s.as_str()))
+                    .into_owned();
+            }
+        }
         each_string(report, &mut |s| self.string(s));
     }
 
@@ -265,6 +274,43 @@ pub fn each_string(report: &mut Report, f: &mut impl FnMut(&mut String)) {
         id.account.iter_mut().for_each(&mut *f);
         id.principal_ids.iter_mut().for_each(&mut *f);
         id.groups.iter_mut().for_each(&mut *f);
+    }
+    for id in &mut report.creator.identities {
+        for call in &mut id.create_cluster {
+            for s in [
+                &mut call.caller_arn,
+                &mut call.principal_id,
+                &mut call.source_identity,
+                &mut call.access_key_id,
+                &mut call.source_ip,
+                &mut call.user_agent,
+                &mut call.account,
+                &mut call.cluster_arn,
+                &mut call.service_role,
+            ] {
+                s.iter_mut().for_each(&mut *f);
+            }
+            f(&mut call.creator_arn);
+            f(&mut call.source);
+        }
+        if let Some(e) = &mut id.access_entry {
+            f(&mut e.principal_arn);
+            e.username.iter_mut().for_each(&mut *f);
+        }
+        if let Some(i) = &mut id.iam {
+            i.arn.iter_mut().for_each(&mut *f);
+            i.unique_id.iter_mut().for_each(&mut *f);
+            f(&mut i.reason);
+        }
+        if let Some(r) = &mut id.recovery {
+            f(&mut r.summary);
+            r.commands.iter_mut().for_each(&mut *f);
+        }
+    }
+    report.creator.service_role.iter_mut().for_each(&mut *f);
+    for s in &mut report.creator.sources {
+        s.via.iter_mut().for_each(&mut *f);
+        f(&mut s.detail);
     }
     report.creator.reasons.iter_mut().for_each(&mut *f);
     report.creator.next_steps.iter_mut().for_each(&mut *f);

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use comfy_table::{Attribute, Cell, Color};
 
-use crate::analysis::{CreatorStatus, Report, Timeline};
+use crate::analysis::{self as eks_sources, CreatorStatus, Report, Timeline};
 use crate::report::source::{FetchMeta, InputSummary, QueryCost};
 
 use super::{TableStyle, new_table};
@@ -227,7 +227,7 @@ fn creator<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Result<(
     let (label, color) = match c.status {
         CreatorStatus::Found => ("found", Color::Green),
         CreatorStatus::Ambiguous => (
-            "ambiguous: several identities are mapped to kubernetes-admin",
+            "ambiguous: the evidence names several identities",
             Color::Yellow,
         ),
         CreatorStatus::NotFound => ("not found in these logs", Color::Red),
@@ -257,13 +257,16 @@ fn creator<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Result<(
         for id in &c.identities {
             let mut name = id.canonical_arn.clone();
             if id.arn != id.canonical_arn {
-                name.push_str(&format!("\n(mapped as {})", id.arn));
+                name.push_str(&format!("\n(as {})", id.arn));
             }
             if !id.principal_ids.is_empty() {
                 name.push_str(&format!("\nunique id {}", id.principal_ids.join(", ")));
             }
+            if let Some(p) = &id.person {
+                name.push_str(&format!("\nperson (session) {p}"));
+            }
             if c.identities.len() > 1 && id.likely_creator {
-                name.push_str("\n← likely creator (static mapping)");
+                name.push_str("\n← likely creator");
             }
             t.add_row([
                 Cell::new(name),
@@ -274,8 +277,54 @@ fn creator<W: Write>(out: &mut W, r: &Report, style: TableStyle) -> io::Result<(
         }
         writeln!(out, "{t}")?;
     }
+    for id in c
+        .identities
+        .iter()
+        .filter(|i| i.iam.is_some() || !i.create_cluster.is_empty())
+    {
+        for call in &id.create_cluster {
+            writeln!(
+                out,
+                "  CreateCluster {} by {} ({}){}",
+                call.event_time.as_deref().unwrap_or("(no time)"),
+                call.caller_arn.as_deref().unwrap_or(&call.creator_arn),
+                call.source,
+                call.user_agent
+                    .as_deref()
+                    .map(|u| format!(", user agent {u}"))
+                    .unwrap_or_default()
+            )?;
+        }
+        if let Some(iam) = &id.iam {
+            writeln!(out, "  IAM: {}: {}", iam.status.as_str(), iam.reason)?;
+        }
+        if let Some(r) = &id.recovery {
+            writeln!(out, "  Recovery ({}): {}", r.case, r.summary)?;
+            for cmd in &r.commands {
+                writeln!(out, "    $ {cmd}")?;
+            }
+        }
+    }
     for reason in &c.reasons {
         writeln!(out, "  - {reason}")?;
+    }
+    let mut used: Vec<String> = Vec::new();
+    for s in c
+        .sources
+        .iter()
+        .filter(|s| s.status == eks_sources::SourceStatus::Used)
+    {
+        let text = match (s.api_calls, s.bytes_scanned) {
+            (Some(n), Some(b)) => format!("{} ({n} calls, {b} bytes scanned)", s.source),
+            (Some(n), None) => format!("{} ({n} calls)", s.source),
+            _ => s.source.to_owned(),
+        };
+        if !used.contains(&text) {
+            used.push(text);
+        }
+    }
+    if !used.is_empty() {
+        writeln!(out, "  Sources used: {}", used.join(", "))?;
     }
     if !c.next_steps.is_empty() {
         writeln!(out, "  Next steps:")?;

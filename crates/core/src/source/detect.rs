@@ -11,6 +11,9 @@
 //!      (NDJSON of events);
 //!    * has `apiVersion` and `auditID` → [`Raw`](InputFormat::Raw): kube-apiserver audit
 //!      events, one JSON object per line, are records of their own (see `crate::audit`);
+//!    * has `Records` (a trail's S3 object) or `Events` (`aws cloudtrail lookup-events`) →
+//!      [`CloudTrail`](InputFormat::CloudTrail); a CloudTrail event per line (a trail's log
+//!      group exported) is `Raw`, its records recognised like audit events;
 //!    * anything else → [`Error::UnknownShape`](super::Error::UnknownShape); broken JSON →
 //!      [`Error::MalformedJson`](super::Error::MalformedJson) with its position.
 //! 2. `[`: a JSON array is none of our shapes → `UnknownShape`.
@@ -80,6 +83,11 @@ fn detect_json(body: &[u8], more_possible: bool, eof: bool) -> Detection {
     } else if keys.message && keys.timestamp {
         Some(InputFormat::FilterLogEvents)
     } else if keys.api_version && keys.audit_id {
+        Some(InputFormat::Raw)
+    } else if keys.records || keys.lookup_events {
+        Some(InputFormat::CloudTrail)
+    } else if keys.event_version {
+        // One CloudTrail event per line.
         Some(InputFormat::Raw)
     } else {
         None
@@ -201,6 +209,9 @@ struct Keys {
     timestamp: bool,
     api_version: bool,
     audit_id: bool,
+    records: bool,
+    lookup_events: bool,
+    event_version: bool,
 }
 
 impl Keys {
@@ -215,6 +226,9 @@ impl Keys {
             b"timestamp" => self.timestamp = true,
             b"apiVersion" => self.api_version = true,
             b"auditID" => self.audit_id = true,
+            b"Records" => self.records = true,
+            b"Events" => self.lookup_events = true,
+            b"eventVersion" => self.event_version = true,
             _ => {}
         }
     }

@@ -55,6 +55,7 @@ impl<F: FnMut(&[u8], &Envelope<'_>, Loc<'_>)> LineSink for F {
 }
 
 pub(crate) mod batch;
+mod cloudtrail;
 mod csv;
 pub mod detect;
 mod error;
@@ -99,6 +100,9 @@ pub enum InputFormat {
     Docker,
     /// CloudWatch export-to-S3 objects (`<RFC 3339 time> <message>` per line).
     S3Export,
+    /// CloudTrail events: a trail's S3 object (`Records[]`) or `aws cloudtrail lookup-events`
+    /// JSON (`Events[]`).
+    CloudTrail,
 }
 
 impl InputFormat {
@@ -112,6 +116,7 @@ impl InputFormat {
             InputFormat::Csv => "csv",
             InputFormat::Docker => "docker",
             InputFormat::S3Export => "s3-export",
+            InputFormat::CloudTrail => "cloudtrail",
         }
     }
 }
@@ -283,6 +288,7 @@ pub(crate) fn read_with<S: LineSink + ?Sized>(
         InputFormat::Csv => csv::read_csv(&ctx, &mut content, sink)?,
         InputFormat::Docker => json::read_docker(&ctx, &mut content, sink)?,
         InputFormat::S3Export => s3::read_s3_export(&ctx, &mut content, sink)?,
+        InputFormat::CloudTrail => cloudtrail::read_cloudtrail(&ctx, &mut content, sink)?,
     }
     Ok(InputStats {
         format,
