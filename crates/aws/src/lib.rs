@@ -13,6 +13,7 @@ pub mod cloudwatch;
 pub mod eks;
 pub mod fleet;
 mod job;
+pub mod org;
 mod sdk;
 
 pub use job::{AuditPass, CloudWatchJob, StrategyChoice, fetch, fetch_audit};
