@@ -558,18 +558,25 @@ struct AccessArgs {
 
 /// Arguments of `fleet`.
 #[derive(Debug, ClapArgs)]
+#[command(group(ArgGroup::new("account_source").args(["accounts", "org"]).multiple(false)))]
 struct FleetArgs {
     /// Accounts to audit: 12-digit ids separated by commas, or a file with one per line
-    /// (repeatable). Without it, the account of the current credentials.
+    /// (repeatable). Without it (and without --org), the account of the current credentials.
     #[arg(long, value_name = "IDS|FILE", help_heading = "Accounts and regions")]
     accounts: Vec<String>,
+
+    /// Audit every ACTIVE account of the AWS Organization (Organizations ListAccounts: run
+    /// from the management account or a delegated administrator, with
+    /// organizations:ListAccounts); suspended or closing accounts are listed as skipped.
+    #[arg(long, requires = "assume_role", help_heading = "Accounts and regions")]
+    org: bool,
 
     /// The role to assume in each account (STS AssumeRole with the current credentials):
     /// a name (arn:aws:iam::ACCOUNT:role/NAME) or an ARN with {account} in it.
     #[arg(
         long,
         value_name = "NAME",
-        requires = "accounts",
+        requires = "account_source",
         help_heading = "Accounts and regions"
     )]
     assume_role: Option<String>,
@@ -594,7 +601,9 @@ struct FleetArgs {
     )]
     session_name: String,
 
-    /// Regions to audit (repeatable, comma-separated) [default: the standard chain's].
+    /// Regions to audit (repeatable, comma-separated), or `all`: every region enabled for each
+    /// account (Account ListRegions with the account's credentials, needs account:ListRegions)
+    /// [default: the standard chain's].
     #[arg(
         long,
         value_name = "REGION",
@@ -1158,6 +1167,11 @@ fn fleet_plan(f: FleetArgs) -> Result<Plan, String> {
     if let Some(r) = f.region.iter().find(|r| r.trim().is_empty()) {
         return Err(format!("fleet: empty region name {r:?} in --region"));
     }
+    let all_regions = f.region.iter().any(|r| r == "all");
+    if all_regions && f.region.len() > 1 {
+        return Err("fleet: --region all cannot be combined with other regions".to_owned());
+    }
+    let regions = if all_regions { Vec::new() } else { f.region };
     let tty = std::io::stdout().is_terminal();
     let columns = std::env::var_os("COLUMNS");
     Ok(Plan::Fleet(Box::new(eks_authlog::fleet::FleetCommand {
@@ -1166,7 +1180,9 @@ fn fleet_plan(f: FleetArgs) -> Result<Plan, String> {
             assume_role: f.assume_role,
             external_id: f.external_id,
             session_name: f.session_name,
-            regions: f.region,
+            org: f.org,
+            regions,
+            all_regions,
             profile: f.profile,
             since_ms,
             end_ms,
@@ -1598,6 +1614,12 @@ mod tests {
         );
         assert_eq!(f.format, Format::Ndjson);
         assert_eq!(f.fail_on, ["high", "target_skipped"]);
+        assert!(!f.job.org && !f.job.all_regions);
+        let f = plan(&["--org", "--assume-role", "Audit", "--region", "all"]).unwrap();
+        assert!(f.job.org && f.job.all_regions && f.job.accounts.is_empty());
+        assert!(f.job.regions.is_empty());
+        let e = plan(&["--region", "all,us-east-1"]).unwrap_err();
+        assert!(e.contains("--region all"), "{e}");
         let e = plan(&["--accounts", "1234"]).unwrap_err();
         assert!(e.contains("1234"), "{e}");
         let e = plan(&["--since", "1h", "--until", "2h"]).unwrap_err();
@@ -1613,6 +1635,16 @@ mod tests {
             ],
             &["fleet", "--yes", "--max-scan-gb", "1"],
             &["fleet", "--fail-on", "nope"],
+            // --org and --accounts are exclusive; --org needs a role to assume.
+            &[
+                "fleet",
+                "--org",
+                "--accounts",
+                "111122223333",
+                "--assume-role",
+                "A",
+            ],
+            &["fleet", "--org"],
         ] {
             let mut argv = vec!["eks-authlog"];
             argv.extend_from_slice(bad);

@@ -33,23 +33,32 @@ const C: &str = "333333333333";
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 const CLUSTERS: usize = 20;
 
-/// A CloudWatch Logs client in `account` (assumed through moto's STS) and `region`.
-async fn logs_in(url: &str, account: &str, region: &str) -> Client {
-    let base = aws_config::defaults(BehaviorVersion::latest())
+/// The SDK configuration of moto's default account in `region`.
+async fn moto_config(url: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(url)
         .region(Region::new(region.to_owned()))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
         .load()
-        .await;
-    let creds =
-        aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/setup"))
-            .session_name("setup")
-            .configure(&base)
-            .build()
-            .await
-            .provide_credentials()
-            .await
-            .unwrap();
+        .await
+}
+
+/// Credentials of `account` from moto's STS (AssumeRole into any role of it).
+async fn credentials_in(base: &aws_config::SdkConfig, account: &str) -> Credentials {
+    aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/setup"))
+        .session_name("setup")
+        .configure(base)
+        .build()
+        .await
+        .provide_credentials()
+        .await
+        .unwrap()
+}
+
+/// A CloudWatch Logs client in `account` (assumed through moto's STS) and `region`.
+async fn logs_in(url: &str, account: &str, region: &str) -> Client {
+    let base = moto_config(url, region).await;
+    let creds = credentials_in(&base, account).await;
     let conf = aws_sdk_cloudwatchlogs::config::Builder::from(&base)
         .credentials_provider(creds)
         .build();
@@ -58,6 +67,13 @@ async fn logs_in(url: &str, account: &str, region: &str) -> Client {
 
 fn logfmt_time(ms: i64) -> String {
     eks_authlog_core::time::format_ms(ms / 1000 * 1000)
+}
+
+/// `head`, then the window of the tests (the last 3 hours, up to now) and `-o FORMAT`.
+fn recent<'a>(head: &[&'a str], format: &'a str) -> Vec<&'a str> {
+    let mut v = head.to_vec();
+    v.extend(["--since", "3h", "--lag", "0s", "-o", format]);
+    v
 }
 
 /// The principal denied in a cluster: its name says where it was denied, so a finding
@@ -257,6 +273,8 @@ fn fleet(moto: &str, sts: &str, args: &[&str]) -> Command {
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
         .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", moto)
         .env("AWS_ENDPOINT_URL_STS", sts)
+        .env("AWS_ENDPOINT_URL_ORGANIZATIONS", moto)
+        .env("AWS_ENDPOINT_URL_ACCOUNT", moto)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -667,4 +685,235 @@ async fn a_killed_run_resumes_from_the_state_without_gap_or_overlap() {
     let entries = state_entries(&state);
     assert_eq!(entries.len(), 60);
     assert!(entries.iter().all(|e| e["end"] == doc["end"]));
+}
+
+/// `fleet --org`: the accounts come from moto's Organizations ListAccounts: the management
+/// account and a member are audited (the member's clusters attributed to it), a closed
+/// (SUSPENDED) member is listed as skipped with its state, and the exit code says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_audits_the_active_accounts_and_lists_the_suspended_ones() {
+    let Some(_moto) = common::moto().await else {
+        return;
+    };
+    let url = common::moto_url().unwrap();
+    let base = moto_config(&url, "us-east-1").await;
+    let org = aws_sdk_organizations::Client::new(&base);
+    // One organization per moto; a rerun against the same moto finds it there.
+    if let Err(e) = org.create_organization().send().await {
+        let e = aws_sdk_organizations::Error::from(e);
+        assert!(
+            matches!(
+                e,
+                aws_sdk_organizations::Error::AlreadyInOrganizationException(_)
+            ),
+            "{e:?}"
+        );
+    }
+    let mut ids = Vec::new();
+    for name in ["member", "closed"] {
+        let created = org
+            .create_account()
+            .account_name(name)
+            .email(format!("{name}@example.com"))
+            .send()
+            .await
+            .unwrap();
+        ids.push(
+            created
+                .create_account_status()
+                .and_then(|s| s.account_id())
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let (member, closed) = (ids[0].clone(), ids[1].clone());
+    org.close_account()
+        .account_id(&closed)
+        .send()
+        .await
+        .unwrap();
+    let now = now_ms() - 3_600_000;
+    seed(&url, &member, "us-east-1", now).await;
+    let args = recent(
+        &["--org", "--assume-role", "auditor", "--region", "us-east-1"],
+        "json",
+    );
+    let out = run(&mut fleet(&url, &url, &args), 4);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let targets = doc["targets"].as_array().unwrap();
+    let target = |id: &str| {
+        targets
+            .iter()
+            .find(|t| t["account"] == id)
+            .unwrap_or_else(|| panic!("no target for {id}: {targets:?}"))
+    };
+    let m = target(&member);
+    assert_eq!(m["status"], "audited");
+    assert_eq!(m["clusters"].as_array().unwrap().len(), CLUSTERS);
+    // The management account (moto's default) is listed too (other tests write log groups
+    // there meanwhile: its status is theirs to decide).
+    target("123456789012");
+    let c = target(&closed);
+    assert_eq!(c["status"], "skipped");
+    let reason = c["reason"].as_str().unwrap();
+    assert!(reason.contains("SUSPENDED"), "{reason}");
+    // The member's findings are its own.
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(
+        counts(findings)
+            .into_iter()
+            .filter(|((a, ..), _)| a == &member)
+            .collect::<Counts>(),
+        expected(&[(member.as_str(), "us-east-1")])
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{closed} us-east-1 skipped")),
+        "{stderr}"
+    );
+}
+
+/// `fleet --org` where the caller is in no organization: a clear error, before anything is
+/// audited (moto: an account that never created one, whose credentials
+/// come from STS AssumeRole as moto maps them to that account).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_outside_an_organization_says_so() {
+    let Some(_moto) = common::moto().await else {
+        return;
+    };
+    let url = common::moto_url().unwrap();
+    let base = moto_config(&url, "us-east-1").await;
+    let creds = credentials_in(&base, "999988887777").await;
+    let mut cmd = fleet(
+        &url,
+        &url,
+        &["--org", "--assume-role", "auditor", "-o", "json"],
+    );
+    cmd.env("AWS_ACCESS_KEY_ID", creds.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
+        .env("AWS_SESSION_TOKEN", creds.session_token().unwrap());
+    let out = tokio::task::spawn_blocking(move || run(&mut cmd, 2))
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // moto answers ListAccounts outside an organization with no account (AWS with
+    // AWSOrganizationsNotInUseException, whose message a unit test checks): either way an
+    // error, never a run of nothing that exits 0.
+    assert!(
+        stderr.contains("fleet --org: cannot list the organization's accounts")
+            && stderr.contains("listed no account"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+/// A 127.0.0.1 Account API (moto has no ListRegions): two pages of regions, one disabled,
+/// or AccessDenied for every call. Counts the calls.
+fn fake_account_api(deny: bool) -> (String, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let calls = Arc::new(AtomicU64::new(0));
+    let c = calls.clone();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let c = c.clone();
+            thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut conn = conn;
+                while let Some((head, body)) = read_request(&mut reader) {
+                    c.fetch_add(1, Ordering::Relaxed);
+                    assert!(head[0].starts_with("POST /listRegions"), "{head:?}");
+                    let body = String::from_utf8_lossy(&body).into_owned();
+                    let (status, extra, reply) = if deny {
+                        (
+                            "403 Forbidden",
+                            "x-amzn-errortype: AccessDeniedException\r\n",
+                            r#"{"message":"not authorized to perform account:ListRegions"}"#
+                                .to_owned(),
+                        )
+                    } else if body.contains("page2") {
+                        ("200 OK", "", r#"{"Regions":[{"RegionName":"us-east-1","RegionOptStatus":"ENABLED_BY_DEFAULT"},{"RegionName":"ap-east-1","RegionOptStatus":"DISABLED"}]}"#.to_owned())
+                    } else {
+                        ("200 OK", "", r#"{"NextToken":"page2","Regions":[{"RegionName":"eu-west-1","RegionOptStatus":"ENABLED"}]}"#.to_owned())
+                    };
+                    let _ = write!(
+                        conn,
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\n\r\n{reply}",
+                        reply.len()
+                    );
+                }
+            });
+        }
+    });
+    (url, calls)
+}
+
+/// `fleet --region all`: each account's enabled regions from ListRegions (every page, the
+/// disabled one left out), asked with the account's assumed credentials; denied, the account
+/// is skipped with the permission named and the exit code says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn region_all_audits_each_enabled_region_or_skips_the_account() {
+    let Some(_moto) = common::moto().await else {
+        return;
+    };
+    let url = common::moto_url().unwrap();
+    const D: &str = "444444444444";
+    seed(&url, D, "us-east-1", now_ms() - 3_600_000).await;
+    let args = recent(
+        &[
+            "--accounts",
+            D,
+            "--assume-role",
+            "auditor",
+            "--region",
+            "all",
+        ],
+        "json",
+    );
+    let (api, calls) = fake_account_api(false);
+    let mut cmd = fleet(&url, &url, &args);
+    cmd.env("AWS_ENDPOINT_URL_ACCOUNT", &api);
+    let out = tokio::task::spawn_blocking(move || run(&mut cmd, 0))
+        .await
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<(String, String, usize)> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            assert_eq!(t["status"], "audited", "{t}");
+            (
+                t["account"].as_str().unwrap().to_owned(),
+                t["region"].as_str().unwrap().to_owned(),
+                t["clusters"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (D.to_owned(), "eu-west-1".to_owned(), 0),
+            (D.to_owned(), "us-east-1".to_owned(), CLUSTERS),
+        ]
+    );
+    assert_eq!(calls.load(Ordering::Relaxed), 2, "two pages");
+
+    let (api, _) = fake_account_api(true);
+    let mut cmd = fleet(&url, &url, &args);
+    cmd.env("AWS_ENDPOINT_URL_ACCOUNT", &api);
+    let out = tokio::task::spawn_blocking(move || run(&mut cmd, 4))
+        .await
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1);
+    assert_eq!(targets[0]["status"], "skipped");
+    assert_eq!(targets[0]["region"], "all");
+    let reason = targets[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("account:ListRegions") && reason.contains("AccessDenied"),
+        "{reason}"
+    );
 }

@@ -4,7 +4,7 @@
 //! account, per Region").
 //!
 //! One attribute, `EventName = CreateCluster`, every page (`NextToken`), the pages at least
-//! [`PAGE_INTERVAL`] apart and throttling retried ([`crate::retry`]). ECS, Redshift and MSK
+//! [`PAGE_INTERVAL`] apart and throttling retried (the `retry` module). ECS, Redshift and MSK
 //! have a CreateCluster too: only events whose `EventSource` is `eks.amazonaws.com` are kept,
 //! the others counted. Each kept event is its `CloudTrailEvent` JSON, which the core reads
 //! like a trail's record (`eks_authlog_core::cloudtrail`).

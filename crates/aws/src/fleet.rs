@@ -52,8 +52,14 @@ pub struct FleetJob {
     pub external_id: Option<String>,
     /// `--session-name`.
     pub session_name: String,
+    /// `--org`: every account of the AWS Organization (Organizations ListAccounts) instead
+    /// of [`FleetJob::accounts`]; accounts not ACTIVE are reported as skipped.
+    pub org: bool,
     /// Regions; empty: the default chain's region.
     pub regions: Vec<String>,
+    /// `--region all`: each account's enabled regions (Account ListRegions, asked with the
+    /// account's own credentials) instead of [`FleetJob::regions`].
+    pub all_regions: bool,
     /// `--profile`: the base credentials.
     pub profile: Option<String>,
     /// Where a log group the state has never seen starts (epoch ms, `--since`).
@@ -82,7 +88,9 @@ impl Default for FleetJob {
             assume_role: None,
             external_id: None,
             session_name: DEFAULT_SESSION_NAME.to_owned(),
+            org: false,
             regions: Vec::new(),
+            all_regions: false,
             profile: None,
             since_ms: 0,
             end_ms: 0,
@@ -212,23 +220,61 @@ async fn run_all(
         sts_calls: Default::default(),
         over_budget: Default::default(),
     });
-    // One account's credentials serve all its regions: AssumeRole once per account.
-    let accounts: Vec<Option<String>> = if job.accounts.is_empty() {
-        vec![None]
+    // One account's credentials serve all its regions: AssumeRole once per account. An
+    // account that is known not to be auditable (not ACTIVE in the organization) carries
+    // its reason instead.
+    let accounts: Vec<(Option<String>, Option<Arc<Error>>)> = if job.org {
+        let org = crate::org::accounts(&base).await?;
+        let mut all: Vec<_> = org.active.into_iter().map(|a| (Some(a), None)).collect();
+        all.extend(
+            org.inactive
+                .into_iter()
+                .map(|(a, state)| (Some(a), Some(Arc::new(Error::AccountNotActive { state })))),
+        );
+        all
+    } else if job.accounts.is_empty() {
+        vec![(None, None)]
     } else {
-        job.accounts.iter().cloned().map(Some).collect()
+        job.accounts
+            .iter()
+            .cloned()
+            .map(|a| (Some(a), None))
+            .collect()
     };
     let limit = Arc::new(Semaphore::new(job.parallel.max(1)));
     let mut set = tokio::task::JoinSet::new();
-    for (ai, account) in accounts.into_iter().enumerate() {
+    for (ai, (account, not_auditable)) in accounts.into_iter().enumerate() {
         let shared = shared.clone();
         let base = base.clone();
         let regions = regions.clone();
         let limit = limit.clone();
         set.spawn(async move {
-            let creds = match (&account, &shared.job.assume_role) {
-                (Some(id), Some(role)) => Some(assume(&shared, &base, id, role).await),
+            let mut creds = match (&account, &shared.job.assume_role, not_auditable) {
+                (_, _, Some(e)) => Some(Err(e)),
+                (Some(id), Some(role), None) => Some(assume(&shared, &base, id, role).await),
                 _ => None,
+            };
+            let regions = if shared.job.all_regions {
+                match &creds {
+                    // Skipped whatever its regions: one row says why.
+                    Some(Err(_)) => vec![ALL_REGIONS.to_owned()],
+                    Some(Ok(c)) => match enabled_regions(&base, Some(c.clone())).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            creds = Some(Err(Arc::new(e)));
+                            vec![ALL_REGIONS.to_owned()]
+                        }
+                    },
+                    None => match enabled_regions(&base, None).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            creds = Some(Err(Arc::new(e)));
+                            vec![ALL_REGIONS.to_owned()]
+                        }
+                    },
+                }
+            } else {
+                regions
             };
             let mut tasks = tokio::task::JoinSet::new();
             for (ri, region) in regions.into_iter().enumerate() {
@@ -352,6 +398,31 @@ async fn run_all(
     })
 }
 
+/// The region of an account skipped before its regions were known (`--region all`).
+pub const ALL_REGIONS: &str = "all";
+
+/// `--region all`: the account's enabled regions, with its assumed credentials (else the
+/// base ones).
+async fn enabled_regions(
+    base: &aws_config::SdkConfig,
+    creds: Option<Creds>,
+) -> Result<Vec<String>, Error> {
+    let config = match creds {
+        Some(c) => base
+            .to_builder()
+            .credentials_provider(aws_sdk_cloudwatchlogs::config::SharedCredentialsProvider::new(c))
+            .build(),
+        None => base.clone(),
+    };
+    let regions = crate::org::enabled_regions(&config).await?;
+    if regions.is_empty() {
+        return Err(Error::ListRegions {
+            detail: "ListRegions returned no enabled region".to_owned(),
+        });
+    }
+    Ok(regions)
+}
+
 fn skipped_finding(t: &TargetResult, region: &str) -> FleetFinding {
     core_fleet::skipped(&t.account, region, t.reason.as_deref().unwrap_or(""))
 }
@@ -451,7 +522,7 @@ fn skipped_target(account: &str, region: &str, e: &Error) -> TargetResult {
 }
 
 /// The error and its causes, joined with `: `.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

@@ -1,5 +1,5 @@
 //! Whether IAM principals still exist: `GetRole` / `GetUser` for a list of ARNs, at most
-//! [`MAX_IN_FLIGHT`] at a time, throttling retried ([`crate::retry`]). Returns plain facts
+//! [`MAX_IN_FLIGHT`] at a time, throttling retried (the `retry` module). Returns plain facts
 //! ([`IamCheck`]); what they mean (exists, re-created, gone) is the core's to decide
 //! (`eks_authlog_core::access::iam::judge`).
 //!

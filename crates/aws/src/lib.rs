@@ -17,6 +17,7 @@ pub mod eks;
 pub mod fleet;
 pub mod iam;
 mod job;
+pub mod org;
 mod retry;
 mod sdk;
 

@@ -34,6 +34,29 @@ pub enum Error {
         /// STS's answer, with its error code (never a secret).
         detail: String,
     },
+    /// `fleet --org`: Organizations ListAccounts failed, so no account is known. `detail`
+    /// names the missing permission (`organizations:ListAccounts`, from the management
+    /// account or a delegated administrator) or the state (the account is in no
+    /// organization).
+    #[error("fleet --org: cannot list the organization's accounts: {detail}")]
+    Organizations {
+        /// What failed and what to do, with the service's error code (never a secret).
+        detail: String,
+    },
+    /// `fleet --region all`: Account ListRegions failed for this account, so its enabled
+    /// regions are unknown (the account is skipped with this reason).
+    #[error("fleet --region all: cannot list the enabled regions: {detail}")]
+    ListRegions {
+        /// The service's answer, with its error code and the permission it needs.
+        detail: String,
+    },
+    /// `fleet --org`: the account is not ACTIVE in the organization (suspended or closing),
+    /// so it is not audited.
+    #[error("account is {state} in the organization, not ACTIVE: not audited")]
+    AccountNotActive {
+        /// The account's state (or status) as Organizations spelled it.
+        state: String,
+    },
     /// The request itself is invalid (checked before any API call).
     #[error("invalid CloudWatch request: {0}")]
     InvalidRequest(String),
