@@ -1,6 +1,7 @@
 //! Binary entry point: parse arguments, run the library, map the outcome to an exit code.
 mod cli;
 
+use eks_authlog_core::error::chain;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
@@ -103,16 +104,4 @@ fn fail(e: &eks_authlog::Error) -> ExitCode {
 /// descriptor) changes nothing: the exit code stays the documented one.
 fn say(msg: std::fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr().lock(), "eks-authlog: {msg}");
-}
-
-/// The error and its causes, joined the way `{:#}` does in anyhow.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

@@ -16,6 +16,7 @@
 //!
 //! Nothing here prints: the caller renders the [`FleetOutcome`].
 
+use eks_authlog_core::error::chain;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -519,18 +520,6 @@ fn skipped_target(account: &str, region: &str, e: &Error) -> TargetResult {
         cost_usd: 0.0,
         elapsed_ms: 0,
     }
-}
-
-/// The error and its causes, joined with `: `.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// Audits one account and region.

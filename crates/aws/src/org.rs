@@ -82,7 +82,7 @@ fn organizations_detail(
              (AWSOrganizationsNotInUseException{said}). Use --accounts instead"
         ),
         Some(c) => format!("{c}{said}"),
-        None => crate::fleet::chain(e),
+        None => eks_authlog_core::error::chain(e),
     }
 }
 

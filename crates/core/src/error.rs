@@ -56,3 +56,28 @@ pub enum Error {
 
 /// Result alias for the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error and its causes joined with `: ` (as `{:#}` prints them in anyhow): the one-line
+/// form the CLI's messages and the fleet's skipped-target reasons both use.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::{Error, chain};
+
+    #[test]
+    fn chain_joins_each_cause_in_order() {
+        let inner = std::io::Error::other("connection refused");
+        let outer = Error::Output(inner);
+        assert_eq!(chain(&outer), "writing output failed: connection refused");
+    }
+}
