@@ -25,6 +25,8 @@
 //! cluster, another region, or a cluster of the same name created at another time are left
 //! out and counted.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::access::{AccessConfig, IamCheck, Mode, iam};
@@ -531,11 +533,14 @@ impl Basis {
                     l.arn
                 ));
             } else if call.session.is_some() {
+                // EKS maps the role without its path (aws-iam-authenticator
+                // `pkg/arn/arn.go`, `Canonicalize`), as the identity's canonical ARN shows it.
+                let role = Arn::parse(&call.creator_arn)
+                    .map_or(Cow::Borrowed(call.creator_arn.as_str()), |a| a.strip_path());
                 reasons.push(format!(
-                    "CloudTrail: {} called CreateCluster; EKS maps the role {}, so any session \
-                     of it is the creator, and the session name (person) says who acted",
+                    "CloudTrail: {} called CreateCluster; EKS maps the role {role}, so any \
+                     session of it is the creator, and the session name (person) says who acted",
                     call.caller_arn.as_deref().unwrap_or_default(),
-                    call.creator_arn
                 ));
             }
             if cluster.bootstrap == Some(true)
