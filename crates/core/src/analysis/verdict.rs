@@ -89,6 +89,11 @@ pub struct SourceUse {
     pub api_calls: Option<u64>,
     /// Bytes Logs Insights scanned for it.
     pub bytes_scanned: Option<u64>,
+    /// Bytes the query was estimated to scan before it ran (`| estimate`, else the log
+    /// group's `storedBytes`), what the scan budget admitted; only for a Logs Insights query
+    /// with a budget (a trail's log group).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_bytes: Option<u64>,
     /// One sentence.
     pub detail: String,
 }
@@ -609,6 +614,7 @@ impl Basis {
             records,
             api_calls: None,
             bytes_scanned: None,
+            estimated_bytes: None,
             detail,
         };
         let mut out = Vec::new();
