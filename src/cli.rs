@@ -494,8 +494,8 @@ struct RunArgs {
         long_help = "creator --cluster: also search this CloudWatch Logs group, where a \
             CloudTrail trail delivers its events, for the cluster's EKS CreateCluster event, \
             through Logs Insights (repeatable). The window is the cluster's createdAt ±1 hour \
-            (DescribeCluster); when that is not known, --since/--until, else the group's whole \
-            retention. Every query is estimated first and admitted by the scan budget \
+            (DescribeCluster); when that is not known, --since/--until, by default the last 90 \
+            days. Every query is estimated first and admitted by the scan budget \
             (--max-scan-gb, --yes; exit 3 when refused). It works with or without \
             --no-cloudtrail, which turns off only the Event history (LookupEvents): a trail \
             keeps events past its 90 days."
