@@ -758,7 +758,9 @@ struct GroupRead {
 /// Per log group, its share of the Insights estimate of its batch: the estimate is a total
 /// over the batch's groups (one `| estimate` query per 50 groups, like the query itself),
 /// so it is split by the groups' DescribeLogGroups `storedBytes` (known per group, at no
-/// extra call; an even split where one is missing or all are zero). A batch estimated
+/// extra call: discovery read it; DescribeLogStreams' `storedBytes` would say how much of
+/// a group is audit logs, but it is always 0 since 2019, DescribeLogStreams API reference;
+/// an even split where one is missing or all are zero). A batch estimated
 /// below the threshold gives every group a share below it: that conclusion is exact; the
 /// split only decides which groups of a large batch carry it. `None` where the batch has
 /// no estimate.

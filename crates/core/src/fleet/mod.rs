@@ -257,7 +257,8 @@ pub struct ClusterResult {
     /// reader (bytes); null otherwise.
     pub estimated_bytes: Option<f64>,
     /// Events FilterLogEvents returned from streams other than `authenticator-*` (a server
-    /// that ignored the prefix): counted, not analysed. Only when not zero.
+    /// that ignored the prefix) or without a message: counted, not analysed. Only when not
+    /// zero.
     #[serde(skip_serializing_if = "is_zero")]
     pub other_streams: u64,
 }
