@@ -352,14 +352,12 @@ struct RunArgs {
     all_clusters: bool,
 
     /// AWS profile (default: the standard credential chain). Needs --cluster, --log-group or
-    /// --all-clusters without INPUT.
+    /// --all-clusters without INPUT, or creator --iam with INPUT.
     #[cfg(feature = "cloudwatch")]
     #[arg(
         long,
         value_name = "PROFILE",
-        help_heading = "CloudWatch Logs Insights",
-        requires = "cloudwatch_source",
-        conflicts_with = "inputs"
+        help_heading = "CloudWatch Logs Insights"
     )]
     profile: Option<String>,
 
@@ -477,6 +475,32 @@ struct RunArgs {
     #[cfg(feature = "cloudwatch")]
     #[arg(long, help_heading = "Cluster creator")]
     no_iam: bool,
+
+    /// creator with log files: also ask IAM (GetRole, GetUser, with --region and --profile)
+    /// whether the creator still exists, was re-created, or is gone (with --cluster and no
+    /// INPUT it is asked anyway).
+    #[cfg(feature = "cloudwatch")]
+    #[arg(long, help_heading = "Cluster creator", conflicts_with = "no_iam")]
+    iam: bool,
+
+    /// creator --cluster: also search this CloudWatch Logs group, where a CloudTrail trail
+    /// delivers its events, for the cluster's CreateCluster (Logs Insights, estimated and
+    /// budgeted like every query; repeatable).
+    #[cfg(feature = "cloudwatch")]
+    #[arg(
+        long,
+        value_name = "GROUP",
+        help_heading = "Cluster creator",
+        long_help = "creator --cluster: also search this CloudWatch Logs group, where a \
+            CloudTrail trail delivers its events, for the cluster's EKS CreateCluster event, \
+            through Logs Insights (repeatable). The window is the cluster's createdAt ±1 hour \
+            (DescribeCluster); when that is not known, --since/--until, by default the last 90 \
+            days. Every query is estimated first and admitted by the scan budget \
+            (--max-scan-gb, --yes; exit 3 when refused). It works with or without \
+            --no-cloudtrail, which turns off only the Event history (LookupEvents): a trail \
+            keeps events past its 90 days."
+    )]
+    trail_log_group: Vec<String>,
 }
 
 /// How the live read reaches aws-auth (`access --cluster`, and report/failures over CloudWatch).
@@ -896,34 +920,81 @@ fn run_live(
     }))
 }
 
+/// The creator flags, taken before the run's arguments are moved into the plan.
+#[cfg(feature = "cloudwatch")]
+struct CreatorFlags {
+    no_cloudtrail: bool,
+    no_iam: bool,
+    iam: bool,
+    trail_log_group: Vec<String>,
+    region: Vec<String>,
+    profile: Option<String>,
+}
+
 /// The CloudTrail and IAM reads of `creator --cluster NAME` (one cluster, at most one
-/// region). `--no-cloudtrail` and `--no-iam` anywhere else are a usage error.
+/// region), and IAM's for `creator FILES --iam`. `--no-cloudtrail`, `--no-iam` and
+/// `--trail-log-group` anywhere else are a usage error, and so is `--iam`.
 #[cfg(feature = "cloudwatch")]
 fn creator_live(
     command: Command,
-    no_cloudtrail: bool,
-    no_iam: bool,
+    a: &CreatorFlags,
     cloudwatch: Option<&eks_authlog_aws::CloudWatchJob>,
+    cluster: Option<&str>,
+    window: (Option<i64>, Option<i64>),
     now_ms: i64,
 ) -> Result<Option<eks_authlog::creator::CreatorLive>, String> {
+    let (since_ms, until_ms) = window;
+    if command == Command::Creator && cloudwatch.is_none() {
+        // Exported files: IAM only when asked.
+        if a.no_cloudtrail || a.no_iam || !a.trail_log_group.is_empty() {
+            return Err(
+                "--no-cloudtrail, --no-iam and --trail-log-group apply to creator with \
+                        one --cluster and no INPUT; with log files, --iam asks IAM"
+                    .to_owned(),
+            );
+        }
+        if a.region.len() > 1 {
+            return Err("creator --iam asks IAM in one --region".to_owned());
+        }
+        return Ok(a.iam.then(|| eks_authlog::creator::CreatorLive {
+            cluster: cluster.unwrap_or_default().to_owned(),
+            region: a.region.first().cloned(),
+            profile: a.profile.clone(),
+            cloudtrail: false,
+            iam: true,
+            trail_log_groups: Vec::new(),
+            since_ms,
+            until_ms,
+            now_ms,
+        }));
+    }
     let one = cloudwatch.filter(|c| {
         c.clusters.len() == 1 && c.log_groups.is_empty() && !c.all_clusters && c.regions.len() <= 1
     });
     let Some(cw) = one.filter(|_| command == Command::Creator) else {
-        if no_cloudtrail || no_iam {
+        if a.no_cloudtrail || a.no_iam || a.iam || !a.trail_log_group.is_empty() {
             return Err(
-                "--no-cloudtrail and --no-iam apply to creator with one --cluster and no INPUT"
+                "--no-cloudtrail, --no-iam and --trail-log-group apply to creator with \
+                        one --cluster and no INPUT, --iam to creator with log files"
                     .to_owned(),
             );
         }
         return Ok(None);
     };
+    if let Some(g) = a.trail_log_group.iter().find(|g| g.trim().is_empty()) {
+        return Err(format!(
+            "--trail-log-group {g:?}: a log group name is not empty"
+        ));
+    }
     Ok(Some(eks_authlog::creator::CreatorLive {
         cluster: cw.clusters[0].clone(),
         region: cw.regions.first().cloned(),
         profile: cw.profile.clone(),
-        cloudtrail: !no_cloudtrail,
-        iam: !no_iam,
+        cloudtrail: !a.no_cloudtrail,
+        iam: !a.no_iam,
+        trail_log_groups: a.trail_log_group.clone(),
+        since_ms,
+        until_ms,
         now_ms,
     }))
 }
@@ -1026,6 +1097,35 @@ impl Args {
         }
         #[cfg(feature = "cloudwatch")]
         let cw_source = !clusters.is_empty() || !a.log_group.is_empty() || a.all_clusters;
+        #[cfg(feature = "cloudwatch")]
+        let creator_flags = CreatorFlags {
+            no_cloudtrail: a.no_cloudtrail,
+            no_iam: a.no_iam,
+            iam: a.iam,
+            trail_log_group: a.trail_log_group.clone(),
+            region: a.region.clone(),
+            profile: a.profile.clone(),
+        };
+        // --profile picks the credentials of a CloudWatch source, or IAM's for creator --iam
+        // with log files; anywhere else it would be ignored, so it is an error.
+        #[cfg(feature = "cloudwatch")]
+        if a.profile.is_some() {
+            let files = !a.inputs.is_empty();
+            if !files && !cw_source {
+                return Err(
+                    "--profile needs a CloudWatch source: --cluster <NAME>, --log-group \
+                            or --all-clusters with no INPUT (or creator --iam with log files)"
+                        .to_owned(),
+                );
+            }
+            if files && !(command == Command::Creator && a.iam) {
+                return Err(
+                    "--profile cannot be used with log files (INPUT): it picks the \
+                            credentials of a CloudWatch source, or of creator --iam"
+                        .to_owned(),
+                );
+            }
+        }
         #[cfg(not(feature = "cloudwatch"))]
         let cw_source = !clusters.is_empty();
         // With log files `--cluster` only names the cluster (clap refuses the other
@@ -1124,8 +1224,14 @@ impl Args {
         #[cfg(not(feature = "cloudwatch"))]
         let live_access = None;
         #[cfg(feature = "cloudwatch")]
-        let creator_live =
-            creator_live(command, a.no_cloudtrail, a.no_iam, cloudwatch.as_ref(), now)?;
+        let creator_live = creator_live(
+            command,
+            &creator_flags,
+            cloudwatch.as_ref(),
+            options.cluster.as_deref(),
+            (since_ms, until_ms),
+            now,
+        )?;
         #[cfg(not(feature = "cloudwatch"))]
         let creator_live = None;
         let columns = std::env::var_os("COLUMNS");
@@ -1501,8 +1607,7 @@ mod tests {
     #[test]
     fn cloudwatch_only_flags_need_a_cloudwatch_source() {
         for argv in [
-            &["eks-authlog", "report", "x", "--profile", "p"][..],
-            &["eks-authlog", "report", "x", "--strategy", "events"],
+            &["eks-authlog", "report", "x", "--strategy", "events"][..],
             &[
                 "eks-authlog",
                 "report",
@@ -1511,15 +1616,6 @@ mod tests {
                 "/aws/eks/a/cluster",
             ],
             &["eks-authlog", "report", "x", "--all-clusters"],
-            &[
-                "eks-authlog",
-                "report",
-                "x",
-                "--cluster",
-                "a",
-                "--profile",
-                "p",
-            ],
         ] {
             assert_eq!(
                 clap_error(argv).kind(),
@@ -1527,16 +1623,38 @@ mod tests {
                 "{argv:?}"
             );
         }
-        for argv in [
-            &["eks-authlog", "report", "--profile", "p"][..],
-            &["eks-authlog", "creator", "--strategy", "aggregate"],
+        // --profile is checked after clap (creator FILES --iam takes it): with log files
+        // anywhere else, or with no source at all, it is a usage error naming the fix.
+        for (argv, says) in [
+            (
+                &["eks-authlog", "report", "x", "--profile", "p"][..],
+                "cannot be used with log files",
+            ),
+            (
+                &[
+                    "eks-authlog",
+                    "report",
+                    "x",
+                    "--cluster",
+                    "a",
+                    "--profile",
+                    "p",
+                ],
+                "cannot be used with log files",
+            ),
+            (
+                &["eks-authlog", "report", "--profile", "p"],
+                "--cluster <NAME>",
+            ),
         ] {
-            assert_eq!(
-                clap_error(argv).kind(),
-                ErrorKind::MissingRequiredArgument,
-                "{argv:?}"
-            );
+            let e = run_plan(argv).unwrap_err();
+            assert!(e.contains(says), "{argv:?}: {e}");
         }
+        assert!(run_plan(&["eks-authlog", "creator", "x", "--iam", "--profile", "p"]).is_ok());
+        assert_eq!(
+            clap_error(&["eks-authlog", "creator", "--strategy", "aggregate"]).kind(),
+            ErrorKind::MissingRequiredArgument
+        );
         let c = run_plan(&[
             "eks-authlog",
             "report",

@@ -144,13 +144,29 @@ fn report(config: &Config) -> Result<(Report, Sources, Option<Error>)> {
             eks_authlog_core::report::diagnoses::attach(&mut report, &cfg);
             report.creator.join_access(&cfg);
         }
+        let mut refused = refused;
         if let Some(live) = &config.creator_live {
-            live.join(&mut report, config.quiet);
+            let stopped = live.join(&mut report, config.quiet, cw.budget.clone());
+            refused = refused.or(stopped);
         }
         return Ok((report, sources, refused.map(Error::from)));
     }
     let (mut report, inputs) = pipeline::report(&job)?;
     attach_diagnoses(config, &mut report)?;
+    // `creator FILES --iam`: IAM only (no query, so no budget to refuse).
+    #[cfg(feature = "cloudwatch")]
+    if let Some(live) = &config.creator_live
+        && let Some(stopped) = live.join(&mut report, config.quiet, None)
+    {
+        return Ok((
+            report,
+            Sources {
+                inputs,
+                cloudwatch: None,
+            },
+            Some(Error::from(stopped)),
+        ));
+    }
     Ok((
         report,
         Sources {
@@ -208,6 +224,7 @@ fn cloudwatch_report(
                     records: Some(report.events.parsed),
                     api_calls: Some(calls),
                     bytes_scanned: Some(bytes as u64),
+                    estimated_bytes: None,
                     detail: format!(
                         "Logs Insights query creator: {} lines, {} bytes scanned",
                         report.events.parsed, bytes as u64
@@ -234,6 +251,7 @@ fn cloudwatch_report(
                 records: Some(0),
                 api_calls: None,
                 bytes_scanned: Some(0),
+                estimated_bytes: None,
                 detail: format!(
                     "log group {log_group} not found in {region}: authenticator logging is off, or was never on"
                 ),

@@ -16,6 +16,12 @@ mod fake_http;
 const ACCOUNT: &str = "111122223333";
 const CREATOR: &str = "arn:aws:iam::111122223333:role/team/CreatorE2E";
 const DEPARTED: &str = "arn:aws:iam::111122223333:role/DepartedE2E";
+/// The cluster whose creator only a trail's log group knows, and that creator.
+const TRAILED: &str = "trailed";
+const TRAIL_CREATOR: &str = "arn:aws:iam::111122223333:role/ops/TrailCreator";
+/// The trail's log group in moto (each test its own: moto is shared, never reset here).
+const TRAIL_GROUP: &str = "/aws/cloudtrail/org-trail-e2e";
+const SMALL_GROUP: &str = "/aws/cloudtrail/org-trail-budget-e2e";
 
 /// The unique id moto gave the creator's role (the CloudTrail event carries it).
 static CREATOR_ID: OnceLock<String> = OnceLock::new();
@@ -31,19 +37,26 @@ fn rfc3339(secs: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn create_cluster(cluster: &str, role: &str, id: &str) -> Value {
+/// A CloudTrail CreateCluster event of `source` (as a trail delivers it) by a session
+/// `person` of `role`.
+fn raw_create_cluster(source: &str, cluster: &str, role: &str, id: &str, person: &str) -> Value {
     let name = role.rsplit('/').next().unwrap();
-    let event = json!({
-        "eventVersion": "1.09", "eventSource": "eks.amazonaws.com", "eventName": "CreateCluster",
+    json!({
+        "eventVersion": "1.09", "eventSource": source, "eventName": "CreateCluster",
         "eventTime": rfc3339(created_secs() - 20), "awsRegion": "us-east-1",
-        "eventID": format!("ev-{cluster}"), "recipientAccountId": ACCOUNT,
-        "userIdentity": {"type": "AssumedRole", "principalId": format!("{id}:bob"),
-            "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{name}/bob"), "accountId": ACCOUNT,
+        "eventID": format!("ev-{cluster}-{source}"), "recipientAccountId": ACCOUNT,
+        "userIdentity": {"type": "AssumedRole", "principalId": format!("{id}:{person}"),
+            "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{name}/{person}"), "accountId": ACCOUNT,
             "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": id, "arn": role}}},
         "requestParameters": {"name": cluster, "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/eks-cluster-role"),
             "accessConfig": {"bootstrapClusterCreatorAdminPermissions": true}},
         "responseElements": {"cluster": {"name": cluster}},
-    });
+    })
+}
+
+/// The same event as LookupEvents returns it.
+fn create_cluster(cluster: &str, role: &str, id: &str) -> Value {
+    let event = raw_create_cluster("eks.amazonaws.com", cluster, role, id, "bob");
     json!({"EventId": format!("ev-{cluster}"), "EventName": "CreateCluster",
            "EventSource": "eks.amazonaws.com", "CloudTrailEvent": event.to_string()})
 }
@@ -84,6 +97,8 @@ fn answer(method: &str, target: &str, path: &str) -> fake_http::Answer {
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     let role = |cluster: &str| if cluster == "demo" { CREATOR } else { DEPARTED };
     match (method, parts.as_slice()) {
+        // The trail's cluster has no access entry: only the trail knows its creator.
+        ("GET", ["clusters", TRAILED, "access-entries"]) => ok(json!({"accessEntries": []})),
         ("GET", ["clusters", c]) => ok(json!({"cluster": {
             "name": c, "arn": format!("arn:aws:eks:us-east-1:{ACCOUNT}:cluster/{c}"),
             "createdAt": created_secs(), "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/eks-cluster-role"),
@@ -109,6 +124,11 @@ fn answer(method: &str, target: &str, path: &str) -> fake_http::Answer {
 
 /// Creates the creator's role in moto (its path included) and returns its unique id.
 fn create_role(moto: &str) -> String {
+    create_named_role(moto, "CreatorE2E", "/team/")
+}
+
+/// Creates (afresh) the role `name` with `path` in moto and returns its unique id.
+fn create_named_role(moto: &str, name: &str, path: &str) -> String {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -125,11 +145,11 @@ fn create_role(moto: &str) -> String {
         let iam = aws_sdk_iam::Client::new(&conf);
         let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
             "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "sts:AssumeRole"}]});
-        let _ = iam.delete_role().role_name("CreatorE2E").send().await;
+        let _ = iam.delete_role().role_name(name).send().await;
         let role = iam
             .create_role()
-            .role_name("CreatorE2E")
-            .path("/team/")
+            .role_name(name)
+            .path(path)
             .assume_role_policy_document(trust.to_string())
             .send()
             .await
@@ -140,6 +160,11 @@ fn create_role(moto: &str) -> String {
 
 /// The binary with `args`, the fake for EKS, Logs and CloudTrail, moto for IAM; at most 60 s.
 fn eks_authlog(fake: &str, moto: &str, args: &[&str]) -> std::process::Output {
+    eks_authlog_logs(fake, moto, fake, args)
+}
+
+/// [`eks_authlog`] with CloudWatch Logs at `logs`.
+fn eks_authlog_logs(fake: &str, moto: &str, logs: &str, args: &[&str]) -> std::process::Output {
     assert_cmd::Command::cargo_bin("eks-authlog")
         .unwrap()
         .args(args)
@@ -153,7 +178,7 @@ fn eks_authlog(fake: &str, moto: &str, args: &[&str]) -> std::process::Output {
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
         .env("AWS_MAX_ATTEMPTS", "1")
         .env("AWS_ENDPOINT_URL_EKS", fake)
-        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", fake)
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", logs)
         .env("AWS_ENDPOINT_URL_CLOUDTRAIL", fake)
         .env("AWS_ENDPOINT_URL_IAM", moto)
         .timeout(Duration::from_secs(60))
@@ -307,5 +332,248 @@ fn creator_without_any_authenticator_log_answers_from_eks_cloudtrail_and_iam() {
     assert_eq!(
         findings("demo"),
         [("principal_recreated".to_owned(), CREATOR.to_owned())]
+    );
+}
+
+/// A CloudWatch Logs client of moto.
+async fn moto_logs(moto: &str) -> aws_sdk_cloudwatchlogs::Client {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_iam::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .load()
+        .await;
+    aws_sdk_cloudwatchlogs::Client::new(&conf)
+}
+
+/// Fills `group` (a trail's log group, made afresh) with three CreateCluster events around
+/// the cluster's createdAt: ECS's, another EKS cluster's, and the trailed cluster's own, made
+/// by the session `carol` of a role with a path.
+fn fill_trail(moto: &str, group: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let logs = moto_logs(moto).await;
+        let _ = logs.delete_log_group().log_group_name(group).send().await;
+        let at = (created_secs() - 20) * 1000;
+        let id = "AROAEXAMPLETRAIL0001";
+        let events = [
+            raw_create_cluster("ecs.amazonaws.com", TRAILED, TRAIL_CREATOR, id, "mallory"),
+            raw_create_cluster(
+                "eks.amazonaws.com",
+                "other",
+                DEPARTED,
+                "AROAEXAMPLEOTHER0001",
+                "eve",
+            ),
+            raw_create_cluster("eks.amazonaws.com", TRAILED, TRAIL_CREATOR, id, "carol"),
+        ];
+        let events: Vec<(i64, String)> = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (at + i as i64, e.to_string()))
+            .collect();
+        common::put(&logs, group, "111122223333_CloudTrail_us-east-1", &events).await;
+    });
+}
+
+/// The query strings moto was asked to run over `group`.
+fn queries_run(moto: &str, group: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let logs = moto_logs(moto).await;
+        let out = logs
+            .describe_queries()
+            .log_group_name(group)
+            .send()
+            .await
+            .unwrap();
+        out.queries()
+            .iter()
+            .filter_map(|q| q.query_string().map(str::to_owned))
+            .collect()
+    })
+}
+
+#[test]
+fn creator_from_a_trail_log_group_keeps_only_this_clusters_eks_create_cluster() {
+    let Some(moto) = common::moto_url() else {
+        return;
+    };
+    fill_trail(&moto, TRAIL_GROUP);
+    let (fake, _) = fake_http::serve(answer);
+    // --no-cloudtrail turns off the Event history only; the trail is still asked. moto's
+    // Insights ignores `filter` and returns all three rows: the reader keeps the one.
+    let args = [
+        "creator",
+        "-o",
+        "json",
+        "--cluster",
+        TRAILED,
+        "--no-cloudtrail",
+        "--no-iam",
+        "--trail-log-group",
+        TRAIL_GROUP,
+    ];
+    let out = eks_authlog_logs(&fake, &moto, &moto, &args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &doc["creator"];
+    assert_eq!(c["status"], "found", "{c:#}");
+    assert_eq!(c["identities"].as_array().unwrap().len(), 1, "{c:#}");
+    let id0 = &c["identities"][0];
+    assert_eq!(
+        id0["canonical_arn"], "arn:aws:iam::111122223333:role/TrailCreator",
+        "the role, its path stripped"
+    );
+    assert_eq!(id0["person"], "carol", "the session name");
+    assert_eq!(id0["evidence"], json!(["cloudtrail_create_cluster"]));
+
+    let sources = c["sources"].as_array().unwrap();
+    let trail = sources
+        .iter()
+        .find(|s| s["via"] == TRAIL_GROUP)
+        .unwrap_or_else(|| panic!("no trail source: {sources:#?}"));
+    assert_eq!(trail["source"], "cloudtrail");
+    assert_eq!(trail["status"], "used", "{trail}");
+    assert_eq!(trail["records"], 3, "every row moto returned is counted");
+    // The estimate (StartQuery + GetQueryResults; moto has no `| estimate`, so also
+    // DescribeLogGroups for storedBytes), then the query (StartQuery + GetQueryResults).
+    assert_eq!(trail["api_calls"], 5, "{trail}");
+    assert_eq!(trail["bytes_scanned"], 0, "moto sends no statistics");
+    assert!(trail["estimated_bytes"].as_u64().unwrap() > 0, "{trail}");
+    let detail = trail["detail"].as_str().unwrap();
+    for part in [
+        "Logs Insights query cloudtrail-create-cluster",
+        "the cluster's createdAt ±1 h",
+        "3 row(s), 1 CreateCluster of this cluster",
+        "1 EKS CreateCluster not this cluster's",
+        "1 CreateCluster of other services",
+    ] {
+        assert!(detail.contains(part), "{part:?} not in {detail}");
+    }
+    // The Event history was not asked, and says so.
+    assert!(
+        sources
+            .iter()
+            .any(|s| s["source"] == "cloudtrail" && s["status"] == "skipped"),
+        "{sources:#?}"
+    );
+    // The query the trail ran filters on the EKS event source, as the reader does.
+    let run = queries_run(&moto, TRAIL_GROUP);
+    assert!(
+        run.iter().any(|q| !q.contains("estimate")
+            && q.contains(
+                r#"filter eventSource = "eks.amazonaws.com" and eventName = "CreateCluster""#
+            )),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn a_too_small_budget_refuses_the_trail_query_with_exit_3_and_starts_none() {
+    let Some(moto) = common::moto_url() else {
+        return;
+    };
+    fill_trail(&moto, SMALL_GROUP);
+    let (fake, _) = fake_http::serve(answer);
+    let args = [
+        "creator",
+        "-o",
+        "json",
+        "--cluster",
+        TRAILED,
+        "--no-cloudtrail",
+        "--no-iam",
+        "--trail-log-group",
+        SMALL_GROUP,
+        "--max-scan-gb",
+        "0.000000001",
+    ];
+    let out = eks_authlog_logs(&fake, &moto, &moto, &args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    for part in [
+        &format!("query cloudtrail-create-cluster on {SMALL_GROUP}"),
+        "(its estimate)",
+        "--max-scan-gb",
+        "--yes",
+    ] {
+        assert!(err.contains(part), "{part:?} not in {err}");
+    }
+    // Only the estimate ran: no query that scans was started.
+    let run = queries_run(&moto, SMALL_GROUP);
+    assert!(!run.is_empty(), "the estimate ran");
+    assert!(run.iter().all(|q| q.contains("estimate")), "{run:#?}");
+}
+
+#[test]
+fn creator_files_with_iam_asks_iam_about_the_creator_found_in_them() {
+    let Some(moto) = common::moto_url() else {
+        return;
+    };
+    // The fixture's creator, role/ci/TerraformDeploy, re-created since: same name, another
+    // unique id than the AROAEXAMPLETERRAFORM1 CloudTrail saw.
+    let id = create_named_role(&moto, "TerraformDeploy", "/ci/");
+    let run = |extra: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("eks-authlog")
+            .unwrap()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "creator",
+                "testdata/cloudtrail/lookup-events.json",
+                "-o",
+                "json",
+            ])
+            .args(extra)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env("AWS_ENDPOINT_URL_IAM", &moto)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{extra:?}: {err}");
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let doc = run(&["--iam", "--region", "us-east-1"]);
+    let id0 = &doc["creator"]["identities"][0];
+    assert_eq!(
+        id0["canonical_arn"],
+        "arn:aws:iam::111122223333:role/TerraformDeploy"
+    );
+    assert_eq!(id0["iam"]["status"], "recreated", "{:#}", id0["iam"]);
+    assert_eq!(id0["iam"]["unique_id"], id.as_str());
+    let iam = source(&doc, "iam");
+    assert_eq!(
+        (iam["status"].as_str(), iam["api_calls"].as_u64()),
+        (Some("used"), Some(1)),
+        "{iam}"
+    );
+    // Without --iam, files never reach AWS.
+    let doc = run(&[]);
+    assert_eq!(doc["creator"]["identities"][0]["iam"], Value::Null);
+    assert!(
+        doc["creator"]["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["source"] != "iam"),
+        "{}",
+        doc["creator"]["sources"]
     );
 }

@@ -209,6 +209,117 @@ async fn fetch_all(
     Ok(metas)
 }
 
+/// The log groups of a CloudTrail trail delivered to CloudWatch Logs, searched for the
+/// cluster's CreateCluster (`creator --trail-log-group`; CloudTrail User Guide, "Sending
+/// events to CloudWatch Logs").
+#[derive(Clone, Debug, Default)]
+pub struct TrailJob {
+    /// The trail's log groups.
+    pub log_groups: Vec<String>,
+    /// `--region` (`None`: the default chain's region).
+    pub region: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// Window start, epoch ms.
+    pub start_ms: i64,
+    /// Window end, epoch ms.
+    pub end_ms: i64,
+    /// The whole fetch; `None` is [`cw::DEFAULT_DEADLINE`].
+    pub timeout: Option<Duration>,
+    /// The run's scan budget: each query is estimated and admitted against it first.
+    pub budget: Option<Arc<ScanBudget>>,
+}
+
+/// What one trail log group gave.
+#[derive(Clone, Debug)]
+pub struct TrailGroup {
+    /// The log group.
+    pub log_group: String,
+    /// The window searched, epoch ms.
+    pub window_ms: (i64, i64),
+    /// Each row's `@message` (a CloudTrail event as JSON), oldest first.
+    pub events: Vec<String>,
+    /// What the query did and cost (its estimate and API calls included).
+    pub meta: FetchMeta,
+}
+
+/// Runs [`queries::TRAIL_CREATE_CLUSTER`] over each log group of `job`, one group after the
+/// other, each estimated and admitted against the budget before it starts. Each group's
+/// answer or error comes back with its name; after a refusal of the budget, an interruption
+/// or the deadline, no further group is queried (that error is the last entry). The outer
+/// error is a runtime or client that could not be built.
+pub fn fetch_trail(
+    job: &TrailJob,
+    progress: Arc<dyn Progress>,
+) -> Result<Vec<(String, Result<TrailGroup>)>> {
+    let rt = crate::sdk::runtime().map_err(Error::Runtime)?;
+    rt.block_on(async {
+        let mut until = Until::new(&CloudWatchJob {
+            timeout: job.timeout,
+            ..CloudWatchJob::default()
+        })?;
+        let opts = ClientOptions {
+            region: job.region.clone(),
+            profile: job.profile.clone(),
+            ..ClientOptions::default()
+        };
+        let insights = until.guard(Insights::connect(&opts)).await?;
+        let mut out = Vec::new();
+        for group in &job.log_groups {
+            let got = trail_group(&insights, job, group, &mut until, progress.clone()).await;
+            let stop = matches!(
+                got,
+                Err(Error::Budget(_) | Error::Interrupted { .. } | Error::DeadlineExceeded { .. })
+            );
+            out.push((group.clone(), got));
+            if stop {
+                break;
+            }
+        }
+        Ok(out)
+    })
+}
+
+async fn trail_group(
+    insights: &Insights,
+    job: &TrailJob,
+    group: &str,
+    until: &mut Until,
+    progress: Arc<dyn Progress>,
+) -> Result<TrailGroup> {
+    let (start_ms, end_ms) = (job.start_ms, job.end_ms);
+    let mut req = Request::new(
+        vec![group.to_owned()],
+        start_ms.div_euclid(1000),
+        end_ms.div_euclid(1000),
+    );
+    req.budget = job.budget.clone();
+    req.poll.deadline = Some(until.left());
+    let mut events = Vec::new();
+    let mut sink = |text: &[u8],
+                    _: &eks_authlog_core::source::Envelope<'_>,
+                    _: eks_authlog_core::source::Loc<'_>| {
+        events.push(String::from_utf8_lossy(text).into_owned());
+    };
+    let cancel = until.cancel();
+    let fetched = insights
+        .fetch_events(
+            &req,
+            &queries::TRAIL_CREATE_CLUSTER,
+            &mut sink,
+            progress,
+            cancel,
+        )
+        .await;
+    let meta = fetched.map_err(|e| until.restore(e))?;
+    Ok(TrailGroup {
+        log_group: group.to_owned(),
+        window_ms: (start_ms, end_ms),
+        events,
+        meta,
+    })
+}
+
 /// The audit pass of a job, after its authenticator pass: which audit queries to run where.
 #[derive(Clone, Debug, Default)]
 pub struct AuditPass {

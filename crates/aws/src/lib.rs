@@ -21,4 +21,6 @@ pub mod org;
 mod retry;
 mod sdk;
 
-pub use job::{AuditPass, CloudWatchJob, StrategyChoice, fetch, fetch_audit};
+pub use job::{
+    AuditPass, CloudWatchJob, StrategyChoice, TrailGroup, TrailJob, fetch, fetch_audit, fetch_trail,
+};

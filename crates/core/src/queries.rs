@@ -105,6 +105,13 @@ pub const AUDIT_IDENTITIES: Query = query!(
     "kube-apiserver audit identity map: IAM principal, username, unique id and key type of successful requests"
 );
 
+/// The EKS CreateCluster events of a CloudTrail trail's log group, per event.
+pub const TRAIL_CREATE_CLUSTER: Query = query!(
+    "cloudtrail-create-cluster",
+    Shape::Events,
+    "EKS CreateCluster events in a CloudTrail trail's log group (creator --trail-log-group), per event"
+);
+
 /// Every shipped query. A test checks that this list and `queries/*.insights` agree.
 pub const ALL: &[Query] = &[
     CREATOR,
@@ -115,6 +122,7 @@ pub const ALL: &[Query] = &[
     AUDIT_UNAUTHORIZED,
     AUDIT_FORBIDDEN,
     AUDIT_IDENTITIES,
+    TRAIL_CREATE_CLUSTER,
 ];
 
 /// Looks a query up by name.
@@ -154,11 +162,14 @@ impl Query {
     }
 
     /// The stream-name prefix whose rows this query is about: `kube-apiserver-audit-` for
-    /// the `audit-*` queries, `authenticator-` for the others. Rows from other streams are
+    /// the `audit-*` queries, none (every stream) for the `cloudtrail-*` queries over a
+    /// trail's log group, `authenticator-` for the others. Rows from other streams are
     /// dropped and counted by the engine (servers may ignore `filter`; moto does).
     pub fn stream_prefix(&self) -> &'static str {
         if self.name.starts_with("audit-") {
             AUDIT_STREAM_PREFIX
+        } else if self.name.starts_with("cloudtrail-") {
+            ""
         } else {
             AUTHENTICATOR_STREAM_PREFIX
         }
@@ -272,6 +283,12 @@ mod tests {
     #[test]
     fn audit_queries_keep_audit_rows_and_the_others_authenticator_rows() {
         for q in ALL {
+            if q.name.starts_with("cloudtrail-") {
+                // A trail's log group: CloudTrail's own streams, whatever their names.
+                assert_eq!(q.stream_prefix(), "", "{}", q.name);
+                assert!(!q.text.contains("@logStream like"), "{}", q.name);
+                continue;
+            }
             let want = if q.text.contains("/^kube-apiserver-audit-/") {
                 AUDIT_STREAM_PREFIX
             } else {
@@ -280,6 +297,16 @@ mod tests {
             assert_eq!(q.stream_prefix(), want, "{}", q.name);
             assert!(q.text.contains(&format!("/^{want}/")), "{}", q.name);
         }
+    }
+
+    #[test]
+    fn the_trail_query_keeps_only_eks_create_cluster_as_the_reader_does() {
+        // The same test as `cloudtrail::classify`: ECS has a CreateCluster too.
+        assert!(TRAIL_CREATE_CLUSTER.text.contains(
+            "filter eventSource = \"eks.amazonaws.com\" and eventName = \"CreateCluster\""
+        ));
+        assert_eq!(crate::cloudtrail::EKS_SOURCE, "eks.amazonaws.com");
+        assert_eq!(crate::cloudtrail::CREATE_CLUSTER, "CreateCluster");
     }
 
     #[test]

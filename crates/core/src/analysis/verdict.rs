@@ -25,6 +25,8 @@
 //! cluster, another region, or a cluster of the same name created at another time are left
 //! out and counted.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::access::{AccessConfig, IamCheck, Mode, iam};
@@ -87,6 +89,11 @@ pub struct SourceUse {
     pub api_calls: Option<u64>,
     /// Bytes Logs Insights scanned for it.
     pub bytes_scanned: Option<u64>,
+    /// Bytes the query was estimated to scan before it ran (`| estimate`, else the log
+    /// group's `storedBytes`), what the scan budget admitted; only for a Logs Insights query
+    /// with a budget (a trail's log group).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_bytes: Option<u64>,
     /// One sentence.
     pub detail: String,
 }
@@ -531,11 +538,14 @@ impl Basis {
                     l.arn
                 ));
             } else if call.session.is_some() {
+                // EKS maps the role without its path (aws-iam-authenticator
+                // `pkg/arn/arn.go`, `Canonicalize`), as the identity's canonical ARN shows it.
+                let role = Arn::parse(&call.creator_arn)
+                    .map_or(Cow::Borrowed(call.creator_arn.as_str()), |a| a.strip_path());
                 reasons.push(format!(
-                    "CloudTrail: {} called CreateCluster; EKS maps the role {}, so any session \
-                     of it is the creator, and the session name (person) says who acted",
+                    "CloudTrail: {} called CreateCluster; EKS maps the role {role}, so any \
+                     session of it is the creator, and the session name (person) says who acted",
                     call.caller_arn.as_deref().unwrap_or_default(),
-                    call.creator_arn
                 ));
             }
             if cluster.bootstrap == Some(true)
@@ -604,6 +614,7 @@ impl Basis {
             records,
             api_calls: None,
             bytes_scanned: None,
+            estimated_bytes: None,
             detail,
         };
         let mut out = Vec::new();

@@ -58,6 +58,9 @@ pub fn write<W: Write>(
         .collect();
     let span = match (&r.window.start, &r.window.end) {
         (Some(s), Some(e)) => format!("{s} → {e}"),
+        // Only authenticator lines set the window: CloudTrail events or an access
+        // configuration alone have times of their own, so "no timestamps" would mislead.
+        _ if r.events.parsed == 0 => "no authenticator lines".to_owned(),
         _ => "no timestamps".to_owned(),
     };
     writeln!(out, "eks-authlog: {} ({})", span, names.join(", "))?;
@@ -539,6 +542,43 @@ mod tests {
         assert_eq!(sparkline(&[0, 1, 8]), " ▁█");
         assert_eq!(sparkline(&[4, 4]), "██");
         assert_eq!(sparkline(&[]), "");
+    }
+
+    fn header_of(text: &str) -> String {
+        let (report, inputs) =
+            crate::pipeline::report_from("in", text.as_bytes(), &crate::pipeline::Job::default())
+                .unwrap();
+        let mut out = Vec::new();
+        write(
+            &mut out,
+            &report,
+            &inputs,
+            None,
+            View::Creator,
+            TableStyle {
+                width: 120,
+                color: false,
+            },
+        )
+        .unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn a_cloudtrail_only_input_says_no_authenticator_lines_not_no_timestamps() {
+        let trail = r#"{"Records": [{"eventVersion": "1.09", "eventTime": "2026-06-01T10:00:00Z",
+            "eventSource": "eks.amazonaws.com", "eventName": "CreateCluster",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"},
+            "requestParameters": {"name": "demo"}}]}"#;
+        assert_eq!(header_of(trail), "eks-authlog: no authenticator lines (in)");
+        // Authenticator lines without a time still say so.
+        let untimed = r#"level=info msg="access granted" arn="arn:aws:iam::111122223333:user/alice" username=alice"#;
+        assert_eq!(header_of(untimed), "eks-authlog: no timestamps (in)");
     }
 
     #[test]

@@ -126,6 +126,24 @@ fn said(r: &Report, text: &str) -> bool {
 }
 
 #[test]
+fn the_reason_names_the_role_as_eks_maps_it_without_its_path() {
+    // The trail's sessionIssuer carries the role's path (role/ci/TerraformDeploy); EKS maps
+    // the path-less role, which is what the identity's canonical ARN and the reason say.
+    let r = report_of_files(&["lookup-events.json"]);
+    let reason = r
+        .creator
+        .reasons
+        .iter()
+        .find(|s| s.contains("called CreateCluster"))
+        .unwrap();
+    assert!(
+        reason.contains("EKS maps the role arn:aws:iam::111122223333:role/TerraformDeploy,"),
+        "{reason}"
+    );
+    assert!(!reason.contains("role/ci/"), "{reason}");
+}
+
+#[test]
 fn lookup_events_output_alone_names_the_role_and_the_person() {
     let r = report_of_files(&["lookup-events.json"]);
     assert_eq!(r.creator.status, CreatorStatus::Found);
