@@ -645,6 +645,14 @@ struct FleetArgs {
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=50))]
     max_queries: u16,
 
+    /// How each window is read: events (every authenticator line, analysed here: exact),
+    /// aggregate (counted inside Logs Insights: few rows over any window, but the classes that
+    /// need a denial's STS response come out as identity_not_mapped), or auto: events for
+    /// windows up to 7 days, aggregate beyond (a first run over 30 or 90 days).
+    #[cfg(feature = "cloudwatch")]
+    #[arg(long, value_enum, default_value_t = StrategyArg::Auto)]
+    strategy: StrategyArg,
+
     /// Give up after this long (90s, 10m, 1h): running queries are stopped, what completed is
     /// written and kept in the state, and the exit code is 2.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_timeout)]
@@ -1191,6 +1199,7 @@ fn fleet_plan(f: FleetArgs) -> Result<Plan, String> {
             parallel: usize::from(f.parallel),
             max_queries: usize::from(f.max_queries),
             timeout: f.timeout,
+            strategy: f.strategy.into(),
             budget: std::sync::Arc::new(if f.yes {
                 eks_authlog_aws::cloudwatch::budget::ScanBudget::unlimited()
             } else {
