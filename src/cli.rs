@@ -655,7 +655,8 @@ struct FleetArgs {
     lag: std::time::Duration,
 
     /// Keep, per log group, where the last completed window ended; the next run starts there
-    /// (no gap, no overlap). Written atomically as windows complete.
+    /// (no gap, no overlap). Written atomically as windows complete. The run holds an
+    /// exclusive lock on FILE.lock: a second run on the same FILE fails at once (exit 2).
     #[arg(long, value_name = "FILE")]
     state: Option<std::path::PathBuf>,
 
@@ -667,6 +668,14 @@ struct FleetArgs {
     /// 100, shared with dashboards and other users).
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=50))]
     max_queries: u16,
+
+    /// How each window is read: events (every authenticator line, analysed here: exact),
+    /// aggregate (counted inside Logs Insights: few rows over any window, but the classes that
+    /// need a denial's STS response come out as identity_not_mapped), or auto: events for
+    /// windows up to 7 days, aggregate beyond (a first run over 30 or 90 days).
+    #[cfg(feature = "cloudwatch")]
+    #[arg(long, value_enum, default_value_t = StrategyArg::Auto)]
+    strategy: StrategyArg,
 
     /// Give up after this long (90s, 10m, 1h): running queries are stopped, what completed is
     /// written and kept in the state, and the exit code is 2.
@@ -1327,6 +1336,7 @@ fn fleet_plan(f: FleetArgs) -> Result<Plan, String> {
                 ReaderArg::Filter => eks_authlog_aws::fleet::ReaderChoice::Filter,
             },
             filter_above_bytes: f.filter_above_gb * 1e9,
+            strategy: f.strategy.into(),
             budget: std::sync::Arc::new(if f.yes {
                 eks_authlog_aws::cloudwatch::budget::ScanBudget::unlimited()
             } else {

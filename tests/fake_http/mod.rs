@@ -145,3 +145,12 @@ pub fn read_request_body(reader: &mut BufReader<TcpStream>) -> Option<(String, V
     reader.read_exact(&mut body).ok()?;
     Some((target, body))
 }
+
+/// Starts a server on 127.0.0.1 for JSON-protocol calls that answers each with
+/// `answer(operation, body)` (the operation is `x-amz-target`'s last part, `StartQuery`);
+/// returns its URL and the operations seen.
+pub fn serve_json(answer: fn(&str, &str) -> Answer) -> (String, Arc<Mutex<Vec<String>>>) {
+    serve_with(Arc::new(move |r: &Request| {
+        answer(r.target.rsplit('.').next().unwrap_or(""), &r.body)
+    }))
+}

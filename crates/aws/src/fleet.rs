@@ -31,6 +31,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 
 use eks_authlog_core::analysis::{Analyzer, Options};
+use eks_authlog_core::evidence::{Aggregate, Evidence};
 use eks_authlog_core::fleet::state::{Key, State, StateError};
 use eks_authlog_core::fleet::{
     self as core_fleet, ClusterResult, FleetFinding, Reader, Scope, TargetResult, TargetStatus,
@@ -46,7 +47,7 @@ use crate::cloudwatch::filter::{FILTER_TPS, RateLimiter};
 use crate::cloudwatch::{
     self as cw, ClientOptions, Error, Insights, MAX_GROUPS_PER_QUERY, Notice, Progress, Request,
 };
-use crate::job::Signals;
+use crate::job::{Signals, StrategyChoice};
 
 /// What a fleet run covers.
 #[derive(Clone, Debug)]
@@ -83,6 +84,8 @@ pub struct FleetJob {
     pub batch: usize,
     /// `--timeout`: the whole run.
     pub timeout: Duration,
+    /// `--strategy`: how each window is read ([`strategy_for`]).
+    pub strategy: StrategyChoice,
     /// The run's one scan budget (`--max-scan-gb`, unlimited with `--yes`), shared by every
     /// query of every target: each is estimated (no charge) and admitted before it starts.
     pub budget: Arc<ScanBudget>,
@@ -133,6 +136,7 @@ impl Default for FleetJob {
             max_queries: 5,
             batch: MAX_GROUPS_PER_QUERY,
             timeout: Duration::from_secs(3600),
+            strategy: StrategyChoice::Auto,
             budget: Arc::new(ScanBudget::from_gb(DEFAULT_MAX_SCAN_GB)),
             reader: ReaderChoice::Auto,
             filter_above_bytes: DEFAULT_FILTER_ABOVE_GB * 1e9,
@@ -644,7 +648,14 @@ async fn audit(
             start_ms,
             end_ms: job.end_ms.max(start_ms),
         };
-        match fetch_window(shared, &insights, &names, &stored, &limiter, window).await {
+        let strategy = strategy_for(job.strategy, window);
+        let fetched = match strategy {
+            cw::Strategy::Events => {
+                fetch_window(shared, &insights, &names, &stored, &limiter, window).await
+            }
+            cw::Strategy::Aggregate => aggregate_window(shared, &insights, &names, window).await,
+        };
+        match fetched {
             Ok((meta, extra_calls, reports)) => {
                 add_calls(&mut target.api_calls, extra_calls);
                 if let Some(meta) = &meta {
@@ -671,6 +682,7 @@ async fn audit(
                         cluster,
                         log_group: group.clone(),
                         window,
+                        strategy,
                         lines: read.lines,
                         outside_window: read.outside,
                         failures: report.failures.total,
@@ -973,6 +985,101 @@ fn finish(
         .collect()
 }
 
+/// The strategy of one window. `auto` reads a window as events up to
+/// [`cw::EVENTS_MAX_WINDOW_SECS`] (7 days) and aggregates it inside Insights beyond (a first
+/// run over 30 or 90 days). Unlike `report`'s [`cw::choose_strategy`], the number of log
+/// groups does not switch it: the fleet always reads many groups, 50 per query, and splits a
+/// capped window until it is complete, while events keep every class exact, so the daily
+/// windows of a schedule give the same finding ids from one run to the next.
+pub fn strategy_for(choice: StrategyChoice, window: Window) -> cw::Strategy {
+    match choice {
+        StrategyChoice::Events => cw::Strategy::Events,
+        StrategyChoice::Aggregate => cw::Strategy::Aggregate,
+        StrategyChoice::Auto => {
+            let secs = (window.end_ms - window.start_ms).div_euclid(1000);
+            if secs > cw::EVENTS_MAX_WINDOW_SECS {
+                cw::Strategy::Aggregate
+            } else {
+                cw::Strategy::Events
+            }
+        }
+    }
+}
+
+/// Strategy `aggregate`: the `agg-identities` and `agg-failures` queries count the grants and
+/// denials of `groups` in `window` inside Insights (50 log groups per query, rows attributed
+/// by `@log`), and each group's rows are analysed as one cluster, as `report --strategy
+/// aggregate` does. Rows stay few however long the window; what is lost is in the README
+/// (classes settled from the STS response a denial pairs with). A `stats` row cannot be cut
+/// at the window's milliseconds, so the query covers the whole seconds the window touches.
+async fn aggregate_window(
+    shared: &Shared,
+    insights: &Insights,
+    groups: &[String],
+    window: Window,
+) -> Result<(Option<cw::FetchMeta>, ApiCalls, Vec<GroupRead>), Error> {
+    let cluster_opts = |g: &str| Options {
+        cluster: cw::cluster_name(g).map(str::to_owned),
+        region: Some(insights.region().to_owned()),
+        window_applied_by_source: true,
+        ..Options::default()
+    };
+    let mut analysers: Vec<(Analyzer, u64, u64, u64)> = groups
+        .iter()
+        .map(|g| (Analyzer::new(cluster_opts(g)), 0, 0, 0))
+        .collect();
+    // Aggregates are Insights rows: no FilterLogEvents, no per-group share of an estimate.
+    let readers = || {
+        groups
+            .iter()
+            .map(|_| (Reader::Insights, None))
+            .collect::<Vec<_>>()
+    };
+    if window.start_ms >= window.end_ms {
+        return Ok((None, ApiCalls::default(), finish(analysers, readers(), &[])));
+    }
+    let start = window.start_ms.div_euclid(1000);
+    let end = (window.end_ms + 999).div_euclid(1000);
+    let mut req = Request::new(groups.to_vec(), start, end);
+    req.batch = shared.job.batch.clamp(1, MAX_GROUPS_PER_QUERY);
+    req.max_concurrency = shared.job.max_queries.max(1);
+    req.poll.deadline = None;
+    req.budget = Some(shared.job.budget.clone());
+    let mut stop = shared.stop.clone();
+    let cancel = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let mut got = insights
+        .fetch_aggregates(&req, shared.progress.clone(), cancel)
+        .await?;
+    for r in &got.rows {
+        // Every row was attributed to a group of its query by the fetch.
+        let Some(a) = groups
+            .iter()
+            .position(|g| *g == r.log_group)
+            .map(|i| &mut analysers[i])
+        else {
+            got.meta.rows_malformed += 1;
+            continue;
+        };
+        a.1 += r.count;
+        a.0.add(Evidence::Aggregate(&Aggregate {
+            granted: r.kind == cw::AggKind::Granted,
+            arn: r.arn.as_deref(),
+            username: r.username.as_deref(),
+            error: r.error.as_deref(),
+            sts_code: r.sts_code.as_deref(),
+            count: r.count,
+            first_ms: r.first_ms,
+            last_ms: r.last_ms,
+        }));
+    }
+    Ok((
+        Some(got.meta),
+        ApiCalls::default(),
+        finish(analysers, readers(), &[]),
+    ))
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -998,5 +1105,34 @@ mod tests {
         assert_eq!(reader_for(Some(3e9), 1e9), Reader::Filter);
         // No estimate: the reader that needs no scan budget.
         assert_eq!(reader_for(None, 1e9), Reader::Filter);
+    }
+
+    #[test]
+    fn auto_aggregates_only_windows_over_seven_days() {
+        let day = 86_400_000;
+        let w = |days: i64| Window {
+            start_ms: 0,
+            end_ms: days * day,
+        };
+        assert_eq!(
+            strategy_for(StrategyChoice::Auto, w(1)),
+            cw::Strategy::Events
+        );
+        assert_eq!(
+            strategy_for(StrategyChoice::Auto, w(7)),
+            cw::Strategy::Events
+        );
+        assert_eq!(
+            strategy_for(StrategyChoice::Auto, w(30)),
+            cw::Strategy::Aggregate
+        );
+        assert_eq!(
+            strategy_for(StrategyChoice::Events, w(90)),
+            cw::Strategy::Events
+        );
+        assert_eq!(
+            strategy_for(StrategyChoice::Aggregate, w(1)),
+            cw::Strategy::Aggregate
+        );
     }
 }

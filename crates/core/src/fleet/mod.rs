@@ -240,7 +240,10 @@ pub struct ClusterResult {
     pub log_group: String,
     /// The window covered.
     pub window: Window,
-    /// Authenticator lines read in the window.
+    /// How the window was read: `events` (every line, analysed here) or `aggregate`
+    /// (counted inside Logs Insights).
+    pub strategy: crate::report::source::Strategy,
+    /// Authenticator lines read in the window (with `aggregate`, the lines the rows count).
     pub lines: u64,
     /// Rows Insights returned outside the window (whole-second query bounds), dropped here.
     pub outside_window: u64,
