@@ -631,7 +631,8 @@ struct FleetArgs {
     lag: std::time::Duration,
 
     /// Keep, per log group, where the last completed window ended; the next run starts there
-    /// (no gap, no overlap). Written atomically as windows complete.
+    /// (no gap, no overlap). Written atomically as windows complete. The run holds an
+    /// exclusive lock on FILE.lock: a second run on the same FILE fails at once (exit 2).
     #[arg(long, value_name = "FILE")]
     state: Option<std::path::PathBuf>,
 

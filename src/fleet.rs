@@ -46,6 +46,14 @@ pub struct FleetEnd {
 /// or table is written at the end, and the state saved after it. A signal or the deadline
 /// still writes what completed, then fails (exit 130, 143 or 2).
 pub fn run<W: Write>(cmd: &FleetCommand, mut out: W) -> Result<FleetEnd> {
+    // Held until the run returns: a second run on the same file fails here, before it reads
+    // the state or spends anything.
+    let _lock = match &cmd.job.state {
+        Some(p) => {
+            Some(eks_authlog_core::fleet::state::lock(p).map_err(eks_authlog_core::Error::from)?)
+        }
+        None => None,
+    };
     let state = match &cmd.job.state {
         Some(p) => State::load(p).map_err(eks_authlog_core::Error::from)?,
         None => State::default(),

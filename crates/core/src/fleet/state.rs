@@ -45,6 +45,27 @@ pub enum StateError {
         /// What is wrong, and where.
         reason: String,
     },
+    /// Another run holds the state file's lock ([`lock`]).
+    #[error(
+        "state file {path}: another eks-authlog fleet run holds it (lock {lock}); wait for it to finish, or give each schedule its own --state"
+    )]
+    Locked {
+        /// The state file.
+        path: PathBuf,
+        /// Its lock file.
+        lock: PathBuf,
+    },
+    /// Its lock file could not be created or locked.
+    #[error("state file {path}: cannot lock it with {lock}")]
+    Lock {
+        /// The state file.
+        path: PathBuf,
+        /// Its lock file.
+        lock: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// It could not be written.
     #[error("state file {path}: cannot write it")]
     Write {
@@ -54,6 +75,51 @@ pub enum StateError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// An exclusive lock on a state file, held for a whole run: two runs that share one
+/// `--state FILE` would otherwise interleave their atomic rewrites, and the later rename
+/// would drop the windows the other recorded. Released when dropped (or when the process
+/// ends, however it ends: the operating system drops the lock with the file).
+#[derive(Debug)]
+pub struct StateLock {
+    _file: std::fs::File,
+}
+
+/// The lock file of `path`: `FILE.lock` beside it. The lock is on a sibling rather than the
+/// state itself because [`State::save`] replaces the state file by rename, and a lock on the
+/// old file would not hold the new one.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+/// Takes the exclusive lock of `path` ([`lock_path`]) without waiting: a scheduled run that
+/// finds it taken fails at once ([`StateError::Locked`]) rather than queueing behind the
+/// other. The lock file is created when missing and left in place (removing it would race
+/// with a run that has just opened it).
+pub fn lock(path: &Path) -> Result<StateLock, StateError> {
+    let lock = lock_path(path);
+    let failed = |source| StateError::Lock {
+        path: path.to_owned(),
+        lock: lock.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(failed)?;
+    match file.try_lock() {
+        Ok(()) => Ok(StateLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StateError::Locked {
+            path: path.to_owned(),
+            lock,
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(failed(e)),
+    }
 }
 
 /// The log group an entry is about.
@@ -249,6 +315,26 @@ mod tests {
         // Nothing but the state file is left in the directory.
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn a_second_lock_on_one_state_file_fails_at_once_and_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fleet.json");
+        let held = lock(&path).unwrap();
+        assert!(dir.path().join("fleet.json.lock").exists());
+        // A second open file description in the same process conflicts like another process.
+        let e = lock(&path).unwrap_err();
+        assert!(matches!(e, StateError::Locked { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(
+            text.contains("fleet.json") && text.contains("another eks-authlog fleet run holds it"),
+            "{text}"
+        );
+        // Another state file is not affected.
+        let _other = lock(&dir.path().join("other.json")).unwrap();
+        drop(held);
+        let _again = lock(&path).unwrap();
     }
 
     #[test]
