@@ -682,6 +682,18 @@ struct FleetArgs {
     #[arg(long, conflicts_with = "max_scan_gb")]
     yes: bool,
 
+    /// How each log group's authenticator lines are read: auto chooses per log group and
+    /// window from the Insights estimate (no charge), FilterLogEvents at or above
+    /// --filter-above-gb, Insights below.
+    #[arg(long, value_enum, default_value_t = ReaderArg::Auto)]
+    reader: ReaderArg,
+
+    /// With --reader auto, read a log group with FilterLogEvents when its share of the
+    /// window's Insights estimate is at least this many GB (Insights bills $0.005/GB scanned,
+    /// audit streams included; FilterLogEvents reads only the authenticator streams).
+    #[arg(long, value_name = "GB", default_value_t = 1.0, value_parser = parse_gb)]
+    filter_above_gb: f64,
+
     /// Output format [default: table on a terminal, ndjson when piped]: ndjson is one
     /// eks-authlog.finding/v1 per line, json the eks-authlog.fleet/v1 document.
     #[arg(short, long, value_enum)]
@@ -713,6 +725,19 @@ fn parse_session_name(s: &str) -> Result<String, String> {
     } else {
         Err("use 2 to 64 letters, digits or + = , . @ _ -".to_owned())
     }
+}
+
+/// `fleet --reader`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ReaderArg {
+    /// Per log group and window, from the Insights estimate: FilterLogEvents for a large
+    /// scan, Insights (50 log groups per query) for small ones.
+    Auto,
+    /// Logs Insights for every log group (billed per GB scanned, every stream).
+    Insights,
+    /// FilterLogEvents on the authenticator-* streams of every log group (no scan charge,
+    /// 5 requests per second per account and region).
+    Filter,
 }
 
 /// `fleet --lag`: like `--timeout`, but zero is allowed.
@@ -1215,6 +1240,12 @@ fn fleet_plan(f: FleetArgs) -> Result<Plan, String> {
             parallel: usize::from(f.parallel),
             max_queries: usize::from(f.max_queries),
             timeout: f.timeout,
+            reader: match f.reader {
+                ReaderArg::Auto => eks_authlog_aws::fleet::ReaderChoice::Auto,
+                ReaderArg::Insights => eks_authlog_aws::fleet::ReaderChoice::Insights,
+                ReaderArg::Filter => eks_authlog_aws::fleet::ReaderChoice::Filter,
+            },
+            filter_above_bytes: f.filter_above_gb * 1e9,
             budget: std::sync::Arc::new(if f.yes {
                 eks_authlog_aws::cloudwatch::budget::ScanBudget::unlimited()
             } else {
@@ -1640,6 +1671,11 @@ mod tests {
         assert_eq!(f.format, Format::Ndjson);
         assert_eq!(f.fail_on, ["high", "target_skipped"]);
         assert!(!f.job.org && !f.job.all_regions);
+        assert_eq!(f.job.reader, eks_authlog_aws::fleet::ReaderChoice::Auto);
+        assert_eq!(f.job.filter_above_bytes, 1e9);
+        let f = plan(&["--reader", "filter", "--filter-above-gb", "0.25"]).unwrap();
+        assert_eq!(f.job.reader, eks_authlog_aws::fleet::ReaderChoice::Filter);
+        assert_eq!(f.job.filter_above_bytes, 0.25e9);
         let f = plan(&["--org", "--assume-role", "Audit", "--region", "all"]).unwrap();
         assert!(f.job.org && f.job.all_regions && f.job.accounts.is_empty());
         assert!(f.job.regions.is_empty());
@@ -1660,6 +1696,8 @@ mod tests {
             ],
             &["fleet", "--yes", "--max-scan-gb", "1"],
             &["fleet", "--fail-on", "nope"],
+            &["fleet", "--reader", "both"],
+            &["fleet", "--filter-above-gb", "-1"],
             // --org and --accounts are exclusive; --org needs a role to assume.
             &[
                 "fleet",

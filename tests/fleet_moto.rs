@@ -917,3 +917,75 @@ async fn region_all_audits_each_enabled_region_or_skips_the_account() {
         "{reason}"
     );
 }
+
+/// `fleet --reader filter` against moto: FilterLogEvents on groups that hold only
+/// authenticator streams (moto ignores `logStreamNamePrefix`, so a group with an audit
+/// stream would test moto, not the reader; tests/fleet_filter.rs covers the prefix). Every
+/// cluster is read by it, nothing is scanned, and the findings are the Insights run's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_filter_reader_reads_moto_groups_with_the_same_findings() {
+    let Some(_moto) = common::moto().await else {
+        return;
+    };
+    let url = common::moto_url().unwrap();
+    const E: &str = "555555555555";
+    let client = logs_in(&url, E, "us-east-1").await;
+    let base = now_ms() - 3_600_000;
+    for i in 0..3usize {
+        let arn = principal(E, "us-east-1", i);
+        let lines: Vec<(i64, String)> = (0..denials(i))
+            .map(|k| {
+                let t = base + (i as i64 * 10 + k as i64) * 1000;
+                (t, format!(r#"time="{}" level=warning msg="access denied" arn="{arn}" client="127.0.0.1:2" error="ARN is not mapped" method=POST path=/authenticate"#, logfmt_time(t)))
+            })
+            .collect();
+        put(
+            &client,
+            &format!("/aws/eks/f{i}/cluster"),
+            "authenticator-0123456789abcdef",
+            &lines,
+        )
+        .await;
+    }
+    // One window for both runs: their findings (windows included) compare.
+    let (since, until) = (logfmt_time(now_ms() - 3 * 3_600_000), logfmt_time(now_ms()));
+    let args = [
+        "--accounts",
+        E,
+        "--assume-role",
+        "auditor",
+        "--region",
+        "us-east-1",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "-o",
+        "json",
+    ];
+    let (by_filter, by_insights) = {
+        let f = run(fleet(&url, &url, &args).args(["--reader", "filter"]), 0);
+        let i = run(fleet(&url, &url, &args).args(["--reader", "insights"]), 0);
+        (
+            serde_json::from_slice::<Value>(&f.stdout).unwrap(),
+            serde_json::from_slice::<Value>(&i.stdout).unwrap(),
+        )
+    };
+    let t = &by_filter["targets"][0];
+    assert_eq!(t["api_calls"]["start_query"], 0, "{t}");
+    assert_eq!(
+        t["api_calls"]["filter_log_events"], 3,
+        "one page per group: {t}"
+    );
+    for c in t["clusters"].as_array().unwrap() {
+        assert_eq!(c["reader"], "filter", "{c}");
+        let i: usize = c["cluster"].as_str().unwrap()[1..].parse().unwrap();
+        assert_eq!(c["lines"], denials(i), "{c}");
+    }
+    let mut f = by_filter["findings"].as_array().unwrap().clone();
+    let mut i = by_insights["findings"].as_array().unwrap().clone();
+    f.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    i.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    assert_eq!(f.len(), 3);
+    assert_eq!(f, i);
+}

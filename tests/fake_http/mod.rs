@@ -11,10 +11,32 @@ use std::thread;
 /// A fake's answer to one request: status, `x-amzn-errortype`, body.
 pub type Answer = (u16, Option<&'static str>, String);
 
+/// One request as a fake sees it.
+pub struct Request {
+    /// `GET`, `POST`.
+    pub method: String,
+    /// The path, still percent-encoded.
+    pub path: String,
+    /// The `x-amz-target` header (empty when absent).
+    pub target: String,
+    /// The body (JSON for the JSON-protocol services).
+    pub body: String,
+}
+
+/// A test's answer function with state: it sees the body too.
+pub type Handler = Arc<dyn Fn(&Request) -> Answer + Send + Sync>;
+
 /// Starts a server on 127.0.0.1 that answers each request with `answer(method, x-amz-target,
 /// path)`; returns its URL and the requests seen (`GET /clusters/demo`, or the JSON-protocol
 /// operation's name).
 pub fn serve(answer: fn(&str, &str, &str) -> Answer) -> (String, Arc<Mutex<Vec<String>>>) {
+    serve_with(Arc::new(move |r: &Request| {
+        answer(&r.method, &r.target, &r.path)
+    }))
+}
+
+/// [`serve`] with a handler that sees the whole request (its body too) and may keep state.
+pub fn serve_with(answer: Handler) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -22,17 +44,14 @@ pub fn serve(answer: fn(&str, &str, &str) -> Answer) -> (String, Arc<Mutex<Vec<S
     thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let log = log.clone();
-            thread::spawn(move || connection(stream, &log, answer));
+            let answer = answer.clone();
+            thread::spawn(move || connection(stream, &log, &answer));
         }
     });
     (url, seen)
 }
 
-fn connection(
-    stream: TcpStream,
-    seen: &Mutex<Vec<String>>,
-    answer: fn(&str, &str, &str) -> Answer,
-) {
+fn connection(stream: TcpStream, seen: &Mutex<Vec<String>>, answer: &Handler) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut stream = stream;
     loop {
@@ -45,10 +64,15 @@ fn connection(
             words.next().unwrap_or("").to_owned(),
             words.next().unwrap_or("").to_owned(),
         );
-        let Some(target) = read_request(&mut reader) else {
+        let Some((target, body)) = read_request_body(&mut reader) else {
             return;
         };
-        let (status, code, reply) = answer(&method, &target, &path);
+        let (status, code, reply) = answer(&Request {
+            method: method.clone(),
+            path: path.clone(),
+            target: target.clone(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
         seen.lock().unwrap().push(if target.is_empty() {
             format!("{method} {}", decode(&path))
         } else {
@@ -93,6 +117,11 @@ pub fn decode(s: &str) -> String {
 /// read already, is skipped like any header without a `:`. `None` when the client closed the
 /// connection.
 pub fn read_request(reader: &mut BufReader<TcpStream>) -> Option<String> {
+    read_request_body(reader).map(|(target, _)| target)
+}
+
+/// [`read_request`], with the body.
+pub fn read_request_body(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
     let (mut target, mut len) = (String::new(), 0usize);
     let mut line = String::new();
     loop {
@@ -114,7 +143,7 @@ pub fn read_request(reader: &mut BufReader<TcpStream>) -> Option<String> {
     }
     let mut body = vec![0; len];
     reader.read_exact(&mut body).ok()?;
-    Some(target)
+    Some((target, body))
 }
 
 /// A JSON-protocol call a fake saw: the operation (`x-amz-target`'s last part, `StartQuery`)
@@ -141,6 +170,7 @@ where
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut stream = stream;
                 while let Some((target, body)) = read_request_body(&mut reader) {
+                    let body = String::from_utf8_lossy(&body).into_owned();
                     let op = target.rsplit('.').next().unwrap_or("").to_owned();
                     let (status, code, reply) = answer(&op, &body);
                     log.lock().unwrap().push((op, body));
@@ -161,30 +191,4 @@ where
         }
     });
     (url, seen)
-}
-
-/// Like [`read_request`], and keeps the body (UTF-8): `(x-amz-target, body)`.
-pub fn read_request_body(reader: &mut BufReader<TcpStream>) -> Option<(String, String)> {
-    let (mut target, mut len) = (String::new(), 0usize);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return None;
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            match k.to_ascii_lowercase().as_str() {
-                "x-amz-target" => target = v.trim().to_owned(),
-                "content-length" => len = v.trim().parse().unwrap_or(0),
-                _ => {}
-            }
-        }
-    }
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).ok()?;
-    Some((target, String::from_utf8_lossy(&body).into_owned()))
 }

@@ -14,6 +14,10 @@
 //! therefore loses no window; at worst (killed between the flush and the rename) the next run
 //! repeats one window's findings, with the same ids.
 //!
+//! Each log group is read by one of two readers ([`ReaderChoice`]): the Insights query, or
+//! FilterLogEvents on its `authenticator-*` streams only ([`crate::cloudwatch::filter`]),
+//! chosen per group and window from the Insights estimate with `--reader auto`.
+//!
 //! Nothing here prints: the caller renders the [`FleetOutcome`].
 
 use eks_authlog_core::error::chain;
@@ -29,7 +33,8 @@ use tokio::time::Instant;
 use eks_authlog_core::analysis::{Analyzer, Options};
 use eks_authlog_core::fleet::state::{Key, State, StateError};
 use eks_authlog_core::fleet::{
-    self as core_fleet, ClusterResult, FleetFinding, Scope, TargetResult, TargetStatus, Window,
+    self as core_fleet, ClusterResult, FleetFinding, Reader, Scope, TargetResult, TargetStatus,
+    Window,
 };
 use eks_authlog_core::pipeline::feed;
 use eks_authlog_core::queries;
@@ -37,6 +42,7 @@ use eks_authlog_core::report::source::ApiCalls;
 use eks_authlog_core::source::{Envelope, Loc};
 
 use crate::cloudwatch::budget::{DEFAULT_MAX_SCAN_GB, ScanBudget};
+use crate::cloudwatch::filter::{FILTER_TPS, RateLimiter};
 use crate::cloudwatch::{
     self as cw, ClientOptions, Error, Insights, MAX_GROUPS_PER_QUERY, Notice, Progress, Request,
 };
@@ -85,7 +91,34 @@ pub struct FleetJob {
     /// The run's one scan budget (`--max-scan-gb`, unlimited with `--yes`), shared by every
     /// query of every target: each is estimated (no charge) and admitted before it starts.
     pub budget: Arc<ScanBudget>,
+    /// `--reader`: how each log group's authenticator lines are read.
+    pub reader: ReaderChoice,
+    /// `--filter-above-gb` in bytes: with [`ReaderChoice::Auto`], a log group whose share of
+    /// the window's Insights estimate is at least this is read with FilterLogEvents.
+    pub filter_above_bytes: f64,
 }
+
+/// `--reader`: which reader reads a log group's authenticator lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReaderChoice {
+    /// Per log group and window, from the Insights estimate (no charge): FilterLogEvents
+    /// when the group's share of the estimate is at least [`FleetJob::filter_above_bytes`]
+    /// (or cannot be estimated), Insights otherwise.
+    #[default]
+    Auto,
+    /// Logs Insights for every group (one query per 50 groups, billed per byte scanned).
+    Insights,
+    /// FilterLogEvents for every group (no scan charge; 5 requests per second per account
+    /// and region).
+    Filter,
+}
+
+/// The default `--filter-above-gb`: 1 GB, $0.005 of Insights scan per group and window at
+/// the us-east-1 list price. Below it the scan charge saved is under half a cent, and one
+/// Insights query reads 50 such groups at once; above it the group's window is mostly the
+/// audit streams, which FilterLogEvents never reads, while its authenticator lines (a few
+/// per cent of the bytes) come in 1 MB pages at 5 per second.
+pub const DEFAULT_FILTER_ABOVE_GB: f64 = 1.0;
 
 impl Default for FleetJob {
     fn default() -> Self {
@@ -107,6 +140,8 @@ impl Default for FleetJob {
             batch: MAX_GROUPS_PER_QUERY,
             timeout: Duration::from_secs(3600),
             budget: Arc::new(ScanBudget::from_gb(DEFAULT_MAX_SCAN_GB)),
+            reader: ReaderChoice::Auto,
+            filter_above_bytes: DEFAULT_FILTER_ABOVE_GB * 1e9,
         }
     }
 }
@@ -547,6 +582,7 @@ fn skipped_target(account: &str, region: &str, e: &Error) -> TargetResult {
         queries_without_statistics: 0,
         stored_bytes: 0,
         cost_usd: 0.0,
+        bytes_read: 0,
         elapsed_ms: 0,
     }
 }
@@ -723,8 +759,23 @@ async fn audit_groups(
             .map(|b| b.max(0) as u64)
             .sum(),
         cost_usd: 0.0,
+        bytes_read: 0,
         elapsed_ms: 0,
     };
+    // FilterLogEvents' 5 requests per second are counted per account and region: one
+    // limiter for every window and log group of this target.
+    let limiter = RateLimiter::per_second(FILTER_TPS);
+    // Keyed as the queries name the groups: by ARN from a monitoring account.
+    let stored: HashMap<String, i64> = groups
+        .iter()
+        .filter_map(|g| {
+            let id = match (&g.arn, by_arn) {
+                (Some(arn), true) => arn.clone(),
+                _ => g.name.clone(),
+            };
+            Some((id, g.stored_bytes?))
+        })
+        .collect();
     if groups.is_empty() {
         shared.progress.notice(&Notice::NoLogGroups {
             region: region.to_owned(),
@@ -752,8 +803,9 @@ async fn audit_groups(
             start_ms,
             end_ms: job.end_ms.max(start_ms),
         };
-        match fetch_window(shared, insights, &names, window).await {
-            Ok((meta, reports)) => {
+        match fetch_window(shared, insights, &names, &stored, &limiter, window).await {
+            Ok((meta, extra_calls, reports)) => {
+                add_calls(&mut target.api_calls, extra_calls);
                 if let Some(meta) = &meta {
                     target.queries_run += meta.queries_run;
                     add_calls(&mut target.api_calls, meta.api_calls);
@@ -762,8 +814,9 @@ async fn audit_groups(
                     target.queries_without_statistics += meta.queries_without_statistics;
                 }
                 let mut window_findings = Vec::new();
-                for (id, (report, lines, outside)) in names.iter().zip(reports) {
+                for (id, read) in names.iter().zip(reports) {
                     let group = cw::group_name(id);
+                    let report = read.report;
                     let cluster = cw::cluster_name(group).unwrap_or(group).to_owned();
                     let mut f = core_fleet::findings(
                         &report,
@@ -778,11 +831,16 @@ async fn audit_groups(
                         cluster,
                         log_group: group.to_owned(),
                         window,
-                        lines,
-                        outside_window: outside,
+                        lines: read.lines,
+                        outside_window: read.outside,
                         failures: report.failures.total,
                         findings: f.len() as u64,
+                        reader: read.reader,
+                        bytes_read: read.bytes_read,
+                        estimated_bytes: read.estimated,
+                        other_streams: read.other_streams,
                     });
+                    target.bytes_read += read.bytes_read;
                     window_findings.append(&mut f);
                 }
                 if let Some(meta) = meta.filter(|m| !m.complete) {
@@ -838,19 +896,82 @@ fn add_calls(total: &mut ApiCalls, more: ApiCalls) {
     total.get_query_results += more.get_query_results;
     total.stop_query += more.stop_query;
     total.describe_log_groups += more.describe_log_groups;
+    total.filter_log_events += more.filter_log_events;
 }
 
-/// One cluster's analysis: its report, lines read, rows outside the window.
-type Analysed = (eks_authlog_core::analysis::Report, u64, u64);
+/// One cluster's part of a window: its report and how it was read.
+struct GroupRead {
+    report: eks_authlog_core::analysis::Report,
+    /// Lines analysed.
+    lines: u64,
+    /// Lines returned outside the window, dropped.
+    outside: u64,
+    reader: Reader,
+    /// Bytes of the messages returned.
+    bytes_read: u64,
+    /// Its share of the window's Insights estimate (`--reader auto`).
+    estimated: Option<f64>,
+    /// FilterLogEvents events from other streams (the server ignored the prefix).
+    other_streams: u64,
+}
 
-/// Fetches every authenticator line of `groups` in `window` (50 log groups per query) and
-/// analyses each group's lines as one cluster.
+/// Per log group, its share of the Insights estimate of its batch: the estimate is a total
+/// over the batch's groups (one `| estimate` query per 50 groups, like the query itself),
+/// so it is split by the groups' DescribeLogGroups `storedBytes` (known per group, at no
+/// extra call: discovery read it; DescribeLogStreams' `storedBytes` would say how much of
+/// a group is audit logs, but it is always 0 since 2019, DescribeLogStreams API reference;
+/// an even split where one is missing or all are zero). A batch estimated
+/// below the threshold gives every group a share below it: that conclusion is exact; the
+/// split only decides which groups of a large batch carry it. `None` where the batch has
+/// no estimate.
+fn estimate_shares(
+    groups: &[String],
+    batch: usize,
+    estimates: &[Option<f64>],
+    stored: &HashMap<String, i64>,
+) -> Vec<Option<f64>> {
+    let mut out = Vec::with_capacity(groups.len());
+    for (chunk, estimate) in groups.chunks(batch.max(1)).zip(estimates) {
+        let weights: Option<Vec<f64>> = chunk
+            .iter()
+            .map(|g| stored.get(g).map(|b| (*b).max(0) as f64))
+            .collect();
+        let total = weights.as_ref().map_or(0.0, |w| w.iter().sum::<f64>());
+        for i in 0..chunk.len() {
+            out.push(estimate.map(|e| match &weights {
+                Some(w) if total > 0.0 => e * w[i] / total,
+                _ => e / chunk.len() as f64,
+            }));
+        }
+    }
+    out.resize(groups.len(), None);
+    out
+}
+
+/// The reader of a group from its share of the estimate: FilterLogEvents at or above
+/// `threshold`, and where the scan could not be estimated (it needs no scan budget);
+/// Insights below it.
+fn reader_for(share: Option<f64>, threshold: f64) -> Reader {
+    match share {
+        Some(b) if b < threshold => Reader::Insights,
+        _ => Reader::Filter,
+    }
+}
+
+/// Fetches every authenticator line of `groups` in `window` and analyses each group's lines
+/// as one cluster: the Insights groups with one query per 50 log groups, the FilterLogEvents
+/// groups one by one (paced by `limiter`), as [`FleetJob::reader`] chooses. Returns the
+/// Insights fetch's metadata (`None` when no query ran), the API calls made besides it (the
+/// auto choice's estimates, FilterLogEvents), and one [`GroupRead`] per group. Any error
+/// fails the whole window, so its state does not move.
 async fn fetch_window(
     shared: &Shared,
     insights: &Insights,
     groups: &[String],
+    stored: &HashMap<String, i64>,
+    limiter: &RateLimiter,
     window: Window,
-) -> Result<(Option<cw::FetchMeta>, Vec<Analysed>), Error> {
+) -> Result<(Option<cw::FetchMeta>, ApiCalls, Vec<GroupRead>), Error> {
     let cluster_opts = |g: &str| Options {
         cluster: cw::cluster_name(cw::group_name(g)).map(str::to_owned),
         region: Some(insights.region().to_owned()),
@@ -862,28 +983,73 @@ async fn fetch_window(
         .enumerate()
         .map(|(i, g)| (g.as_str(), i))
         .collect();
-    let mut analysers: Vec<(Analyzer, u64, u64)> = groups
+    // (analyser, lines, outside the window, bytes read)
+    let mut analysers: Vec<(Analyzer, u64, u64, u64)> = groups
         .iter()
-        .map(|g| (Analyzer::new(cluster_opts(g)), 0, 0))
+        .map(|g| (Analyzer::new(cluster_opts(g)), 0, 0, 0))
         .collect();
+    let mut extra = ApiCalls::default();
+    let job = &shared.job;
+    let fixed = |r: Reader| vec![(r, None); groups.len()];
     if window.start_ms >= window.end_ms {
         // Nothing to read (the state is already at the end): no query.
-        return Ok((None, finish(analysers)));
+        let readers = match job.reader {
+            ReaderChoice::Filter => fixed(Reader::Filter),
+            _ => fixed(Reader::Insights),
+        };
+        return Ok((None, extra, finish(analysers, readers, &[])));
     }
     // Insights windows are whole seconds, both ends inclusive: ask for every second the
     // window touches, then keep only the rows inside it, by their @timestamp.
     let start = window.start_ms.div_euclid(1000);
     let end = (window.end_ms + 999).div_euclid(1000);
-    let mut req = Request::new(groups.to_vec(), start, end);
-    req.batch = shared.job.batch.clamp(1, MAX_GROUPS_PER_QUERY);
-    req.max_concurrency = shared.job.max_queries.max(1);
-    req.poll.deadline = None;
-    req.budget = Some(shared.job.budget.clone());
+    let batch = job.batch.clamp(1, MAX_GROUPS_PER_QUERY);
+    let request = |groups: Vec<String>| {
+        let mut req = Request::new(groups, start, end);
+        req.batch = batch;
+        req.max_concurrency = job.max_queries.max(1);
+        req.poll.deadline = None;
+        req.budget = Some(job.budget.clone());
+        req
+    };
+    let cancel = || {
+        let mut stop = shared.stop.clone();
+        async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }
+    };
+    let query = queries::get("recent")
+        .ok_or_else(|| Error::InvalidRequest("query recent is missing".into()))?;
+    let mut estimates = Vec::new();
+    let readers: Vec<(Reader, Option<f64>)> = match job.reader {
+        ReaderChoice::Insights => fixed(Reader::Insights),
+        ReaderChoice::Filter => fixed(Reader::Filter),
+        ReaderChoice::Auto => {
+            // The estimate the Insights fetch makes anyway, made first: it costs nothing
+            // and, when every group stays with Insights, the fetch admits it as it is.
+            let (e, calls) = insights
+                .estimate_counted(
+                    &request(groups.to_vec()),
+                    &[query],
+                    shared.progress.clone(),
+                    cancel(),
+                )
+                .await?;
+            add_calls(&mut extra, calls);
+            let bytes: Vec<Option<f64>> = e.iter().map(|e| e.bytes).collect();
+            estimates = e;
+            estimate_shares(groups, batch, &bytes, stored)
+                .into_iter()
+                .map(|share| (reader_for(share, job.filter_above_bytes), share))
+                .collect()
+        }
+    };
     let mut sink = |text: &[u8], env: &Envelope<'_>, loc: Loc<'_>| {
         let Some(&i) = index.get(loc.input) else {
             return;
         };
         let a = &mut analysers[i];
+        a.3 += text.len() as u64;
         match env.timestamp_ms {
             Some(t) if t < window.start_ms || t >= window.end_ms => a.2 += 1,
             _ => {
@@ -892,21 +1058,105 @@ async fn fetch_window(
             }
         }
     };
-    let mut stop = shared.stop.clone();
-    let cancel = async move {
-        let _ = stop.wait_for(|s| *s).await;
+    let with = |r: Reader| -> Vec<String> {
+        groups
+            .iter()
+            .zip(&readers)
+            .filter(|(_, (reader, _))| *reader == r)
+            .map(|(g, _)| g.clone())
+            .collect()
     };
-    let query = queries::get("recent")
-        .ok_or_else(|| Error::InvalidRequest("query recent is missing".into()))?;
-    let meta = insights
-        .fetch_events(&req, query, &mut sink, shared.progress.clone(), cancel)
-        .await?;
-    Ok((Some(meta), finish(analysers)))
+    let (by_insights, by_filter) = (with(Reader::Insights), with(Reader::Filter));
+    let mut meta = None;
+    if !by_insights.is_empty() {
+        let mut req = request(by_insights.clone());
+        if by_insights.len() == groups.len() {
+            req.estimates = estimates;
+        }
+        meta = Some(
+            insights
+                .fetch_events(&req, query, &mut sink, shared.progress.clone(), cancel())
+                .await?,
+        );
+    }
+    let calls = std::sync::atomic::AtomicU64::new(0);
+    let mut other = vec![0u64; groups.len()];
+    let mut filter_bytes: Vec<Option<u64>> = vec![None; groups.len()];
+    for g in &by_filter {
+        let read = insights
+            .filter_events(
+                g,
+                window.start_ms,
+                window.end_ms,
+                limiter,
+                cw::RetryPolicy::default(),
+                &calls,
+                &mut sink,
+                cancel(),
+            )
+            .await;
+        extra.filter_log_events = calls.load(std::sync::atomic::Ordering::Relaxed);
+        let stats = read?;
+        let i = index[g.as_str()];
+        other[i] = stats.other_streams + stats.malformed;
+        filter_bytes[i] = Some(stats.bytes);
+    }
+    // Events from other streams were transferred too: they are bytes read.
+    for (a, b) in analysers.iter_mut().zip(filter_bytes) {
+        if let Some(b) = b {
+            a.3 = b;
+        }
+    }
+    Ok((meta, extra, finish(analysers, readers, &other)))
 }
 
-fn finish(analysers: Vec<(Analyzer, u64, u64)>) -> Vec<Analysed> {
+fn finish(
+    analysers: Vec<(Analyzer, u64, u64, u64)>,
+    readers: Vec<(Reader, Option<f64>)>,
+    other: &[u64],
+) -> Vec<GroupRead> {
     analysers
         .into_iter()
-        .map(|(a, lines, outside)| (a.finish(), lines, outside))
+        .zip(readers)
+        .enumerate()
+        .map(
+            |(i, ((a, lines, outside, bytes_read), (reader, estimated)))| GroupRead {
+                report: a.finish(),
+                lines,
+                outside,
+                reader,
+                bytes_read,
+                estimated,
+                other_streams: other.get(i).copied().unwrap_or(0),
+            },
+        )
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_estimate_is_split_by_stored_bytes() {
+        let groups: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let stored: HashMap<String, i64> =
+            [("a".into(), 900), ("b".into(), 100), ("c".into(), 50)].into();
+        // Batches [a, b] and [c].
+        let shares = estimate_shares(&groups, 2, &[Some(10e9), Some(2e9)], &stored);
+        assert_eq!(shares, [Some(9e9), Some(1e9), Some(2e9)]);
+        // A missing storedBytes: an even split of its batch; no estimate: none.
+        let stored: HashMap<String, i64> = [("a".into(), 900)].into();
+        let shares = estimate_shares(&groups, 2, &[Some(10e9), None], &stored);
+        assert_eq!(shares, [Some(5e9), Some(5e9), None]);
+    }
+
+    #[test]
+    fn the_reader_follows_the_threshold() {
+        assert_eq!(reader_for(Some(0.5e9), 1e9), Reader::Insights);
+        assert_eq!(reader_for(Some(1e9), 1e9), Reader::Filter);
+        assert_eq!(reader_for(Some(3e9), 1e9), Reader::Filter);
+        // No estimate: the reader that needs no scan budget.
+        assert_eq!(reader_for(None, 1e9), Reader::Filter);
+    }
 }

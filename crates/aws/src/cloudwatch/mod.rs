@@ -21,6 +21,7 @@
 pub mod budget;
 mod engine;
 pub(crate) mod error;
+pub mod filter;
 mod rows;
 
 use std::collections::{HashMap, HashSet};
@@ -196,6 +197,11 @@ pub struct Request {
     /// `start..end`; each is its own query, estimated and budgeted on its own. Empty: the
     /// whole `start..end`.
     pub windows: Vec<QueryWindow>,
+    /// Estimates already made for exactly these log groups, batches and windows
+    /// ([`Insights::estimate_counted`], one per query, batch and window in that order):
+    /// with a budget they are admitted instead of estimating again. Empty, or of another
+    /// length: the fetch estimates itself.
+    pub estimates: Vec<Estimate>,
 }
 
 impl Request {
@@ -215,6 +221,7 @@ impl Request {
             retry: RetryPolicy::default(),
             budget: None,
             windows: Vec::new(),
+            estimates: Vec::new(),
         }
     }
 
@@ -887,7 +894,11 @@ impl Insights {
         let mut jobs = initial_jobs(queries.len(), ctx.targets.len(), req);
         let result = async {
             if let Some(budget) = &ctx.budget {
-                let estimates = self.estimate_jobs(&ctx, &jobs, cancel.as_mut()).await?;
+                let estimates = if req.estimates.len() == jobs.len() {
+                    req.estimates.clone()
+                } else {
+                    self.estimate_jobs(&ctx, &jobs, cancel.as_mut()).await?
+                };
                 let mut unknown = 0;
                 for (job, e) in jobs.iter_mut().zip(&estimates) {
                     let what = ctx.what(job);
@@ -947,11 +958,26 @@ impl Insights {
         progress: Arc<dyn Progress>,
         cancel: C,
     ) -> Result<Vec<Estimate>, Error> {
+        Ok(self
+            .estimate_counted(req, queries, progress, cancel)
+            .await?
+            .0)
+    }
+
+    /// [`Insights::estimate`], with the API calls it made (the `| estimate` queries, and
+    /// DescribeLogGroups where their answer could not be read).
+    pub async fn estimate_counted<C: Future<Output = ()>>(
+        &self,
+        req: &Request,
+        queries: &[&'static Query],
+        progress: Arc<dyn Progress>,
+        cancel: C,
+    ) -> Result<(Vec<Estimate>, ApiCalls), Error> {
         let ctx = self.context(req, queries, 0, &progress)?;
         let jobs = initial_jobs(queries.len(), ctx.targets.len(), req);
         let result = self.estimate_jobs(&ctx, &jobs, cancel).await;
         progress.finish();
-        result
+        Ok((result?, ctx.api_calls()))
     }
 
     /// The engine's context for `queries` over the groups of `req` (validated).

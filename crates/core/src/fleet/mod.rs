@@ -209,6 +209,28 @@ pub enum TargetStatus {
     Skipped,
 }
 
+/// How a cluster's authenticator lines were read (`fleet --reader`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reader {
+    /// One Logs Insights query per 50 log groups: billed per byte scanned, every stream of
+    /// the group in the window.
+    Insights,
+    /// FilterLogEvents on the `authenticator-*` streams only: no scan charge, one request
+    /// per page, 5 requests per second per account and region.
+    Filter,
+}
+
+impl Reader {
+    /// `insights` or `filter`, as in the JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reader::Insights => "insights",
+            Reader::Filter => "filter",
+        }
+    }
+}
+
 /// One cluster's part of the run.
 #[derive(Clone, Debug, Serialize)]
 pub struct ClusterResult {
@@ -226,6 +248,23 @@ pub struct ClusterResult {
     pub failures: u64,
     /// Findings written for it.
     pub findings: u64,
+    /// The reader that read its lines.
+    pub reader: Reader,
+    /// Bytes of the messages the reader returned for it (Insights rows or FilterLogEvents
+    /// events, whatever their stream).
+    pub bytes_read: u64,
+    /// With `--reader auto`, its share of the window's Insights estimate, which chose the
+    /// reader (bytes); null otherwise.
+    pub estimated_bytes: Option<f64>,
+    /// Events FilterLogEvents returned from streams other than `authenticator-*` (a server
+    /// that ignored the prefix) or without a message: counted, not analysed. Only when not
+    /// zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub other_streams: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One account and region.
@@ -260,6 +299,8 @@ pub struct TargetResult {
     pub stored_bytes: u64,
     /// `bytes_scanned / 1e9 × 0.005`.
     pub cost_usd: f64,
+    /// Bytes of the messages read, by either reader (the clusters' `bytes_read`).
+    pub bytes_read: u64,
     /// Wall time.
     pub elapsed_ms: u64,
 }
@@ -317,6 +358,10 @@ pub struct Totals {
     pub stored_bytes: u64,
     /// Cost of the bytes scanned.
     pub cost_usd: f64,
+    /// Bytes of the messages read, by either reader.
+    pub bytes_read: u64,
+    /// Clusters read with FilterLogEvents (the others with Logs Insights).
+    pub clusters_filter: u64,
     /// Wall time of the whole run.
     pub elapsed_ms: u64,
 }
@@ -345,13 +390,24 @@ impl Totals {
             t.estimated_bytes += r.estimated_bytes;
             t.stored_bytes += r.stored_bytes;
             t.cost_usd += r.cost_usd;
+            t.bytes_read += r.bytes_read;
+            t.clusters_filter += r
+                .clusters
+                .iter()
+                .filter(|c| c.reader == Reader::Filter)
+                .count() as u64;
         }
         t
     }
 }
 
 fn api_total(a: &ApiCalls) -> u64 {
-    a.start_query + a.get_query_results + a.stop_query + a.describe_log_groups + a.eks.total()
+    a.start_query
+        + a.get_query_results
+        + a.stop_query
+        + a.describe_log_groups
+        + a.filter_log_events
+        + a.eks.total()
 }
 
 /// Writes one finding per line.
@@ -427,16 +483,18 @@ pub fn write_table<W: io::Write>(
     writeln!(w, "{t}")?;
     writeln!(
         w,
-        "{} of {} account/region targets audited, {} clusters, {} findings, {} API calls ({} STS AssumeRole), {} estimated, {} scanned (${:.4}), {:.1}s",
+        "{} of {} account/region targets audited, {} clusters ({} read with FilterLogEvents), {} findings, {} API calls ({} STS AssumeRole), {} estimated, {} scanned (${:.4}), {} read, {:.1}s",
         totals.targets - totals.skipped,
         totals.targets,
         totals.clusters,
+        totals.clusters_filter,
         totals.findings,
         totals.api_calls,
         totals.sts_assume_role,
         megabytes(totals.estimated_bytes),
         megabytes(totals.bytes_scanned),
         totals.cost_usd,
+        megabytes(totals.bytes_read as f64),
         totals.elapsed_ms as f64 / 1000.0
     )?;
     for r in targets.iter().filter(|r| r.status == TargetStatus::Skipped) {

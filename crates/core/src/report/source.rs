@@ -92,6 +92,9 @@ pub struct ApiCalls {
     /// DescribeLogGroups calls (the stored-bytes fallback of an estimate; only when made).
     #[serde(skip_serializing_if = "is_zero")]
     pub describe_log_groups: u64,
+    /// FilterLogEvents calls (`fleet`'s FilterLogEvents reader; only when made).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub filter_log_events: u64,
     /// EKS calls of the live access-configuration read (only those made appear in JSON).
     #[serde(flatten)]
     pub eks: crate::access::EksApiCalls,
