@@ -595,6 +595,20 @@ struct FleetArgs {
     #[arg(long, requires = "assume_role", help_heading = "Accounts and regions")]
     org: bool,
 
+    /// Run from this CloudWatch cross-account observability (OAM) monitoring account, with
+    /// its own credentials: the EKS log groups of every source account linked to it (or of
+    /// --accounts only) are found with DescribeLogGroups includeLinkedAccounts and queried by
+    /// ARN, and each row is attributed to its source account by @log. One target per source
+    /// account and region, as with --assume-role, but no role is assumed anywhere.
+    #[arg(
+        long,
+        value_name = "ID",
+        value_parser = parse_account_id,
+        conflicts_with_all = ["assume_role", "org"],
+        help_heading = "Accounts and regions"
+    )]
+    monitoring_account: Option<String>,
+
     /// The role to assume in each account (STS AssumeRole with the current credentials):
     /// a name (arn:aws:iam::ACCOUNT:role/NAME) or an ARN with {account} in it.
     #[arg(
@@ -1280,6 +1294,15 @@ impl Args {
 
 /// Validates `fleet`'s arguments.
 #[cfg(feature = "cloudwatch")]
+/// `--monitoring-account`: a 12-digit account id.
+fn parse_account_id(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("`{s}` is not a 12-digit account id"))
+    }
+}
+
 fn fleet_plan(f: FleetArgs) -> Result<Plan, String> {
     let now = chrono::Utc::now().timestamp_millis();
     let time = |s: &str| parse_time(s, now).map_err(|e| e.to_string());
@@ -1324,6 +1347,7 @@ fn fleet_plan(f: FleetArgs) -> Result<Plan, String> {
             regions,
             all_regions,
             profile: f.profile,
+            monitoring_account: f.monitoring_account,
             since_ms,
             end_ms,
             state: f.state,

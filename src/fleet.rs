@@ -152,6 +152,7 @@ fn write<W: Write>(
                     version: env!("CARGO_PKG_VERSION"),
                 },
                 end: eks_authlog_core::time::format_ms(cmd.job.end_ms),
+                monitoring_account: cmd.job.monitoring_account.as_deref(),
                 targets: &outcome.targets,
                 findings: &outcome.findings,
                 totals: totals.clone(),

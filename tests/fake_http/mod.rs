@@ -146,11 +146,49 @@ pub fn read_request_body(reader: &mut BufReader<TcpStream>) -> Option<(String, V
     Some((target, body))
 }
 
+/// A JSON-protocol call a fake saw: the operation (`x-amz-target`'s last part, `StartQuery`)
+/// and the request body.
+pub type Call = (String, String);
+
 /// Starts a server on 127.0.0.1 for JSON-protocol calls that answers each with
-/// `answer(operation, body)` (the operation is `x-amz-target`'s last part, `StartQuery`);
-/// returns its URL and the operations seen.
-pub fn serve_json(answer: fn(&str, &str) -> Answer) -> (String, Arc<Mutex<Vec<String>>>) {
-    serve_with(Arc::new(move |r: &Request| {
-        answer(r.target.rsplit('.').next().unwrap_or(""), &r.body)
-    }))
+/// `answer(operation, body)`; returns its URL and the calls seen, bodies included (a test
+/// checks what was sent, e.g. StartQuery's `logGroupIdentifiers`).
+pub fn serve_json<F>(answer: F) -> (String, Arc<Mutex<Vec<Call>>>)
+where
+    F: Fn(&str, &str) -> Answer + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let answer = Arc::new(answer);
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let log = log.clone();
+            let answer = answer.clone();
+            thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut stream = stream;
+                while let Some((target, body)) = read_request_body(&mut reader) {
+                    let body = String::from_utf8_lossy(&body).into_owned();
+                    let op = target.rsplit('.').next().unwrap_or("").to_owned();
+                    let (status, code, reply) = answer(&op, &body);
+                    log.lock().unwrap().push((op, body));
+                    let code = code
+                        .map(|c| format!("x-amzn-errortype: {c}\r\n"))
+                        .unwrap_or_default();
+                    let head = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.1\r\n{code}content-length: {}\r\n\r\n",
+                        reply.len()
+                    );
+                    if stream.write_all(head.as_bytes()).is_err()
+                        || stream.write_all(reply.as_bytes()).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, seen)
 }

@@ -70,6 +70,11 @@ pub struct FleetJob {
     pub all_regions: bool,
     /// `--profile`: the base credentials.
     pub profile: Option<String>,
+    /// `--monitoring-account ID`: the base credentials are those of this CloudWatch
+    /// cross-account observability (OAM) monitoring account, which reads the linked source
+    /// accounts' log groups itself (no AssumeRole): one target per source account and
+    /// region, [`FleetJob::accounts`] narrowing them. See [`Insights::discover_linked_clusters`].
+    pub monitoring_account: Option<String>,
     /// Where a log group the state has never seen starts (epoch ms, `--since`).
     pub since_ms: i64,
     /// Where every window ends (epoch ms, a whole second: `--until`, else now minus `--lag`).
@@ -129,6 +134,7 @@ impl Default for FleetJob {
             regions: Vec::new(),
             all_regions: false,
             profile: None,
+            monitoring_account: None,
             since_ms: 0,
             end_ms: 0,
             state: None,
@@ -283,6 +289,29 @@ async fn run_all(
     };
     let limit = Arc::new(Semaphore::new(job.parallel.max(1)));
     let mut set = tokio::task::JoinSet::new();
+    let accounts = if let Some(monitoring) = &job.monitoring_account {
+        // Every region is read from the monitoring account itself: one task per region.
+        let regions = if job.all_regions {
+            enabled_regions(&base, None).await?
+        } else {
+            regions.clone()
+        };
+        for (ri, region) in regions.into_iter().enumerate() {
+            let shared = shared.clone();
+            let limit = limit.clone();
+            let monitoring = monitoring.clone();
+            set.spawn(async move {
+                let _permit = limit.acquire_owned().await.expect("never closed");
+                if *shared.stop.borrow() {
+                    return Vec::new();
+                }
+                audit_linked(&shared, &monitoring, ri, &region).await
+            });
+        }
+        Vec::new()
+    } else {
+        accounts
+    };
     for (ai, (account, not_auditable)) in accounts.into_iter().enumerate() {
         let shared = shared.clone();
         let base = base.clone();
@@ -598,6 +627,124 @@ async fn audit(
         .map(str::to_owned)
         .or_else(|| groups.iter().find_map(|g| g.account.clone()))
         .unwrap_or_else(|| "unknown".to_owned());
+    let describe = insights.describe_calls();
+    audit_groups(
+        shared, &insights, &account, region, &groups, false, describe, t0,
+    )
+    .await
+}
+
+/// `--monitoring-account`: lists the `/aws/eks/*/cluster` groups of `region` in the
+/// monitoring account and every linked source account (DescribeLogGroups with
+/// `includeLinkedAccounts`), keeps those of [`FleetJob::accounts`] when given, and audits
+/// each source account as its own target with the monitoring account's client: the queries
+/// name the groups by ARN (`logGroupIdentifiers`) and their rows are attributed by `@log`
+/// (`account-id:log-group-name`), so costs, findings and state keys are per source account
+/// exactly as with `--assume-role`. The region's DescribeLogGroups calls are counted on its
+/// first target. Cross-account observability:
+/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Unified-Cross-Account.html>.
+async fn audit_linked(
+    shared: &Arc<Shared>,
+    monitoring: &str,
+    ri: usize,
+    region: &str,
+) -> Vec<(
+    (usize, usize),
+    String,
+    Result<(TargetResult, Vec<FleetFinding>), Failure>,
+)> {
+    let t0 = Instant::now();
+    let job = &shared.job;
+    let opts = ClientOptions {
+        region: Some(region.to_owned()),
+        profile: job.profile.clone(),
+        ..ClientOptions::default()
+    };
+    // Targets sort by the order of --accounts, else by account id.
+    let order = |account: &str| {
+        job.accounts
+            .iter()
+            .position(|a| a == account)
+            .unwrap_or_else(|| account.parse().unwrap_or(usize::MAX))
+    };
+    let named: Vec<String> = if job.accounts.is_empty() {
+        vec![monitoring.to_owned()]
+    } else {
+        job.accounts.clone()
+    };
+    let skip_all = |e: &Error, describe: u64| {
+        named
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let mut t = skipped_target(a, region, e);
+                if i == 0 {
+                    t.describe_log_groups = describe;
+                }
+                (
+                    (order(a), ri),
+                    region.to_owned(),
+                    Err(Failure::Failed(Box::new((t, Vec::new())))),
+                )
+            })
+            .collect()
+    };
+    let insights = match Insights::from_loader(crate::sdk::loader(&opts), &opts).await {
+        Ok(i) => i,
+        Err(e) => return skip_all(&e, 0),
+    };
+    let groups = match insights.discover_linked_clusters("/aws/eks/").await {
+        Ok(g) => g,
+        Err(e) => return skip_all(&e, insights.describe_calls()),
+    };
+    let mut by_account: BTreeMap<String, Vec<cw::LogGroupInfo>> = BTreeMap::new();
+    for a in &job.accounts {
+        // A source account named but not linked (or without clusters here) is audited empty.
+        by_account.entry(a.clone()).or_default();
+    }
+    for g in groups {
+        // A group without an ARN can only be the caller's own.
+        let account = g.account.clone().unwrap_or_else(|| monitoring.to_owned());
+        if job.accounts.is_empty() || job.accounts.contains(&account) {
+            by_account.entry(account).or_default().push(g);
+        }
+    }
+    let mut describe = insights.describe_calls();
+    let mut out = Vec::new();
+    for (account, groups) in by_account {
+        if *shared.stop.borrow() {
+            out.push((
+                (order(&account), ri),
+                region.to_owned(),
+                Err(Failure::Stopped),
+            ));
+            continue;
+        }
+        let r = audit_groups(
+            shared, &insights, &account, region, &groups, true, describe, t0,
+        )
+        .await;
+        describe = 0;
+        out.push(((order(&account), ri), region.to_owned(), r));
+    }
+    out
+}
+
+/// Audits `groups` of `account` in `region` with `insights`: by name, or by ARN (`by_arn`,
+/// a monitoring account reading a source account's groups).
+#[allow(clippy::too_many_arguments)]
+async fn audit_groups(
+    shared: &Arc<Shared>,
+    insights: &Insights,
+    account: &str,
+    region: &str,
+    groups: &[cw::LogGroupInfo],
+    by_arn: bool,
+    describe_log_groups: u64,
+    t0: Instant,
+) -> Result<(TargetResult, Vec<FleetFinding>), Failure> {
+    let job = &shared.job;
+    let account = account.to_owned();
     let mut target = TargetResult {
         account: account.clone(),
         region: region.to_owned(),
@@ -606,7 +753,7 @@ async fn audit(
         clusters: Vec::new(),
         queries_run: 0,
         api_calls: ApiCalls::default(),
-        describe_log_groups: insights.describe_calls(),
+        describe_log_groups,
         bytes_scanned: 0.0,
         estimated_bytes: 0.0,
         queries_without_statistics: 0,
@@ -622,9 +769,16 @@ async fn audit(
     // FilterLogEvents' 5 requests per second are counted per account and region: one
     // limiter for every window and log group of this target.
     let limiter = RateLimiter::per_second(FILTER_TPS);
+    // Keyed as the queries name the groups: by ARN from a monitoring account.
     let stored: HashMap<String, i64> = groups
         .iter()
-        .filter_map(|g| Some((g.name.clone(), g.stored_bytes?)))
+        .filter_map(|g| {
+            let id = match (&g.arn, by_arn) {
+                (Some(arn), true) => arn.clone(),
+                _ => g.name.clone(),
+            };
+            Some((id, g.stored_bytes?))
+        })
         .collect();
     if groups.is_empty() {
         shared.progress.notice(&Notice::NoLogGroups {
@@ -638,9 +792,14 @@ async fn audit(
     };
     // Log groups whose windows start at the same time share queries.
     let mut by_start: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-    for g in &groups {
+    for g in groups {
         let start = shared.start.start(&key(&g.name), job.since_ms);
-        by_start.entry(start).or_default().push(g.name.clone());
+        // What the query names: the group, or (from a monitoring account) its ARN.
+        let id = match (&g.arn, by_arn) {
+            (Some(arn), true) => arn.clone(),
+            _ => g.name.clone(),
+        };
+        by_start.entry(start).or_default().push(id);
     }
     let mut findings = Vec::new();
     for (start_ms, names) in by_start {
@@ -651,9 +810,9 @@ async fn audit(
         let strategy = strategy_for(job.strategy, window);
         let fetched = match strategy {
             cw::Strategy::Events => {
-                fetch_window(shared, &insights, &names, &stored, &limiter, window).await
+                fetch_window(shared, insights, &names, &stored, &limiter, window).await
             }
-            cw::Strategy::Aggregate => aggregate_window(shared, &insights, &names, window).await,
+            cw::Strategy::Aggregate => aggregate_window(shared, insights, &names, window).await,
         };
         match fetched {
             Ok((meta, extra_calls, reports)) => {
@@ -666,7 +825,8 @@ async fn audit(
                     target.queries_without_statistics += meta.queries_without_statistics;
                 }
                 let mut window_findings = Vec::new();
-                for (group, read) in names.iter().zip(reports) {
+                for (id, read) in names.iter().zip(reports) {
+                    let group = cw::group_name(id);
                     let report = read.report;
                     let cluster = cw::cluster_name(group).unwrap_or(group).to_owned();
                     let mut f = core_fleet::findings(
@@ -680,7 +840,7 @@ async fn audit(
                     );
                     target.clusters.push(ClusterResult {
                         cluster,
-                        log_group: group.clone(),
+                        log_group: group.to_owned(),
                         window,
                         strategy,
                         lines: read.lines,
@@ -706,7 +866,7 @@ async fn audit(
                 let (ack, acked) = tokio::sync::oneshot::channel();
                 let sent = shared.done.send(Completed {
                     findings: window_findings.clone(),
-                    keys: names.iter().map(|g| key(g)).collect(),
+                    keys: names.iter().map(|g| key(cw::group_name(g))).collect(),
                     end_ms: window.end_ms,
                     ack,
                 });
@@ -825,7 +985,7 @@ async fn fetch_window(
     window: Window,
 ) -> Result<(Option<cw::FetchMeta>, ApiCalls, Vec<GroupRead>), Error> {
     let cluster_opts = |g: &str| Options {
-        cluster: cw::cluster_name(g).map(str::to_owned),
+        cluster: cw::cluster_name(cw::group_name(g)).map(str::to_owned),
         region: Some(insights.region().to_owned()),
         window_applied_by_source: true,
         ..Options::default()

@@ -487,7 +487,12 @@ async fn run_window(ctx: Arc<Ctx>, mut job: Job) -> Result<WindowRows, Error> {
         || {
             let start = ctx.client.start_query();
             // One group keeps `logGroupName`, which every server (and moto) understands.
+            // Groups named by ARN (a monitoring account's source-account groups) go in
+            // `logGroupIdentifiers`, the one parameter that takes ARNs.
             let start = match targets.as_slice() {
+                ids if ids.iter().any(|g| super::arn_parts(g).is_some()) => {
+                    start.set_log_group_identifiers(Some(ids.to_vec()))
+                }
                 [one] => start.log_group_name(one),
                 many => start.set_log_group_names(Some(many.to_vec())),
             };

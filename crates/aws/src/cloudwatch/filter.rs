@@ -207,10 +207,14 @@ impl Insights {
             limiter.acquire().await;
             calls.fetch_add(1, Ordering::Relaxed);
             stats.calls += 1;
-            let sent = self
-                .client
-                .filter_log_events()
-                .log_group_name(log_group)
+            // A source account's group, read from a monitoring account, is named by its ARN
+            // (`logGroupIdentifier`, the parameter that takes ARNs).
+            let request = self.client.filter_log_events();
+            let request = match super::arn_parts(log_group) {
+                Some(_) => request.log_group_identifier(log_group),
+                None => request.log_group_name(log_group),
+            };
+            let sent = request
                 .log_stream_name_prefix(AUTHENTICATOR_STREAM_PREFIX)
                 .start_time(start_ms)
                 .end_time(end_ms - 1)

@@ -307,6 +307,11 @@ pub struct LogGroupInfo {
     pub stored_bytes: Option<i64>,
     /// The account that owns it, from its ARN (`arn:aws:logs:REGION:ACCOUNT:log-group:…`).
     pub account: Option<String>,
+    /// Its ARN without the trailing `:*` (`logGroupArn`), as a monitoring account names a
+    /// source account's group in StartQuery's `logGroupIdentifiers`. Not serialized: the
+    /// documents that list log groups keep their fields.
+    #[serde(skip)]
+    pub arn: Option<String>,
 }
 
 impl LogGroupInfo {
@@ -536,12 +541,32 @@ impl Insights {
     /// Lists `/aws/eks/<cluster>/cluster` log groups whose name starts with `prefix`
     /// (normally `"/aws/eks/"`), sorted by name, for `--all-clusters`.
     pub async fn discover_clusters(&self, prefix: &str) -> Result<Vec<LogGroupInfo>, Error> {
-        let mut pages = self
+        self.discover(prefix, false).await
+    }
+
+    /// Like [`Insights::discover_clusters`], from a monitoring account of CloudWatch
+    /// cross-account observability (OAM): DescribeLogGroups with `includeLinkedAccounts`
+    /// lists the monitoring account's groups and those of every source account linked to it,
+    /// each with its `logGroupArn` (so [`LogGroupInfo::account`] is the source account).
+    /// Sorted by account, then name. See
+    /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Unified-Cross-Account.html>
+    /// and the API's `includeLinkedAccounts`
+    /// (<https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeLogGroups.html>).
+    pub async fn discover_linked_clusters(&self, prefix: &str) -> Result<Vec<LogGroupInfo>, Error> {
+        let mut out = self.discover(prefix, true).await?;
+        out.sort_by(|a, b| (&a.account, &a.name).cmp(&(&b.account, &b.name)));
+        Ok(out)
+    }
+
+    async fn discover(&self, prefix: &str, linked: bool) -> Result<Vec<LogGroupInfo>, Error> {
+        let mut request = self
             .client
             .describe_log_groups()
-            .log_group_name_prefix(prefix)
-            .into_paginator()
-            .send();
+            .log_group_name_prefix(prefix);
+        if linked {
+            request = request.include_linked_accounts(true);
+        }
+        let mut pages = request.into_paginator().send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             self.describe_pages
@@ -573,6 +598,7 @@ impl Insights {
                         .and_then(|a| a.split(':').nth(4))
                         .filter(|a| !a.is_empty())
                         .map(str::to_owned),
+                    arn: arn.map(|a| a.strip_suffix(":*").unwrap_or(a).to_owned()),
                 });
             }
         }
@@ -1065,20 +1091,23 @@ impl Insights {
         ctx.counters
             .describe_log_groups
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let out = self
-            .client
-            .describe_log_groups()
-            .log_group_name_prefix(group)
-            .send()
-            .await
-            .map_err(|e| {
-                let e =
-                    error::classify(&self.client, &self.endpoint, "DescribeLogGroups", group, e);
-                format!("its stored bytes are unknown too ({e})")
-            })?;
+        // A source account's group (named by its ARN) is looked up by its identifier.
+        let request = self.client.describe_log_groups();
+        let request = match arn_parts(group) {
+            Some(_) => request.log_group_identifiers(group),
+            None => request.log_group_name_prefix(group),
+        };
+        let out = request.send().await.map_err(|e| {
+            let e = error::classify(&self.client, &self.endpoint, "DescribeLogGroups", group, e);
+            format!("its stored bytes are unknown too ({e})")
+        })?;
         out.log_groups()
             .iter()
-            .find(|g| g.log_group_name() == Some(group))
+            .find(|g| {
+                g.log_group_name() == Some(group)
+                    || g.log_group_arn()
+                        .is_some_and(|a| a.strip_suffix(":*").unwrap_or(a) == group)
+            })
             .and_then(|g| g.stored_bytes())
             .map(|b| b as f64)
             .ok_or_else(|| "DescribeLogGroups gave no storedBytes for it either".to_owned())
@@ -1126,17 +1155,52 @@ fn batches(groups: &[String], batch: usize) -> Vec<Vec<String>> {
 /// The index in `groups` of the group a row of a query over `batch` belongs to: the one group
 /// of a single-group query, else the group its `@log` names (`account-id:name` on AWS, the
 /// bare name on moto).
+///
+/// A group named by its ARN (a monitoring account's cross-account query) is the one whose
+/// account and name `@log` gives: in a cross-account query `@log` is
+/// `source-account-id:log-group-name` (the `@log` field,
+/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData-discoverable-fields.html>).
+/// A bare name (moto) matches only when one group of the batch has it: two accounts' groups
+/// of one name cannot be told apart, and such a row is not attributed (the caller counts it).
 fn attribute(groups: &[String], batch: &[String], log: Option<&str>) -> Option<usize> {
     let name = match batch {
         [one] => one.as_str(),
         _ => {
             let log = log?;
-            batch
-                .iter()
-                .find(|g| log == g.as_str() || log.split_once(':').is_some_and(|(_, n)| n == *g))?
+            let names = |g: &&String| match arn_parts(g) {
+                Some((account, name)) => {
+                    log == name || log.split_once(':') == Some((account, name))
+                }
+                None => log == g.as_str() || log.split_once(':').is_some_and(|(_, n)| n == *g),
+            };
+            let mut found = batch.iter().filter(names);
+            let one = found.next()?;
+            if found.next().is_some() {
+                return None;
+            }
+            one
         }
     };
     groups.iter().position(|g| g == name)
+}
+
+/// The account and name of a log group ARN (`arn:PARTITION:logs:REGION:ACCOUNT:log-group:NAME`,
+/// with or without a trailing `:*`); `None` for a plain name.
+pub fn arn_parts(id: &str) -> Option<(&str, &str)> {
+    let rest = id.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(6, ':');
+    let (_partition, service, _region, account) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if service != "logs" || parts.next()? != "log-group" {
+        return None;
+    }
+    let name = parts.next()?;
+    Some((account, name.strip_suffix(":*").unwrap_or(name)))
+}
+
+/// The log group name of a name or a log group ARN ([`arn_parts`]).
+pub fn group_name(id: &str) -> &str {
+    arn_parts(id).map_or(id, |(_, name)| name)
 }
 
 fn initial_jobs(n_queries: usize, n_groups: usize, req: &Request) -> Vec<engine::Job> {
@@ -1198,6 +1262,7 @@ mod tests {
             creation_time_ms: Some(100 * day),
             stored_bytes: None,
             account: None,
+            arn: None,
         };
         assert_eq!(g.history_start_ms(200 * day), Some(170 * day));
         assert_eq!(g.history_start_ms(110 * day), Some(100 * day));
@@ -1222,6 +1287,42 @@ mod tests {
             choose_strategy(3600, EVENTS_MAX_GROUPS + 1),
             Strategy::Aggregate
         );
+    }
+
+    #[test]
+    fn cross_account_rows_are_attributed_by_account_and_name() {
+        let arn =
+            |a: &str, c: &str| format!("arn:aws:logs:us-east-1:{a}:log-group:/aws/eks/{c}/cluster");
+        // One cluster name in two source accounts, and another cluster.
+        let groups = vec![
+            arn("111111111111", "c0"),
+            arn("222222222222", "c0"),
+            arn("222222222222", "c1"),
+        ];
+        let g = &groups;
+        assert_eq!(
+            attribute(g, g, Some("222222222222:/aws/eks/c0/cluster")),
+            Some(1)
+        );
+        assert_eq!(
+            attribute(g, g, Some("111111111111:/aws/eks/c0/cluster")),
+            Some(0)
+        );
+        // Another account's group of that name is not one of the query's.
+        assert_eq!(
+            attribute(g, g, Some("333333333333:/aws/eks/c0/cluster")),
+            None
+        );
+        // A bare name is attributed only where one group has it.
+        assert_eq!(attribute(g, g, Some("/aws/eks/c0/cluster")), None);
+        assert_eq!(attribute(g, g, Some("/aws/eks/c1/cluster")), Some(2));
+        assert_eq!(
+            arn_parts(&format!("{}:*", groups[2])),
+            Some(("222222222222", "/aws/eks/c1/cluster"))
+        );
+        assert_eq!(group_name(&groups[0]), "/aws/eks/c0/cluster");
+        assert_eq!(group_name("/aws/eks/c0/cluster"), "/aws/eks/c0/cluster");
+        assert_eq!(arn_parts("arn:aws:iam::111111111111:role/x"), None);
     }
 
     #[test]

@@ -317,6 +317,10 @@ pub struct FleetDocument<'a> {
     pub tool: Tool,
     /// The run's end: every window ends here.
     pub end: String,
+    /// `--monitoring-account`: the CloudWatch cross-account observability monitoring account
+    /// every target was read through (its id); `null` when each account was read with its own
+    /// (or assumed) credentials.
+    pub monitoring_account: Option<&'a str>,
     /// Every account and region.
     pub targets: &'a [TargetResult],
     /// Every finding.
