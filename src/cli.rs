@@ -204,8 +204,7 @@ fn audit_queries(args: &[AuditArg]) -> eks_authlog::config::AuditQueries {
     }
 }
 
-/// `--max-scan-gb`: a non-negative number of decimal GB.
-#[cfg(feature = "cloudwatch")]
+/// `--max-scan-gb`, `fleet --filter-above-gb`: a non-negative number of decimal GB.
 fn parse_gb(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(gb) if gb.is_finite() && gb >= 0.0 => Ok(gb),
@@ -1292,8 +1291,6 @@ impl Args {
     }
 }
 
-/// Validates `fleet`'s arguments.
-#[cfg(feature = "cloudwatch")]
 /// `--monitoring-account`: a 12-digit account id.
 fn parse_account_id(s: &str) -> Result<String, String> {
     if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
@@ -1303,6 +1300,8 @@ fn parse_account_id(s: &str) -> Result<String, String> {
     }
 }
 
+/// Validates `fleet`'s arguments.
+#[cfg(feature = "cloudwatch")]
 fn fleet_plan(f: FleetArgs) -> Result<Plan, String> {
     let now = chrono::Utc::now().timestamp_millis();
     let time = |s: &str| parse_time(s, now).map_err(|e| e.to_string());
