@@ -192,20 +192,7 @@ fn logs(op: &str, body: &str) -> fake_http::Answer {
 }
 
 fn fleet(url: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("eks-authlog"));
-    c.arg("fleet")
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", url);
-    c
+    fake_http::fleet_command(url, args)
 }
 
 /// (cluster, kind, principal) → (id, count) of the failure findings.

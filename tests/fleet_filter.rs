@@ -305,22 +305,14 @@ fn two_clusters(page: usize, throttle: Option<&str>) -> (Arc<Fake>, String, [Str
 }
 
 fn fleet(url: &str, window: &[String; 2], args: &[&str]) -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("eks-authlog"));
-    c.arg("fleet")
-        .args(["--region", "us-east-1", "-o", "json", "--quiet"])
-        .args(["--since", &window[0], "--until", &window[1]])
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", url)
-        .stdin(Stdio::null())
+    let fixed = ["--region", "us-east-1", "-o", "json", "--quiet", "--since"];
+    let fixed = fixed
+        .iter()
+        .copied()
+        .chain([window[0].as_str(), "--until", &window[1]]);
+    let all: Vec<&str> = fixed.chain(args.iter().copied()).collect();
+    let mut c = fake_http::fleet_command(url, &all);
+    c.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     c

@@ -149,20 +149,8 @@ fn monitoring_logs() -> impl Fn(&str, &str) -> fake_http::Answer + Send + Sync +
 
 /// The binary with CloudWatch Logs at `logs` and every other service at a closed port.
 fn fleet(logs: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("eks-authlog"));
-    c.arg("fleet")
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", logs)
-        .env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+    let mut c = fake_http::fleet_command(logs, args);
+    c.env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
         .env("AWS_ENDPOINT_URL_ORGANIZATIONS", "http://127.0.0.1:9")
         .env("AWS_ENDPOINT_URL_ACCOUNT", "http://127.0.0.1:9")
         .stdin(Stdio::null())

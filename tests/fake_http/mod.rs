@@ -192,3 +192,22 @@ where
     });
     (url, seen)
 }
+
+/// `eks-authlog fleet ARGS` with a hermetic AWS environment: test credentials, no config
+/// files, no IMDS, no retries, CloudWatch Logs at `logs` (a fake of this module).
+pub fn fleet_command(logs: &str, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_eks-authlog"));
+    c.arg("fleet")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", logs);
+    c
+}
